@@ -1,0 +1,405 @@
+//! `FromRequest` extractors over the outcome [`AuthMiddleware`](super::AuthMiddleware)
+//! stored in the request: identities, a role guard, and handles for the
+//! session and token operations.
+//!
+//! Every rejection is the core's [`Rejection`], turned into a response in
+//! one place ([`ResponseError`](actix_web::ResponseError) in `response.rs`).
+
+use std::fmt;
+use std::future::{ready, Ready};
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+
+use super::require::check;
+use super::response::MissingMiddlewareRejection;
+use crate::auth::{AuthOutcome, Authenticator, LoginInfo};
+use crate::identity::{AuthState, Identity, Requirement};
+use crate::jwt::{TokenPair, TokenService};
+use crate::rejection::{Rejection, RejectionKind, Scheme};
+use crate::session::SessionInfo;
+
+/// The outcome and authenticator `AuthMiddleware` stored in `req`.
+fn context(req: &HttpRequest) -> Result<(Authenticator, Arc<AuthOutcome>), actix_web::Error> {
+    let extensions = req.extensions();
+    match (
+        extensions.get::<Authenticator>(),
+        extensions.get::<Arc<AuthOutcome>>(),
+    ) {
+        (Some(auth), Some(outcome)) => Ok((auth.clone(), Arc::clone(outcome))),
+        _ => Err(MissingMiddlewareRejection::logged().into()),
+    }
+}
+
+/// Run `f` on the stored [`AuthState`].
+fn with_state<T>(
+    req: &HttpRequest,
+    f: impl FnOnce(&AuthState) -> Result<T, Rejection>,
+) -> Result<T, actix_web::Error> {
+    match req.extensions().get::<Arc<AuthOutcome>>() {
+        Some(outcome) => f(&outcome.state).map_err(Into::into),
+        None => Err(MissingMiddlewareRejection::logged().into()),
+    }
+}
+
+macro_rules! identity_extractor {
+    ($(#[$doc:meta])* $name:ident, |$state:ident| $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(pub Identity);
+
+        impl $name {
+            /// The identity.
+            #[must_use]
+            pub fn into_inner(self) -> Identity {
+                self.0
+            }
+        }
+
+        impl Deref for $name {
+            type Target = Identity;
+            fn deref(&self) -> &Identity {
+                &self.0
+            }
+        }
+
+        impl FromRequest for $name {
+            type Error = actix_web::Error;
+            type Future = Ready<Result<Self, Self::Error>>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                ready(with_state(req, |$state: &AuthState| $check.map(|id| $name(id.clone()))))
+            }
+        }
+    };
+}
+
+identity_extractor!(
+    /// An authenticated caller, by session cookie or bearer token; otherwise
+    /// the request is refused (401, or 403/400/503 from the core).
+    ///
+    /// ```
+    /// use actix_web::HttpResponse;
+    /// use portcullis::actix::Authenticated;
+    /// async fn me(who: Authenticated) -> HttpResponse {
+    ///     HttpResponse::Ok().body(format!("hello {}", who.subject()))
+    /// }
+    /// ```
+    Authenticated,
+    |state| state.require(&Requirement::Authenticated)
+);
+
+identity_extractor!(
+    /// A caller authenticated by `Authorization: Bearer`; anything else is a
+    /// 401 with `WWW-Authenticate: Bearer` (`error="invalid_token"` when a
+    /// bad token was sent), even if a valid session cookie came along.
+    BearerIdentity,
+    |state| state.require_scheme(Scheme::Bearer, &Requirement::Authenticated)
+);
+
+identity_extractor!(
+    /// A caller authenticated by the session cookie (and, on unsafe methods,
+    /// by its CSRF checks); a bearer token does not count.
+    SessionIdentity,
+    |state| state.require_scheme(Scheme::Session, &Requirement::Authenticated)
+);
+
+/// The caller's identity if there is one; `None` for anonymous callers
+/// (including a dead cookie or an expired token). Still refuses requests
+/// that failed outright (CSRF failure, malformed credentials, store down):
+/// optional authentication fails closed.
+///
+/// Use this rather than `Option<Authenticated>`: actix-web's blanket
+/// `FromRequest for Option<T>` turns *every* error into `None`, so it would
+/// let a request through as anonymous while the store is down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaybeAuthenticated(pub Option<Identity>);
+
+impl FromRequest for MaybeAuthenticated {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(with_state(req, |state| {
+            state.optional().map(|id| MaybeAuthenticated(id.cloned()))
+        }))
+    }
+}
+
+/// A role, named at the type level for [`RequireRole`] (the same trait as
+/// the axum adapter's).
+///
+/// ```
+/// use portcullis::actix::RoleName;
+/// struct Admin;
+/// impl RoleName for Admin {
+///     const NAME: &'static str = "admin";
+/// }
+/// ```
+pub trait RoleName: 'static {
+    /// The role string, as stored in [`Identity::roles`].
+    const NAME: &'static str;
+}
+
+/// Which credentials a [`RequireRole`] accepts: [`AnyScheme`],
+/// [`BearerScheme`] or [`SessionScheme`].
+pub trait SchemeFilter: 'static {
+    /// `None`: any scheme.
+    const SCHEME: Option<Scheme>;
+}
+
+/// Any credential scheme (the default of [`RequireRole`]).
+#[derive(Debug, Clone, Copy)]
+pub enum AnyScheme {}
+impl SchemeFilter for AnyScheme {
+    const SCHEME: Option<Scheme> = None;
+}
+
+/// Bearer tokens only (403 answers carry `error="insufficient_scope"`, 401
+/// answers `WWW-Authenticate: Bearer`).
+#[derive(Debug, Clone, Copy)]
+pub enum BearerScheme {}
+impl SchemeFilter for BearerScheme {
+    const SCHEME: Option<Scheme> = Some(Scheme::Bearer);
+}
+
+/// Session cookies only.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionScheme {}
+impl SchemeFilter for SessionScheme {
+    const SCHEME: Option<Scheme> = Some(Scheme::Session);
+}
+
+/// A handler argument that lets only callers with role `R::NAME` in
+/// (authenticated by scheme `S`, any by default): 401 when not
+/// authenticated, 403 (`error="insufficient_scope"` for bearer callers) when
+/// the role is missing. Derefs to the [`Identity`].
+///
+/// ```
+/// use portcullis::actix::{BearerScheme, RequireRole, RoleName};
+/// struct Admin;
+/// impl RoleName for Admin {
+///     const NAME: &'static str = "admin";
+/// }
+/// async fn purge(admin: RequireRole<Admin, BearerScheme>) -> String {
+///     format!("purged by {}", admin.subject())
+/// }
+/// # let _ = actix_web::web::post().to(purge);
+/// ```
+pub struct RequireRole<R: RoleName, S: SchemeFilter = AnyScheme> {
+    identity: Identity,
+    _marker: PhantomData<fn() -> (R, S)>,
+}
+
+impl<R: RoleName, S: SchemeFilter> RequireRole<R, S> {
+    /// The identity.
+    #[must_use]
+    pub fn into_identity(self) -> Identity {
+        self.identity
+    }
+}
+
+impl<R: RoleName, S: SchemeFilter> Deref for RequireRole<R, S> {
+    type Target = Identity;
+    fn deref(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+impl<R: RoleName, S: SchemeFilter> fmt::Debug for RequireRole<R, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireRole")
+            .field("role", &R::NAME)
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+impl<R: RoleName, S: SchemeFilter> FromRequest for RequireRole<R, S> {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let requirement = Requirement::any_role([R::NAME]);
+        ready(with_state(req, |state| {
+            check(state, S::SCHEME, &requirement).map(|id| RequireRole {
+                identity: id.clone(),
+                _marker: PhantomData,
+            })
+        }))
+    }
+}
+
+/// Cookie-session operations for the current request: log in (always with
+/// a fresh ID), rotate, log out, log out everywhere, list, CSRF token.
+///
+/// Extracting it never fails (a login handler runs for anonymous callers);
+/// each operation checks what it needs. Set-Cookie and `no-store` are sent by
+/// [`AuthMiddleware`](super::AuthMiddleware).
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use portcullis::actix::SessionHandle;
+/// use portcullis::Rejection;
+/// async fn logout(session: SessionHandle) -> Result<HttpResponse, Rejection> {
+///     session.logout().await?; // 401/403 without a valid session and CSRF token
+///     Ok(HttpResponse::NoContent().finish())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    auth: Authenticator,
+    outcome: Arc<AuthOutcome>,
+}
+
+impl SessionHandle {
+    /// Log `user` in with `roles`: ends every session the request's cookies
+    /// named (fixation defence), creates a fresh one and queues its cookie.
+    ///
+    /// # Errors
+    /// 503 when the store fails; 403 past a refusing session cap.
+    pub async fn login(&self, user: &str, roles: Vec<String>) -> Result<LoginInfo, Rejection> {
+        self.auth.login(&self.outcome, user, roles).await
+    }
+    /// Give the current session a new ID and CSRF token (after a privilege
+    /// change); returns the new CSRF token.
+    ///
+    /// # Errors
+    /// 401/403 without a valid session (or on CSRF failure); 503.
+    pub async fn rotate(&self) -> Result<String, Rejection> {
+        self.auth.rotate(&self.outcome).await
+    }
+    /// End the current session and queue the removal cookie.
+    ///
+    /// # Errors
+    /// 401/403 without a valid session (or on CSRF failure); 503.
+    pub async fn logout(&self) -> Result<(), Rejection> {
+        self.auth.logout(&self.outcome).await
+    }
+    /// End every session of the current user.
+    ///
+    /// # Errors
+    /// 401/403 without a valid session (or on CSRF failure); 503.
+    pub async fn logout_all(&self) -> Result<(), Rejection> {
+        self.auth.logout_all(&self.outcome).await
+    }
+    /// The current user's active sessions.
+    ///
+    /// # Errors
+    /// 401 without a valid session; 503.
+    pub async fn list(&self) -> Result<Vec<SessionInfo>, Rejection> {
+        self.auth.list_sessions(&self.outcome).await
+    }
+    /// The current session's CSRF token, if a session is active.
+    #[must_use]
+    pub fn csrf_token(&self) -> Option<String> {
+        self.auth.csrf_token(&self.outcome)
+    }
+    /// This request's authentication outcome.
+    #[must_use]
+    pub fn outcome(&self) -> &AuthOutcome {
+        &self.outcome
+    }
+    /// The authenticated caller, if any (of any scheme).
+    #[must_use]
+    pub fn identity(&self) -> Option<&Identity> {
+        self.outcome.state.identity()
+    }
+}
+
+impl FromRequest for SessionHandle {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(context(req).map(|(auth, outcome)| SessionHandle { auth, outcome }))
+    }
+}
+
+/// Token operations for the current request: issue a pair, refresh, log
+/// out this token's family, log out every token of the user. Responses
+/// carrying tokens are marked `Cache-Control: no-store`.
+///
+/// ```
+/// use actix_web::{web, HttpResponse};
+/// use portcullis::actix::TokenHandle;
+/// use portcullis::Rejection;
+/// async fn refresh(tokens: TokenHandle, body: web::Json<String>) -> Result<HttpResponse, Rejection> {
+///     let pair = tokens.refresh(&body).await?; // a spent token revokes its family: 401
+///     Ok(HttpResponse::Ok().json(pair))
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TokenHandle {
+    auth: Authenticator,
+    outcome: Arc<AuthOutcome>,
+}
+
+impl TokenHandle {
+    fn service(&self) -> Result<&TokenService, Rejection> {
+        self.auth.tokens().ok_or_else(|| {
+            tracing::error!(
+                "portcullis: TokenHandle used but token mode is off (AuthenticatorBuilder::tokens)"
+            );
+            Rejection::bearer(RejectionKind::MissingCredentials)
+        })
+    }
+    fn bearer(&self) -> Result<&Identity, Rejection> {
+        self.outcome
+            .state
+            .require_scheme(Scheme::Bearer, &Requirement::Authenticated)
+    }
+    /// Issue an access/refresh pair to `subject` (after checking their
+    /// credentials).
+    ///
+    /// # Errors
+    /// 401 when token mode is off; 503 when the store fails.
+    pub async fn issue(&self, subject: &str, roles: &[String]) -> Result<TokenPair, Rejection> {
+        let pair = self.service()?.issue(subject, roles).await?;
+        self.outcome.response.no_store();
+        Ok(pair)
+    }
+    /// Spend `refresh_token` for a new pair; presenting a spent one revokes
+    /// its whole family.
+    ///
+    /// # Errors
+    /// 401 for an invalid, expired or reused refresh token; 503.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Rejection> {
+        let pair = self.service()?.refresh(refresh_token).await?;
+        self.outcome.response.no_store();
+        Ok(pair)
+    }
+    /// Revoke the presented access token and its refresh family.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503.
+    pub async fn logout(&self) -> Result<(), Rejection> {
+        let identity = self.bearer()?;
+        self.service()?.logout(identity).await
+    }
+    /// Revoke every token issued to the caller before now.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503.
+    pub async fn logout_all(&self) -> Result<(), Rejection> {
+        let identity = self.bearer()?;
+        self.service()?.logout_all(identity.subject()).await
+    }
+    /// This request's authentication outcome.
+    #[must_use]
+    pub fn outcome(&self) -> &AuthOutcome {
+        &self.outcome
+    }
+}
+
+impl FromRequest for TokenHandle {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(context(req).map(|(auth, outcome)| TokenHandle { auth, outcome }))
+    }
+}

@@ -1,0 +1,173 @@
+//! [`AuthMiddleware`]: authenticate every request once and send what the
+//! core queued (Set-Cookie, `Cache-Control: no-store`) on the way out.
+
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::error::InternalError;
+use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, SET_COOKIE};
+use actix_web::{Error, HttpMessage};
+
+use crate::auth::{AuthOutcome, Authenticator};
+use crate::request::{RequestView, Single};
+
+/// The future the actix adapter's services return.
+pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
+
+/// Middleware that authenticates each request with an [`Authenticator`].
+///
+/// For every request it builds a [`RequestView`] from the method, every
+/// header line, the peer IP and the connection scheme, runs
+/// [`Authenticator::authenticate`] once, and stores the result as an
+/// `Arc<`[`AuthOutcome`]`>` (and the `Authenticator`) in the request
+/// extensions, where the [extractors](super) and [`RequireAuth`](super::RequireAuth)
+/// find it. On the way out it appends the `Set-Cookie` the core queued (a
+/// login, a rotation, a logout, or the removal of a dead cookie) and
+/// `Cache-Control: no-store` when asked.
+///
+/// Authentication never fails the request here: routes decide what they
+/// require, so public routes keep working for anonymous callers.
+///
+/// ```
+/// use actix_web::{test, web, App, HttpResponse};
+/// use portcullis::actix::{Authenticated, AuthMiddleware};
+/// use portcullis::Authenticator;
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let auth = Authenticator::builder().build().unwrap();
+/// let app = test::init_service(
+///     App::new()
+///         .wrap(AuthMiddleware::new(auth))
+///         .route("/me", web::get().to(|who: Authenticated| async move {
+///             HttpResponse::Ok().body(who.subject().to_owned())
+///         })),
+/// )
+/// .await;
+/// let res = test::call_service(&app, test::TestRequest::get().uri("/me").to_request()).await;
+/// assert_eq!(res.status(), 401);
+/// # });
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AuthMiddleware {
+    auth: Authenticator,
+}
+
+impl AuthMiddleware {
+    /// Middleware over `auth` (cheap to clone; build one per app).
+    pub fn new(auth: Authenticator) -> Self {
+        AuthMiddleware { auth }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for AuthMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = AuthService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(AuthService {
+            service: Rc::new(service),
+            auth: self.auth.clone(),
+        }))
+    }
+}
+
+/// The [`Service`] that [`AuthMiddleware`] wraps around an app, scope or
+/// resource.
+#[derive(Debug)]
+pub struct AuthService<S> {
+    service: Rc<S>,
+    auth: Authenticator,
+}
+
+impl<S, B> Service<ServiceRequest> for AuthService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = ResponseFuture<Self::Response>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let outcome = {
+                let view = request_view(&req);
+                Arc::new(auth.authenticate(&view).await)
+            };
+            {
+                let mut extensions = req.extensions_mut();
+                extensions.insert(Arc::clone(&outcome));
+                extensions.insert(auth);
+            }
+            match service.call(req).await {
+                Ok(mut res) => {
+                    append_pending(res.headers_mut(), &outcome);
+                    Ok(res)
+                }
+                // An inner middleware failed: keep the error, but carry the
+                // queued Set-Cookie and no-store on the response it renders.
+                Err(err) => {
+                    let mut res = err.error_response();
+                    append_pending(res.headers_mut(), &outcome);
+                    Err(InternalError::from_response(err, res).into())
+                }
+            }
+        })
+    }
+}
+
+/// The framework-neutral view of an actix request: method, every header
+/// line (raw bytes, so one malformed cookie pair cannot hide the others),
+/// the peer IP and whether the connection is HTTPS.
+pub(crate) fn request_view(req: &ServiceRequest) -> RequestView<'_> {
+    let mut view = RequestView::new(req.method().as_str());
+    for (name, value) in req.headers() {
+        view.add_header(name.as_str(), value.as_bytes());
+    }
+    // HTTP/2 carries the host in the URI (`:authority`), not in a header.
+    if view.host == Single::Absent {
+        if let Some(authority) = req.uri().authority() {
+            view.add_header(":authority", authority.as_str().as_bytes());
+        }
+    }
+    view.peer_ip = req.peer_addr().map(|addr| addr.ip());
+    // The scheme only matters to the Origin check of an unsafe request that
+    // sends one Origin; `connection_info()` allocates (host, scheme, peer
+    // strings), so it is not built for every other request.
+    if !view.is_safe_method() && matches!(view.origin, Single::One(_)) {
+        view.https = Some(req.connection_info().scheme() == "https");
+    }
+    view
+}
+
+/// Add the headers the core queued for this response.
+fn append_pending(headers: &mut HeaderMap, outcome: &AuthOutcome) {
+    let pending = outcome.response.take();
+    if let Some(cookie) = pending.set_cookie {
+        match HeaderValue::try_from(cookie) {
+            Ok(value) => headers.append(SET_COOKIE, value),
+            // The core builds cookie values from validated parts; never
+            // expected, and never worth echoing.
+            Err(_) => tracing::error!("portcullis: Set-Cookie value is not a valid header value"),
+        }
+    }
+    if pending.no_store {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}

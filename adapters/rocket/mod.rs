@@ -1,0 +1,109 @@
+//! Rocket 0.5 adapter: request guards, a fairing and catchers.
+//!
+//! - [`PortcullisFairing`] installs the [`Authenticator`](crate::Authenticator)
+//!   as managed state and, on every response, appends the `Set-Cookie` and
+//!   `Cache-Control: no-store` the core queued.
+//! - Request guards (`FromRequest`): `&Identity` / [`Identity`](crate::Identity)
+//!   (any credential), [`OptionalIdentity`] (fails closed),
+//!   [`BearerIdentity`] / [`SessionIdentity`] (one scheme only),
+//!   [`RequireRole<R, C>`](RequireRole) (a role, as a [`Role`] type),
+//!   [`Session`] (log in with a fresh ID, rotate, log out, list, CSRF token),
+//!   [`Tokens`] (issue, refresh, log out) and `&AuthOutcome` (everything).
+//! - [`catchers`] render a failed guard's [`Rejection`](crate::Rejection)
+//!   exactly as the core defines it; [`json_catcher`] answers every other
+//!   error with short JSON instead of Rocket's HTML.
+//!
+//! **Authentication runs once per request**, however many guards a handler
+//! takes: the first guard builds a [`RequestView`](crate::request::RequestView)
+//! from the method, every raw header line and the client IP, calls
+//! [`Authenticator::authenticate`](crate::Authenticator::authenticate), and
+//! caches the `Arc<AuthOutcome>` in Rocket's request-local cache. The
+//! session cookie is read by the core from the raw `Cookie` lines by its
+//! exact name, never through Rocket's `CookieJar` (which percent-decodes
+//! names and drops malformed pairs).
+//!
+//! **Failures** are `Outcome::Error((status, rejection))`: the status is the
+//! core's, and the [`Rejection`](crate::Rejection) is also stashed in the
+//! request-local cache, because Rocket hands catchers only the status. The
+//! [`catchers`] (400, 401, 403, 503) read it back and send the core's status,
+//! `WWW-Authenticate` challenge and JSON body, the same bytes the tower and
+//! actix adapters send. A handler may also take `Result<&Identity, Rejection>`
+//! and return the `Rejection`, which is a `Responder`.
+//!
+//! ```
+//! use rocket::http::{Header, Status};
+//! use rocket::local::blocking::Client;
+//! use rocket::serde::json::Json;
+//! use portcullis::rocket::{BearerIdentity, PortcullisFairing, RequireRole, Role, Session, SessionIdentity};
+//! use portcullis::{Authenticator, Rejection};
+//!
+//! pub enum Admin {}
+//! impl Role for Admin {
+//!     const NAME: &'static str = "admin";
+//! }
+//!
+//! #[rocket::post("/login")]
+//! async fn login(session: Session<'_>) -> Result<Json<portcullis::auth::LoginInfo>, Rejection> {
+//!     // check the password first ...
+//!     Ok(Json(session.login("alice", vec!["user".into()]).await?))
+//! }
+//!
+//! #[rocket::get("/me")]
+//! fn me(who: SessionIdentity<'_>) -> String {
+//!     who.subject().to_owned()
+//! }
+//!
+//! #[rocket::get("/admin")]
+//! fn admin(who: RequireRole<'_, Admin>) -> String {
+//!     who.subject().to_owned()
+//! }
+//!
+//! let auth = Authenticator::builder().build().unwrap();
+//! let rocket = rocket::build()
+//!     .attach(PortcullisFairing::new(auth))
+//!     .mount("/", rocket::routes![login, me, admin])
+//!     .register("/", portcullis::rocket::catchers());
+//! let client = Client::untracked(rocket).unwrap();
+//!
+//! assert_eq!(client.get("/me").dispatch().status(), Status::Unauthorized);
+//!
+//! let res = client.post("/login").dispatch();
+//! assert_eq!(res.headers().get_one("Cache-Control"), Some("no-store"));
+//! let cookie = res.headers().get_one("Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
+//!
+//! let res = client.get("/me").header(Header::new("Cookie", cookie.clone())).dispatch();
+//! assert_eq!(res.status(), Status::Ok);
+//! assert_eq!(res.into_string().unwrap(), "alice");
+//!
+//! let res = client.get("/admin").header(Header::new("Cookie", cookie)).dispatch();
+//! assert_eq!(res.status(), Status::Forbidden);
+//! assert_eq!(res.into_string().unwrap(), r#"{"error":"insufficient role"}"#);
+//! ```
+//!
+//! Notes:
+//! - The client IP recorded with a session is Rocket's
+//!   [`Request::client_ip`](rocket::Request::client_ip), which trusts the
+//!   `X-Real-IP` header by default; set `ip_header = false` in Rocket's
+//!   config unless a proxy you trust sets it.
+//! - Rocket drops header values that are not valid UTF-8 before any guard
+//!   runs; for portcullis such a line is simply absent.
+//! - If the fairing is not attached, every guard refuses the request with a
+//!   500 (and logs an error) rather than letting it through.
+
+mod catcher;
+mod fairing;
+mod guards;
+mod outcome;
+mod response;
+mod session;
+mod tokens;
+
+pub use catcher::{catchers, json_catcher};
+pub use fairing::PortcullisFairing;
+pub use guards::{
+    AnyCredential, Authenticated, BearerIdentity, BearerToken, Credential, OptionalIdentity,
+    RequireRole, Role, SessionCookie, SessionIdentity,
+};
+pub use response::stashed_rejection;
+pub use session::Session;
+pub use tokens::Tokens;

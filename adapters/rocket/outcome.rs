@@ -1,0 +1,111 @@
+//! Authenticate a request once: the core's [`AuthOutcome`] in Rocket's
+//! request-local cache, shared by every guard of the request.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+
+use crate::auth::{AuthOutcome, Authenticator};
+use crate::rejection::{Rejection, RejectionKind};
+use crate::request::{RequestView, Single};
+
+/// The request-local slot holding the outcome (`None`: the fairing is
+/// missing, or no guard has run).
+struct Cached(Option<Arc<AuthOutcome>>);
+
+/// The `host:port` text of an HTTP/2 request's `:authority`, kept in the
+/// request-local cache so the view can borrow it.
+struct AuthorityText(String);
+
+/// The [`Authenticator`] the fairing installed, if any.
+pub(crate) fn authenticator<'r>(req: &'r Request<'_>) -> Option<&'r Authenticator> {
+    req.rocket().state::<Authenticator>()
+}
+
+/// The request's outcome, computed by the core on first use and cached for
+/// the rest of the request; `None` when the fairing is not attached.
+pub(crate) async fn outcome<'r>(req: &'r Request<'_>) -> Option<&'r Arc<AuthOutcome>> {
+    let cached = req
+        .local_cache_async(async {
+            match authenticator(req) {
+                Some(auth) => Cached(Some(Arc::new(auth.authenticate(&request_view(req)).await))),
+                None => Cached(None),
+            }
+        })
+        .await;
+    cached.0.as_ref()
+}
+
+/// The outcome if a guard already computed it (used on the way out; never
+/// authenticates).
+pub(crate) fn existing_outcome<'r>(req: &'r Request<'_>) -> Option<&'r Arc<AuthOutcome>> {
+    req.local_cache(|| Cached(None)).0.as_ref()
+}
+
+/// The framework-neutral view of a Rocket request: the method, every header
+/// line, the client IP and, for HTTP/2, the `:authority`.
+///
+/// Rocket drops header values that are not UTF-8 before any guard runs, so
+/// such a line is absent here too (a non-UTF-8 `Cookie` line carries no
+/// session; a non-UTF-8 `X-CSRF-Token` is a missing token).
+fn request_view<'r>(req: &'r Request<'_>) -> RequestView<'r> {
+    let mut view = RequestView::new(req.method().as_str());
+    let headers = req.headers();
+    for header in headers.iter() {
+        // `HeaderMap::iter` lends every value from the map (`Cow::Borrowed`),
+        // which is what lets the view borrow instead of copy.
+        if let Cow::Borrowed(value) = header.value {
+            view.add_header(header.name.as_str(), value.as_bytes());
+        }
+    }
+    // HTTP/2 carries the host in `:authority`, which Rocket keeps out of the
+    // header map.
+    if view.host == Single::Absent {
+        if let Some(host) = req.host() {
+            let text = &req.local_cache(|| AuthorityText(host.to_string())).0;
+            view.add_header(":authority", text.as_bytes());
+        }
+    }
+    // Rocket's `client_ip` honours `Config::ip_header` (`X-Real-IP` by
+    // default): disable it unless a trusted proxy sets that header.
+    view.peer_ip = req.client_ip();
+    view
+}
+
+/// Fail a guard with `rejection`: stash it for the catchers and hand Rocket
+/// its status.
+pub(crate) fn reject<T>(req: &Request<'_>, rejection: Rejection) -> Outcome<T, Rejection> {
+    crate::rocket::response::stash(req, rejection);
+    Outcome::Error((Status::new(rejection.status()), rejection))
+}
+
+/// Fail a guard because [`PortcullisFairing`](super::PortcullisFairing) is
+/// not attached: a server misconfiguration, refused (500) rather than let
+/// through. Nothing is stashed, so the catchers answer a plain 500.
+pub(crate) fn missing_fairing<T>() -> Outcome<T, Rejection> {
+    tracing::error!(
+        "portcullis: PortcullisFairing is not attached to this Rocket; refusing the request"
+    );
+    Outcome::Error((
+        Status::InternalServerError,
+        Rejection::session(RejectionKind::StoreUnavailable),
+    ))
+}
+
+/// The whole outcome of authenticating the request: the
+/// [`AuthState`](crate::AuthState), the live session if any, and the
+/// headers queued for the response. Never fails once the fairing is
+/// attached; route code decides what to require.
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for &'r AuthOutcome {
+    type Error = Rejection;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Rejection> {
+        match outcome(req).await {
+            Some(outcome) => Outcome::Success(outcome),
+            None => missing_fairing(),
+        }
+    }
+}

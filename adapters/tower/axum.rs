@@ -1,0 +1,497 @@
+//! axum extractors (feature `axum`), built on `axum-core` only.
+//!
+//! | extractor | gives | refuses with |
+//! |-----------|-------|--------------|
+//! | [`Identity`] | any authenticated caller | 401 / 400 / 403 (CSRF) / 503 |
+//! | `Option<Identity>` | the caller or `None` | only a request that fails outright (CSRF, malformed credentials, store down) |
+//! | [`BearerIdentity`] / [`SessionIdentity`] | a caller of that scheme | 401 phrased in that scheme (`WWW-Authenticate: Bearer` for bearer routes) |
+//! | [`RequireRole<R, S>`](RequireRole) | a caller with role `R::NAME`, optionally of scheme `S` | 401 / 403 (`insufficient_scope` for bearer) |
+//! | [`SessionHandle`] | log in / rotate / log out / list / CSRF token | 500 only without [`AuthLayer`](super::AuthLayer) |
+//! | [`TokenHandle`] | issue / refresh / log out tokens | 500 only without [`AuthLayer`](super::AuthLayer) |
+//!
+//! Every refusal is the core's [`Rejection`] (its [`IntoResponse`] builds the
+//! response once, through [`rejection_response`]), except a missing
+//! [`AuthLayer`](super::AuthLayer): that is a server configuration error,
+//! answered `500` with an `error` log line, never a panic.
+//!
+//! ```
+//! use axum::{routing::{get, post}, Router, Json};
+//! use portcullis::{Authenticator, Identity, Rejection};
+//! use portcullis::tower::AuthLayer;
+//! use portcullis::tower::axum::{RequireRole, RoleName, SessionHandle, SessionScheme};
+//! use tower::ServiceExt;
+//!
+//! struct Admin;
+//! impl RoleName for Admin {
+//!     const NAME: &'static str = "admin";
+//! }
+//!
+//! async fn me(who: Identity) -> String {
+//!     who.subject().to_owned()
+//! }
+//! async fn admin(who: RequireRole<Admin, SessionScheme>) -> String {
+//!     format!("hello {}", who.subject())
+//! }
+//! async fn logout(session: SessionHandle) -> Result<(), Rejection> {
+//!     session.logout().await
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let auth = Authenticator::builder().build().unwrap();
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .route("/admin", get(admin))
+//!     .route("/logout", post(logout))
+//!     .layer(AuthLayer::new(auth));
+//!
+//! let res = app.oneshot(http::Request::get("/me").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+//! assert_eq!(res.status(), 401);
+//! # });
+//! ```
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::request::Parts;
+
+use super::response::{missing_layer_response, rejection_response};
+use crate::auth::{AuthOutcome, LoginInfo};
+use crate::jwt::TokenPair;
+use crate::session::SessionInfo;
+use crate::{Authenticator, Identity, Rejection, Requirement, Scheme};
+
+impl IntoResponse for Rejection {
+    /// Status, `WWW-Authenticate`, `Cache-Control: no-store` and the JSON
+    /// body, via [`rejection_response`].
+    fn into_response(self) -> Response {
+        rejection_response(&self)
+    }
+}
+
+/// Why an extractor of this module refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExtractRejection {
+    /// The core refused the request (401, 403, 400, 503).
+    Rejected(Rejection),
+    /// No [`AuthLayer`](super::AuthLayer) ran before the extractor: a server
+    /// configuration error, answered 500 and logged.
+    MissingAuthLayer,
+}
+
+impl From<Rejection> for ExtractRejection {
+    fn from(r: Rejection) -> Self {
+        ExtractRejection::Rejected(r)
+    }
+}
+
+impl IntoResponse for ExtractRejection {
+    fn into_response(self) -> Response {
+        match self {
+            ExtractRejection::Rejected(r) => r.into_response(),
+            ExtractRejection::MissingAuthLayer => missing_layer_response(),
+        }
+    }
+}
+
+impl std::fmt::Display for ExtractRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExtractRejection::Rejected(r) => r.fmt(f),
+            ExtractRejection::MissingAuthLayer => {
+                f.write_str("AuthLayer missing (server configuration error)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ExtractRejection {}
+
+fn outcome(parts: &Parts) -> Result<&Arc<AuthOutcome>, ExtractRejection> {
+    parts
+        .extensions
+        .get::<Arc<AuthOutcome>>()
+        .ok_or(ExtractRejection::MissingAuthLayer)
+}
+
+fn authenticator(parts: &Parts) -> Result<&Authenticator, ExtractRejection> {
+    parts
+        .extensions
+        .get::<Authenticator>()
+        .ok_or(ExtractRejection::MissingAuthLayer)
+}
+
+/// The identity meeting `requirement` (of `scheme`, if given).
+fn required(
+    parts: &Parts,
+    scheme: Option<Scheme>,
+    requirement: &Requirement,
+) -> Result<Identity, ExtractRejection> {
+    let state = &outcome(parts)?.state;
+    let id = match scheme {
+        Some(s) => state.require_scheme(s, requirement)?,
+        None => state.require(requirement)?,
+    };
+    Ok(id.clone())
+}
+
+/// The identity if there is one of `scheme` (any if `None`); fails only
+/// when the request fails outright.
+fn optional(parts: &Parts, scheme: Option<Scheme>) -> Result<Option<Identity>, ExtractRejection> {
+    let state = &outcome(parts)?.state;
+    if state.optional()?.is_none() {
+        return Ok(None);
+    }
+    Ok(match scheme {
+        Some(s) => state
+            .require_scheme(s, &Requirement::Authenticated)
+            .ok()
+            .cloned(),
+        None => state.identity().cloned(),
+    })
+}
+
+/// Any authenticated caller, whatever the scheme.
+impl<S: Send + Sync> FromRequestParts<S> for Identity {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        required(parts, None, &Requirement::Authenticated)
+    }
+}
+
+/// `Option<Identity>`: `None` for anonymous callers (including a dead
+/// cookie or an expired token); a request that fails outright (CSRF,
+/// malformed credentials, store down) is still refused.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        optional(parts, None)
+    }
+}
+
+macro_rules! scheme_extractor {
+    ($(#[$doc:meta])* $name:ident, $scheme:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(pub Identity);
+
+        impl std::ops::Deref for $name {
+            type Target = Identity;
+            fn deref(&self) -> &Identity {
+                &self.0
+            }
+        }
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ExtractRejection;
+
+            async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+                required(parts, Some($scheme), &Requirement::Authenticated).map($name)
+            }
+        }
+
+        impl<S: Send + Sync> OptionalFromRequestParts<S> for $name {
+            type Rejection = ExtractRejection;
+
+            async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+                Ok(optional(parts, Some($scheme))?.map($name))
+            }
+        }
+    };
+}
+
+scheme_extractor!(
+    /// A caller authenticated by `Authorization: Bearer`; without one the
+    /// answer is 401 with `WWW-Authenticate: Bearer` (even if a session
+    /// cookie was sent). `Option<BearerIdentity>` is `None` for anyone else.
+    BearerIdentity,
+    Scheme::Bearer
+);
+
+scheme_extractor!(
+    /// A caller authenticated by the session cookie (CSRF-checked on unsafe
+    /// methods); a bearer token does not count. `Option<SessionIdentity>` is
+    /// `None` for anyone else.
+    SessionIdentity,
+    Scheme::Session
+);
+
+/// A role, named at the type level for [`RequireRole`].
+///
+/// ```
+/// use portcullis::tower::axum::RoleName;
+/// struct Admin;
+/// impl RoleName for Admin {
+///     const NAME: &'static str = "admin";
+/// }
+/// ```
+pub trait RoleName: Send + Sync + 'static {
+    /// The role string, as stored in [`Identity::roles`].
+    const NAME: &'static str;
+}
+
+/// Which credentials a [`RequireRole`] accepts: [`AnyScheme`],
+/// [`BearerScheme`] or [`SessionScheme`].
+pub trait SchemeFilter: Send + Sync + 'static {
+    /// `None`: any scheme.
+    const SCHEME: Option<Scheme>;
+}
+
+/// Any credential scheme (the default of [`RequireRole`]).
+#[derive(Debug, Clone, Copy)]
+pub enum AnyScheme {}
+impl SchemeFilter for AnyScheme {
+    const SCHEME: Option<Scheme> = None;
+}
+
+/// Bearer tokens only (403 answers carry `error="insufficient_scope"`).
+#[derive(Debug, Clone, Copy)]
+pub enum BearerScheme {}
+impl SchemeFilter for BearerScheme {
+    const SCHEME: Option<Scheme> = Some(Scheme::Bearer);
+}
+
+/// Session cookies only.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionScheme {}
+impl SchemeFilter for SessionScheme {
+    const SCHEME: Option<Scheme> = Some(Scheme::Session);
+}
+
+/// A handler argument that lets only callers with role `R::NAME` in
+/// (authenticated by scheme `S`, any by default): 401 when not
+/// authenticated, 403 when the role is missing. Derefs to the [`Identity`].
+///
+/// ```
+/// use portcullis::tower::axum::{BearerScheme, RequireRole, RoleName};
+/// struct Admin;
+/// impl RoleName for Admin {
+///     const NAME: &'static str = "admin";
+/// }
+/// async fn admin_api(who: RequireRole<Admin, BearerScheme>) -> String {
+///     who.subject().to_owned()
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::get(admin_api);
+/// ```
+pub struct RequireRole<R: RoleName, S: SchemeFilter = AnyScheme> {
+    identity: Identity,
+    _marker: PhantomData<fn() -> (R, S)>,
+}
+
+impl<R: RoleName, S: SchemeFilter> RequireRole<R, S> {
+    /// The identity.
+    #[must_use]
+    pub fn into_identity(self) -> Identity {
+        self.identity
+    }
+}
+
+impl<R: RoleName, S: SchemeFilter> std::fmt::Debug for RequireRole<R, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequireRole")
+            .field("role", &R::NAME)
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+impl<R: RoleName, S: SchemeFilter> std::ops::Deref for RequireRole<R, S> {
+    type Target = Identity;
+    fn deref(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+impl<R: RoleName, Sch: SchemeFilter, S: Send + Sync> FromRequestParts<S> for RequireRole<R, Sch> {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let identity = required(parts, Sch::SCHEME, &Requirement::any_role([R::NAME]))?;
+        Ok(RequireRole {
+            identity,
+            _marker: PhantomData,
+        })
+    }
+}
+
+/// Session operations for the current request: log in (fresh ID, the
+/// cookie of any earlier session ended), rotate, log out, log out
+/// everywhere, list, CSRF token. The `Set-Cookie` and `Cache-Control:
+/// no-store` they queue are added to the response by the
+/// [`AuthLayer`](super::AuthLayer).
+///
+/// Extracting it never fails (a login route is anonymous) except without an
+/// `AuthLayer` (500).
+///
+/// ```
+/// use axum::Json;
+/// use portcullis::auth::LoginInfo;
+/// use portcullis::tower::axum::SessionHandle;
+/// use portcullis::Rejection;
+/// async fn login(session: SessionHandle) -> Result<Json<LoginInfo>, Rejection> {
+///     // ... check the password first ...
+///     Ok(Json(session.login("alice", vec!["user".into()]).await?))
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::post(login);
+/// ```
+#[derive(Clone, Debug)]
+pub struct SessionHandle {
+    auth: Authenticator,
+    outcome: Arc<AuthOutcome>,
+}
+
+impl SessionHandle {
+    /// This request's authentication outcome.
+    #[must_use]
+    pub fn outcome(&self) -> &AuthOutcome {
+        &self.outcome
+    }
+
+    /// The authenticated caller, if any (of any scheme).
+    #[must_use]
+    pub fn identity(&self) -> Option<&Identity> {
+        self.outcome.state.identity()
+    }
+
+    /// Log `user` in with `roles`: a fresh session ID and CSRF token; every
+    /// session the request's cookies named is ended (fixation defence).
+    ///
+    /// # Errors
+    /// 503 when the store fails; 403 past a refusing session cap.
+    pub async fn login(&self, user: &str, roles: Vec<String>) -> Result<LoginInfo, Rejection> {
+        self.auth.login(&self.outcome, user, roles).await
+    }
+
+    /// New session ID and CSRF token (call on privilege change); returns
+    /// the new CSRF token.
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
+    pub async fn rotate(&self) -> Result<String, Rejection> {
+        self.auth.rotate(&self.outcome).await
+    }
+
+    /// End this session (the store record and the cookie).
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
+    pub async fn logout(&self) -> Result<(), Rejection> {
+        self.auth.logout(&self.outcome).await
+    }
+
+    /// End every session of this user.
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
+    pub async fn logout_all(&self) -> Result<(), Rejection> {
+        self.auth.logout_all(&self.outcome).await
+    }
+
+    /// This user's live sessions (`current` marks this one).
+    ///
+    /// # Errors
+    /// 401 without a valid session; 503 on store failure.
+    pub async fn list(&self) -> Result<Vec<SessionInfo>, Rejection> {
+        self.auth.list_sessions(&self.outcome).await
+    }
+
+    /// The current session's CSRF token, if a session is active.
+    #[must_use]
+    pub fn csrf_token(&self) -> Option<String> {
+        self.auth.csrf_token(&self.outcome)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionHandle {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(SessionHandle {
+            auth: authenticator(parts)?.clone(),
+            outcome: Arc::clone(outcome(parts)?),
+        })
+    }
+}
+
+/// Token operations for the current request: issue a pair, refresh, log
+/// out (this token and its refresh family), log out everywhere. Responses
+/// carrying tokens get `Cache-Control: no-store` through the
+/// [`AuthLayer`](super::AuthLayer).
+///
+/// ```
+/// use axum::Json;
+/// use portcullis::jwt::TokenPair;
+/// use portcullis::tower::axum::TokenHandle;
+/// use portcullis::Rejection;
+/// async fn login(tokens: TokenHandle) -> Result<Json<TokenPair>, Rejection> {
+///     // ... check the password first ...
+///     Ok(Json(tokens.issue("alice", &["user".to_owned()]).await?))
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::post(login);
+/// ```
+#[derive(Clone, Debug)]
+pub struct TokenHandle {
+    auth: Authenticator,
+    outcome: Arc<AuthOutcome>,
+}
+
+impl TokenHandle {
+    /// This request's authentication outcome.
+    #[must_use]
+    pub fn outcome(&self) -> &AuthOutcome {
+        &self.outcome
+    }
+
+    /// Issue an access/refresh pair for `subject` (after checking the
+    /// password); the response gets `no-store`.
+    ///
+    /// # Errors
+    /// 503 when the store fails.
+    pub async fn issue(&self, subject: &str, roles: &[String]) -> Result<TokenPair, Rejection> {
+        self.auth.issue_tokens(&self.outcome, subject, roles).await
+    }
+
+    /// Exchange `refresh_token` for a new pair; the old one is spent, and
+    /// presenting a spent one revokes its whole family.
+    ///
+    /// # Errors
+    /// 401 for an invalid, spent or revoked refresh token; 503 on store
+    /// failure.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Rejection> {
+        self.auth.refresh_tokens(&self.outcome, refresh_token).await
+    }
+
+    /// Revoke the bearer token of this request and its refresh family.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503 on store failure.
+    pub async fn logout(&self) -> Result<(), Rejection> {
+        self.auth.token_logout(&self.outcome).await
+    }
+
+    /// Revoke every token issued to this request's bearer before now.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503 on store failure.
+    pub async fn logout_all(&self) -> Result<(), Rejection> {
+        self.auth.token_logout_all(&self.outcome).await
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for TokenHandle {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(TokenHandle {
+            auth: authenticator(parts)?.clone(),
+            outcome: Arc::clone(outcome(parts)?),
+        })
+    }
+}

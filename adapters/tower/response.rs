@@ -1,0 +1,175 @@
+//! The one place a [`Rejection`] becomes an HTTP response, and the
+//! [`RejectionResponder`] hook that lets a route answer differently (e.g. a
+//! redirect to the login page for HTML routes).
+
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use http::request::Parts;
+use http::{HeaderName, HeaderValue, Response, StatusCode};
+
+use crate::redirect::LoginRedirect;
+use crate::Rejection;
+
+/// The body of the 500 sent when an extractor or [`RequireLayer`] runs
+/// without an [`AuthLayer`] in front of it (a server configuration error).
+///
+/// [`RequireLayer`]: super::RequireLayer
+/// [`AuthLayer`]: super::AuthLayer
+pub const MISSING_LAYER_BODY: &str = crate::MISCONFIGURED_BODY;
+
+/// The response for `rejection`: its status, `Content-Type:
+/// application/json`, `Cache-Control: no-store`, the `WWW-Authenticate`
+/// challenge if any, the JSON body, and the [`Rejection`] itself in the
+/// response extensions (so an outer layer can log why).
+///
+/// Every tower/axum response for a rejection is built here, from the core's
+/// [`Rejection::status`], [`Rejection::headers`] and [`Rejection::body`], so
+/// it carries the same bytes as the other adapters.
+///
+/// ```
+/// use portcullis::{Rejection, RejectionKind};
+/// use portcullis::tower::rejection_response;
+/// let res: http::Response<String> = rejection_response(&Rejection::bearer(RejectionKind::InvalidToken));
+/// assert_eq!(res.status(), 401);
+/// assert_eq!(res.headers()["www-authenticate"], r#"Bearer error="invalid_token""#);
+/// assert_eq!(res.headers()["cache-control"], "no-store");
+/// assert_eq!(res.body(), r#"{"error":"invalid token"}"#);
+/// assert!(res.extensions().get::<Rejection>().is_some());
+/// ```
+#[must_use]
+pub fn rejection_response<B: From<&'static str>>(rejection: &Rejection) -> Response<B> {
+    let mut res = Response::new(B::from(rejection.body()));
+    *res.status_mut() =
+        StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = res.headers_mut();
+    for (name, value) in rejection.headers() {
+        // The core's names and values are constants; a failure here would be
+        // a core bug, so skip rather than panic.
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+    res.extensions_mut().insert(*rejection);
+    res
+}
+
+/// The 500 answered when no [`AuthLayer`](super::AuthLayer) ran before an
+/// extractor or [`RequireLayer`](super::RequireLayer). Logs the cause once
+/// per request at `error` level; the client only sees
+/// [`MISSING_LAYER_BODY`].
+#[must_use]
+pub fn missing_layer_response<B: From<&'static str>>() -> Response<B> {
+    tracing::error!(
+        "portcullis: no authentication outcome in the request extensions; \
+         add `portcullis::tower::AuthLayer` outside this route (server configuration error)"
+    );
+    let mut res = Response::new(B::from(MISSING_LAYER_BODY));
+    *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Turns a [`Rejection`] into the response a [`Require`](super::Require)
+/// service sends.
+///
+/// Implemented by [`JsonResponder`] (the default, [`rejection_response`]),
+/// by [`LoginRedirect`] (401 becomes a redirect to the login page), and by
+/// any `Fn(&Rejection, &Parts) -> Response<B> + Clone`. Whatever the
+/// responder returns, the [`Rejection`] is put into the response
+/// extensions afterwards.
+///
+/// ```
+/// use portcullis::tower::{RejectionResponder, RequireLayer};
+/// use portcullis::Rejection;
+/// // A plain-text 401 page for a legacy client; other rejections stay JSON.
+/// let custom = |r: &Rejection, _req: &http::request::Parts| -> http::Response<String> {
+///     let mut res = portcullis::tower::rejection_response(r);
+///     if r.status() == 401 {
+///         *res.body_mut() = "please log in".into();
+///         res.headers_mut().insert("content-type", http::HeaderValue::from_static("text/plain"));
+///     }
+///     res
+/// };
+/// let layer = RequireLayer::authenticated().responder(custom);
+/// # let _ = layer;
+/// ```
+pub trait RejectionResponder<B> {
+    /// The response for `rejection` of the request `request`.
+    fn respond(&self, rejection: &Rejection, request: &Parts) -> Response<B>;
+}
+
+/// The default responder: [`rejection_response`] (status, challenge,
+/// `no-store`, JSON body).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JsonResponder;
+
+impl<B: From<&'static str>> RejectionResponder<B> for JsonResponder {
+    fn respond(&self, rejection: &Rejection, _request: &Parts) -> Response<B> {
+        rejection_response(rejection)
+    }
+}
+
+impl<F, B> RejectionResponder<B> for F
+where
+    F: Fn(&Rejection, &Parts) -> Response<B>,
+{
+    fn respond(&self, rejection: &Rejection, request: &Parts) -> Response<B> {
+        self(rejection, request)
+    }
+}
+
+/// For HTML routes: a 401 becomes a redirect to the login page (`302 Found`
+/// for `GET`/`HEAD`, with the original path and query as a safe `next`;
+/// `303 See Other` without `next` for other methods), with
+/// `Cache-Control: no-store`. Every other rejection (403, 400, 503) keeps the
+/// JSON answer: a user who is logged in but not allowed must not be bounced
+/// to the login page, and a store outage must stay visible.
+///
+/// ```
+/// use portcullis::redirect::LoginRedirect;
+/// use portcullis::tower::RejectionResponder;
+/// use portcullis::{Rejection, RejectionKind};
+/// let redirect = LoginRedirect::new("/login").unwrap();
+/// let (parts, ()) = http::Request::get("/account?tab=keys").body(()).unwrap().into_parts();
+/// let res: http::Response<String> =
+///     redirect.respond(&Rejection::session(RejectionKind::MissingCredentials), &parts);
+/// assert_eq!(res.status(), 302);
+/// assert_eq!(res.headers()["location"], "/login?next=%2Faccount%3Ftab%3Dkeys");
+///
+/// let res: http::Response<String> =
+///     redirect.respond(&Rejection::session(RejectionKind::InsufficientRole), &parts);
+/// assert_eq!(res.status(), 403);
+/// ```
+impl<B: From<&'static str>> RejectionResponder<B> for LoginRedirect {
+    fn respond(&self, rejection: &Rejection, request: &Parts) -> Response<B> {
+        let original = request
+            .uri
+            .path_and_query()
+            .map(http::uri::PathAndQuery::as_str);
+        let Some((status, location)) =
+            self.for_rejection(rejection, request.method.as_str(), original)
+        else {
+            return rejection_response(rejection);
+        };
+        let (Ok(status), Ok(location)) = (
+            StatusCode::from_u16(status),
+            HeaderValue::from_str(&location),
+        ) else {
+            // `location` only emits a checked path and percent-escapes `next`.
+            return rejection_response(rejection);
+        };
+        let mut res = Response::new(B::from(""));
+        *res.status_mut() = status;
+        res.headers_mut().insert(LOCATION, location);
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res.extensions_mut().insert(*rejection);
+        res
+    }
+}

@@ -1,0 +1,316 @@
+//! What the three demo servers share: settings from the environment, the
+//! demo users (argon2 password hashes), and building the `Authenticator`.
+//! Each demo only wires these into its framework.
+#![allow(dead_code)] // each demo uses a different subset
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use argon2::Argon2;
+use portcullis::clock::{SharedClock, SystemClock};
+use portcullis::cookie::CookiePolicy;
+use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenService};
+use portcullis::session::{SessionConfig, SessionLimitPolicy};
+use portcullis::store::{MemoryStore, SessionStore};
+use portcullis::Authenticator;
+
+/// Demo settings, read from the environment (see DEMO_CONTRACT.md).
+#[derive(Clone)]
+pub struct Settings {
+    pub port: u16,
+    pub redis_url: Option<String>,
+    pub jwt_secret: Option<Vec<u8>>,
+    pub access_ttl: u64,
+    pub refresh_ttl: u64,
+    pub session_idle: u64,
+    pub session_absolute: u64,
+    pub max_sessions_per_user: usize,
+    pub insecure_cookies: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("port", &self.port)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "REDACTED"))
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "REDACTED"))
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("session_idle", &self.session_idle)
+            .field("session_absolute", &self.session_absolute)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
+            .field("insecure_cookies", &self.insecure_cookies)
+            .finish()
+    }
+}
+
+fn number<T>(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+    min: T,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<T>() {
+            Ok(n) if n >= min => Ok(n),
+            Ok(_) => Err(format!("{name} must be at least {min}")),
+            Err(_) => Err(format!("{name} must be a whole number, got {v:?}")),
+        },
+    }
+}
+
+impl Settings {
+    /// Read the process environment.
+    pub fn from_env() -> Result<Settings, String> {
+        Self::from_vars(&|k| std::env::var(k).ok())
+    }
+
+    /// Read settings through `get` (tests pass a map).
+    pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let jwt_secret = match get("JWT_SECRET") {
+            Some(s) if s.len() < 32 => {
+                return Err("JWT_SECRET must be at least 32 bytes".into());
+            }
+            Some(s) => Some(s.into_bytes()),
+            None => None,
+        };
+        let insecure_cookies = match get("INSECURE_COOKIES").as_deref() {
+            None | Some("" | "0") => false,
+            Some("1") => true,
+            Some(_) => return Err("INSECURE_COOKIES must be 1 or unset".into()),
+        };
+        let redis_url = get("REDIS_URL").filter(|u| !u.is_empty());
+        Ok(Settings {
+            port: number(get, "PORT", 3000u16, 0)?,
+            redis_url,
+            jwt_secret,
+            access_ttl: number(get, "ACCESS_TTL_SECS", 900u64, 1)?,
+            refresh_ttl: number(get, "REFRESH_TTL_SECS", 1_209_600u64, 1)?,
+            session_idle: number(get, "SESSION_IDLE_SECS", 1_800u64, 1)?,
+            session_absolute: number(get, "SESSION_ABSOLUTE_SECS", 43_200u64, 1)?,
+            max_sessions_per_user: number(get, "MAX_SESSIONS_PER_USER", 5usize, 1)?,
+            insecure_cookies,
+        })
+    }
+}
+
+/// A demo user.
+pub struct User {
+    pub name: &'static str,
+    pub roles: &'static [&'static str],
+    /// argon2id PHC string; the plain password is never stored.
+    pub password_hash: &'static str,
+}
+
+/// alice / alice-password (user); admin / admin-password (user, admin).
+/// Hashes made with `argon2` 0.5 defaults (argon2id, m=19456, t=2, p=1).
+pub const USERS: &[User] = &[
+    User {
+        name: "alice",
+        roles: &["user"],
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$nfM/c/dPEA2qp7TQFaYtXA$Ztd5ZgfW0WXUHqBB2KFcWdbvTaPzrk9UqczZi1tzuqs",
+    },
+    User {
+        name: "admin",
+        roles: &["user", "admin"],
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$UFlITG+Wy0AQK+pTDq2b6A$c6GoErr6dyXD32tCWC17h9fxBA6yoUT+izzYgyLGchI",
+    },
+];
+
+/// Verify a username and password; the same argon2 work is done for unknown
+/// users, so response time does not reveal which usernames exist.
+pub fn check_credentials(username: &str, password: &str) -> Option<(&'static str, Vec<String>)> {
+    let user = USERS.iter().find(|u| u.name == username);
+    let hash = user.map_or(USERS[0].password_hash, |u| u.password_hash);
+    let parsed = PasswordHash::new(hash).ok()?;
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    match user {
+        Some(u) if ok => Some((u.name, u.roles.iter().map(|r| (*r).to_owned()).collect())),
+        _ => None,
+    }
+}
+
+/// [`check_credentials`] on the runtime's blocking pool (argon2 is
+/// deliberately slow and must not stall the async workers). Works under
+/// every demo's runtime: axum's tokio, actix-rt and Rocket are all tokio.
+pub async fn verify_login(req: LoginRequest) -> Option<(&'static str, Vec<String>)> {
+    tokio::task::spawn_blocking(move || check_credentials(&req.username, &req.password))
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Stores chosen by the settings.
+pub struct Stores {
+    pub sessions: Arc<dyn SessionStore>,
+    pub revocations: Arc<dyn RevocationList>,
+}
+
+/// In-memory stores, or Redis when `REDIS_URL` is set.
+pub async fn stores(settings: &Settings, clock: SharedClock) -> Result<Stores, String> {
+    match &settings.redis_url {
+        None => Ok(Stores {
+            sessions: Arc::new(MemoryStore::with_clock(clock.clone())),
+            revocations: Arc::new(MemoryRevocationList::new(clock)),
+        }),
+        Some(url) => redis_stores(url, clock).await,
+    }
+}
+
+#[cfg(feature = "redis")]
+async fn redis_stores(url: &str, _clock: SharedClock) -> Result<Stores, String> {
+    let store = portcullis::redis::RedisStore::connect(url)
+        .await
+        .map_err(|e| format!("cannot use REDIS_URL: {e}"))?;
+    let revocations = portcullis::redis::RedisRevocationList::from_store(&store);
+    Ok(Stores {
+        sessions: Arc::new(store),
+        revocations: Arc::new(revocations),
+    })
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_stores(_url: &str, _clock: SharedClock) -> Result<Stores, String> {
+    Err("REDIS_URL is set but this demo was built without the `redis` feature (add --features redis)".into())
+}
+
+/// Build the demo's `Authenticator` (sessions + tokens over shared stores).
+pub async fn authenticator(settings: &Settings) -> Result<Authenticator, String> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let stores = stores(settings, clock.clone()).await?;
+    authenticator_with(settings, stores, clock)
+}
+
+/// Build the demo's `Authenticator` over the given stores and clock (tests
+/// inject failing stores or a manual clock here).
+pub fn authenticator_with(
+    settings: &Settings,
+    stores: Stores,
+    clock: SharedClock,
+) -> Result<Authenticator, String> {
+    let secret = match &settings.jwt_secret {
+        Some(s) => s.clone(),
+        None => {
+            let mut s = vec![0u8; 32];
+            getrandom_fill(&mut s)?;
+            s
+        }
+    };
+    let keys = KeyRegistry::hs256("demo", &secret).map_err(|e| e.to_string())?;
+    let tokens = TokenService::builder(keys)
+        .access_ttl(settings.access_ttl)
+        .refresh_ttl(settings.refresh_ttl)
+        .store(stores.sessions.clone())
+        .revocations(stores.revocations)
+        .clock(clock.clone())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let cookie = if settings.insecure_cookies {
+        CookiePolicy::builder()
+            .name("id")
+            .insecure_no_secure()
+            .build()
+    } else {
+        CookiePolicy::builder().build()
+    }
+    .map_err(|e| e.to_string())?;
+    let sessions = SessionConfig::default()
+        .idle_timeout(settings.session_idle)
+        .absolute_timeout(settings.session_absolute)
+        .max_sessions_per_user(
+            Some(settings.max_sessions_per_user),
+            SessionLimitPolicy::EvictOldest,
+        )
+        .cookie(cookie);
+    Authenticator::builder()
+        .store(stores.sessions)
+        .clock(clock)
+        .sessions(sessions)
+        .tokens(tokens)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn getrandom_fill(buf: &mut [u8]) -> Result<(), String> {
+    // The demo draws its per-process JWT secret from the same OS RNG as IDs.
+    portcullis::id::SessionId::generate()
+        .map(|id| buf.copy_from_slice(&id.as_bytes()[..buf.len()]))
+        .map_err(|e| e.to_string())
+}
+
+/// Print a start-up error and exit non-zero (bad settings stop the server).
+pub fn exit_with(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(2)
+}
+
+/// Request body of both login routes.
+#[derive(serde::Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// Request body of `/jwt/refresh`.
+#[derive(serde::Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// The `{"user","roles"}` body of the `me`/`admin` routes.
+pub fn me_body(identity: &portcullis::Identity) -> serde_json::Value {
+    serde_json::json!({ "user": identity.subject(), "roles": identity.roles() })
+}
+
+/// `{"error":"invalid credentials"}` for a failed login (401).
+pub const BAD_CREDENTIALS: &str = r#"{"error":"invalid credentials"}"#;
+/// `{"error":"malformed request"}` for an unreadable body (400).
+pub const BAD_REQUEST: &str = r#"{"error":"malformed request"}"#;
+/// `{"error":"not found"}`.
+pub const NOT_FOUND: &str = r#"{"error":"not found"}"#;
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// `{"error":"unsupported media type"}` for a body that is not JSON (415).
+pub const UNSUPPORTED_MEDIA_TYPE: &str = r#"{"error":"unsupported media type"}"#;
+/// `{"error":"payload too large"}` for a body over [`MAX_BODY`] (413).
+pub const PAYLOAD_TOO_LARGE: &str = r#"{"error":"payload too large"}"#;
+/// `{"error":"method not allowed"}` (405).
+pub const METHOD_NOT_ALLOWED: &str = r#"{"error":"method not allowed"}"#;
+
+/// True if a `Content-Type` value is `application/json` (any parameters,
+/// any case), the only type the demos' JSON routes accept. Requiring it also
+/// stops plain HTML forms from posting to the login routes cross-site.
+pub fn is_json_content_type(value: Option<&[u8]>) -> bool {
+    value.is_some_and(|v| {
+        let essence = v.split(|b| *b == b';').next().unwrap_or_default();
+        essence
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"application/json")
+    })
+}
+
+/// Read a JSON request body the same way in every demo, so the three answer
+/// identical bytes: a missing or other content type is 415
+/// [`UNSUPPORTED_MEDIA_TYPE`], a body over [`MAX_BODY`] is 413
+/// [`PAYLOAD_TOO_LARGE`], anything that does not parse as `T` (bad JSON,
+/// non-UTF-8, missing fields) is 400 [`BAD_REQUEST`]. The error is
+/// `(status, body)`; the body never echoes the input.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    content_type: Option<&[u8]>,
+    body: &[u8],
+) -> Result<T, (u16, &'static str)> {
+    if !is_json_content_type(content_type) {
+        return Err((415, UNSUPPORTED_MEDIA_TYPE));
+    }
+    if body.len() > MAX_BODY {
+        return Err((413, PAYLOAD_TOO_LARGE));
+    }
+    serde_json::from_slice(body).map_err(|_| (400, BAD_REQUEST))
+}

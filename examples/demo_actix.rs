@@ -1,0 +1,229 @@
+//! The actix-web demo server: serves exactly shared/DEMO_CONTRACT.md.
+//!
+//! ```text
+//! INSECURE_COOKIES=1 cargo run --example demo_actix --features actix-web
+//! ```
+//!
+//! Tests build the same app in-process with
+//! `#[path = "../examples/demo_actix.rs"] mod demo_actix;` and
+//! [`app`](crate::demo_actix::app).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::StatusCode;
+use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer, Resource};
+use portcullis::actix::{
+    AuthMiddleware, BearerIdentity, BearerScheme, RequireAuth, RequireRole, RoleName,
+    SessionHandle, SessionIdentity, TokenHandle,
+};
+use portcullis::{Authenticator, Rejection};
+
+#[path = "common/mod.rs"]
+pub mod common;
+
+use common::{LoginRequest, RefreshRequest};
+
+/// The `admin` role of the demo users.
+pub struct Admin;
+impl RoleName for Admin {
+    const NAME: &'static str = "admin";
+}
+
+/// A `{"error":...}` response with `status`.
+fn json_error(status: u16, body: &'static str) -> HttpResponse {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    HttpResponse::build(status)
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .body(body)
+}
+
+/// A JSON request body read by the shared rules of
+/// [`common::parse_json`]: 415 for another content type, 413 past
+/// [`common::MAX_BODY`], 400 for anything unparsable, each as JSON.
+struct JsonBody<T>(T);
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let reject = |status, body| {
+            InternalError::from_response("request body", json_error(status, body)).into()
+        };
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| v.as_bytes().to_vec());
+        if !common::is_json_content_type(content_type.as_deref()) {
+            return Box::pin(std::future::ready(Err(reject(
+                415,
+                common::UNSUPPORTED_MEDIA_TYPE,
+            ))));
+        }
+        // `web::PayloadConfig` in `app` caps what this reads at MAX_BODY.
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let body = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    reject(413, common::PAYLOAD_TOO_LARGE)
+                } else {
+                    reject(400, common::BAD_REQUEST)
+                }
+            })?;
+            common::parse_json(content_type.as_deref(), &body)
+                .map(JsonBody)
+                .map_err(|(status, body)| reject(status, body))
+        })
+    }
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn session_login(
+    session: SessionHandle,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Result<HttpResponse, Rejection> {
+    let Some((user, roles)) = common::verify_login(req).await else {
+        return Ok(json_error(401, common::BAD_CREDENTIALS));
+    };
+    let info = session.login(user, roles).await?;
+    Ok(HttpResponse::Ok().json(info))
+}
+
+async fn session_me(who: SessionIdentity) -> HttpResponse {
+    HttpResponse::Ok().json(common::me_body(&who))
+}
+
+async fn session_list(session: SessionHandle) -> Result<HttpResponse, Rejection> {
+    let sessions = session.list().await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "sessions": sessions })))
+}
+
+async fn session_logout(session: SessionHandle) -> Result<HttpResponse, Rejection> {
+    session.logout().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn session_logout_all(session: SessionHandle) -> Result<HttpResponse, Rejection> {
+    session.logout_all().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn jwt_login(
+    tokens: TokenHandle,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Result<HttpResponse, Rejection> {
+    let Some((user, roles)) = common::verify_login(req).await else {
+        return Ok(json_error(401, common::BAD_CREDENTIALS));
+    };
+    let pair = tokens.issue(user, &roles).await?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+async fn jwt_me(who: BearerIdentity) -> HttpResponse {
+    HttpResponse::Ok().json(common::me_body(&who))
+}
+
+async fn jwt_admin(who: RequireRole<Admin, BearerScheme>) -> HttpResponse {
+    HttpResponse::Ok().json(common::me_body(&who))
+}
+
+async fn jwt_refresh(
+    tokens: TokenHandle,
+    JsonBody(req): JsonBody<RefreshRequest>,
+) -> Result<HttpResponse, Rejection> {
+    let pair = tokens.refresh(&req.refresh_token).await?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+async fn jwt_logout(tokens: TokenHandle) -> Result<HttpResponse, Rejection> {
+    tokens.logout().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn jwt_logout_all(tokens: TokenHandle) -> Result<HttpResponse, Rejection> {
+    tokens.logout_all().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn not_found() -> HttpResponse {
+    json_error(404, common::NOT_FOUND)
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    json_error(405, common::METHOD_NOT_ALLOWED)
+}
+
+/// A resource answering a JSON 405 for methods it does not route.
+fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// The demo's routes over `auth`.
+pub fn app(
+    auth: Authenticator,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        // Outside the middleware: the health check never touches the store.
+        .route("/health", web::get().to(health))
+        .service(
+            web::scope("")
+                .wrap(AuthMiddleware::new(auth))
+                .app_data(web::PayloadConfig::new(common::MAX_BODY))
+                .service(resource("/session/login").route(web::post().to(session_login)))
+                .service(resource("/session/me").route(web::get().to(session_me)))
+                .service(
+                    // The guard middleware here; the extractor on /jwt/admin.
+                    resource("/session/admin")
+                        .wrap(RequireAuth::any_role(["admin"]).session())
+                        .route(web::get().to(session_me)),
+                )
+                .service(resource("/session/list").route(web::get().to(session_list)))
+                .service(resource("/session/logout").route(web::post().to(session_logout)))
+                .service(resource("/session/logout-all").route(web::post().to(session_logout_all)))
+                .service(resource("/jwt/login").route(web::post().to(jwt_login)))
+                .service(resource("/jwt/me").route(web::get().to(jwt_me)))
+                .service(resource("/jwt/admin").route(web::get().to(jwt_admin)))
+                .service(resource("/jwt/refresh").route(web::post().to(jwt_refresh)))
+                .service(resource("/jwt/logout").route(web::post().to(jwt_logout)))
+                .service(resource("/jwt/logout-all").route(web::post().to(jwt_logout_all)))
+                .default_service(web::to(not_found)),
+        )
+}
+
+/// Read the settings, build the authenticator and serve on 127.0.0.1:PORT;
+/// bad settings print a message and exit with status 2.
+#[actix_web::main]
+pub async fn main() {
+    let settings = common::Settings::from_env().unwrap_or_else(|e| common::exit_with(&e));
+    let auth = common::authenticator(&settings)
+        .await
+        .unwrap_or_else(|e| common::exit_with(&e));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], settings.port));
+    let server = HttpServer::new(move || app(auth.clone()))
+        .bind(addr)
+        .unwrap_or_else(|e| common::exit_with(&format!("cannot listen on {addr}: {e}")));
+    let local = server.addrs().first().copied().unwrap_or(addr);
+    println!("demo_actix listening on http://{local}");
+    if settings.insecure_cookies {
+        println!("INSECURE_COOKIES=1: cookies without Secure, for plain-HTTP local testing only");
+    }
+    if let Err(e) = server.run().await {
+        common::exit_with(&format!("server error: {e}"));
+    }
+}

@@ -1,0 +1,229 @@
+//! The axum demo server: serves exactly shared/DEMO_CONTRACT.md.
+//!
+//! ```text
+//! INSECURE_COOKIES=1 cargo run --example demo_axum --features axum
+//! ```
+//!
+//! Tests build the same app in-process with
+//! `#[path = "../examples/demo_axum.rs"] mod demo_axum;` and
+//! [`app`](crate::demo_axum::app).
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use portcullis::tower::axum::{
+    BearerIdentity, BearerScheme, RequireRole, RoleName, SessionHandle, SessionIdentity,
+    SessionScheme, TokenHandle,
+};
+use portcullis::tower::AuthLayer;
+use portcullis::{Authenticator, Rejection};
+
+#[path = "common/mod.rs"]
+pub mod common;
+
+use common::{LoginRequest, RefreshRequest};
+
+/// The `admin` role of the demo users.
+pub struct Admin;
+impl RoleName for Admin {
+    const NAME: &'static str = "admin";
+}
+
+/// A `{"error":...}` response with `status`.
+fn json_error(status: u16, body: &'static str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// A JSON request body read by the shared rules of
+/// [`common::parse_json`]: 415 for another content type, 413 past
+/// [`common::MAX_BODY`], 400 for anything unparsable, each as JSON.
+struct JsonBody<T>(T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes().to_vec());
+        if !common::is_json_content_type(content_type.as_deref()) {
+            return Err(json_error(415, common::UNSUPPORTED_MEDIA_TYPE));
+        }
+        // `DefaultBodyLimit` below caps what this reads at MAX_BODY.
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                json_error(413, common::PAYLOAD_TOO_LARGE)
+            } else {
+                json_error(400, common::BAD_REQUEST)
+            }
+        })?;
+        common::parse_json(content_type.as_deref(), &body)
+            .map(JsonBody)
+            .map_err(|(status, body)| json_error(status, body))
+    }
+}
+
+/// Check a password off the async runtime (argon2 is deliberately slow).
+async fn verify(req: LoginRequest) -> Option<(&'static str, Vec<String>)> {
+    tokio::task::spawn_blocking(move || common::check_credentials(&req.username, &req.password))
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn session_login(session: SessionHandle, JsonBody(req): JsonBody<LoginRequest>) -> Response {
+    let Some((user, roles)) = verify(req).await else {
+        return json_error(401, common::BAD_CREDENTIALS);
+    };
+    match session.login(user, roles).await {
+        Ok(info) => Json(info).into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn session_me(SessionIdentity(who): SessionIdentity) -> Json<serde_json::Value> {
+    Json(common::me_body(&who))
+}
+
+async fn session_admin(who: RequireRole<Admin, SessionScheme>) -> Json<serde_json::Value> {
+    Json(common::me_body(&who))
+}
+
+async fn session_list(session: SessionHandle) -> Result<Json<serde_json::Value>, Rejection> {
+    let sessions = session.list().await?;
+    Ok(Json(serde_json::json!({ "sessions": sessions })))
+}
+
+async fn session_logout(session: SessionHandle) -> Result<StatusCode, Rejection> {
+    session.logout().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn session_logout_all(session: SessionHandle) -> Result<StatusCode, Rejection> {
+    session.logout_all().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn jwt_login(tokens: TokenHandle, JsonBody(req): JsonBody<LoginRequest>) -> Response {
+    let Some((user, roles)) = verify(req).await else {
+        return json_error(401, common::BAD_CREDENTIALS);
+    };
+    match tokens.issue(user, &roles).await {
+        Ok(pair) => Json(pair).into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn jwt_me(BearerIdentity(who): BearerIdentity) -> Json<serde_json::Value> {
+    Json(common::me_body(&who))
+}
+
+async fn jwt_admin(who: RequireRole<Admin, BearerScheme>) -> Json<serde_json::Value> {
+    Json(common::me_body(&who))
+}
+
+async fn jwt_refresh(tokens: TokenHandle, JsonBody(req): JsonBody<RefreshRequest>) -> Response {
+    match tokens.refresh(&req.refresh_token).await {
+        Ok(pair) => Json(pair).into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn jwt_logout(tokens: TokenHandle) -> Result<StatusCode, Rejection> {
+    tokens.logout().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn jwt_logout_all(tokens: TokenHandle) -> Result<StatusCode, Rejection> {
+    tokens.logout_all().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn not_found() -> Response {
+    json_error(404, common::NOT_FOUND)
+}
+
+async fn method_not_allowed() -> Response {
+    json_error(405, common::METHOD_NOT_ALLOWED)
+}
+
+/// The peer IP from axum's `ConnectInfo` (set by
+/// `into_make_service_with_connect_info`).
+fn peer_ip(ext: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// The demo's routes over `auth` (serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` to record IPs).
+pub fn app(auth: Authenticator) -> Router {
+    Router::new()
+        .route("/session/login", post(session_login))
+        .route("/session/me", get(session_me))
+        .route("/session/admin", get(session_admin))
+        .route("/session/list", get(session_list))
+        .route("/session/logout", post(session_logout))
+        .route("/session/logout-all", post(session_logout_all))
+        .route("/jwt/login", post(jwt_login))
+        .route("/jwt/me", get(jwt_me))
+        .route("/jwt/admin", get(jwt_admin))
+        .route("/jwt/refresh", post(jwt_refresh))
+        .route("/jwt/logout", post(jwt_logout))
+        .route("/jwt/logout-all", post(jwt_logout_all))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(common::MAX_BODY))
+        .layer(AuthLayer::new(auth).peer_ip(peer_ip))
+        // Added after the layers: the health check never touches the store.
+        .route("/health", get(health))
+}
+
+#[allow(dead_code)] // unused when a test includes this file as a module
+#[tokio::main]
+async fn main() {
+    let settings = common::Settings::from_env().unwrap_or_else(|e| common::exit_with(&e));
+    let auth = common::authenticator(&settings)
+        .await
+        .unwrap_or_else(|e| common::exit_with(&e));
+    let addr = SocketAddr::from(([127, 0, 0, 1], settings.port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .unwrap_or_else(|e| common::exit_with(&format!("cannot listen on {addr}: {e}")));
+    let local = listener.local_addr().unwrap_or(addr);
+    println!("demo_axum listening on http://{local}");
+    if settings.insecure_cookies {
+        println!("INSECURE_COOKIES=1: cookies without Secure, for plain-HTTP testing only");
+    }
+    let server = axum::serve(
+        listener,
+        app(auth).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    });
+    if let Err(e) = server.await {
+        common::exit_with(&format!("server error: {e}"));
+    }
+}

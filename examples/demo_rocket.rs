@@ -1,0 +1,282 @@
+//! The Rocket demo server: serves exactly shared/DEMO_CONTRACT.md.
+//!
+//! ```text
+//! INSECURE_COOKIES=1 cargo run --example demo_rocket --features rocket
+//! ```
+//!
+//! Tests build the same app in-process with
+//! `#[path = "../examples/demo_rocket.rs"] mod demo_rocket;` and
+//! [`rocket`](crate::demo_rocket::rocket), then drive it with
+//! `rocket::local::asynchronous::Client` or launch it on a free port.
+
+use std::net::Ipv4Addr;
+
+use portcullis::jwt::TokenPair;
+use portcullis::rocket::{
+    BearerIdentity, BearerToken, PortcullisFairing, RequireRole, Role, Session, SessionCookie,
+    SessionIdentity, Tokens,
+};
+use portcullis::{Authenticator, Rejection};
+use rocket::catcher::{BoxFuture, Catcher};
+use rocket::config::LogLevel;
+use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::http::{ContentType, Status};
+use rocket::response::{self, Responder};
+use rocket::serde::json::Json;
+use rocket::{Build, Request, Rocket};
+
+#[path = "common/mod.rs"]
+pub mod common;
+
+use common::{LoginRequest, RefreshRequest};
+
+/// The `admin` role of the demo users.
+pub enum Admin {}
+impl Role for Admin {
+    const NAME: &'static str = "admin";
+}
+
+/// Every answer of a demo route other than success: the core's
+/// [`Rejection`], or one of the demo's own JSON errors.
+#[derive(Debug)]
+pub enum ApiError {
+    /// Refused by portcullis (status, challenge and body from the core).
+    Rejected(Rejection),
+    /// A demo error: status and a `{"error":...}` body from `common`.
+    Json(u16, &'static str),
+}
+
+impl From<Rejection> for ApiError {
+    fn from(rejection: Rejection) -> Self {
+        ApiError::Rejected(rejection)
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        match self {
+            ApiError::Rejected(rejection) => rejection.respond_to(req),
+            ApiError::Json(status, body) => {
+                (Status::new(status), (ContentType::JSON, body)).respond_to(req)
+            }
+        }
+    }
+}
+
+/// A JSON request body read by the shared rules of [`common::parse_json`]:
+/// 415 for another content type, 413 past [`common::MAX_BODY`], 400 for
+/// anything unparsable. Take it as `Result<JsonBody<T>, ApiError>` so the
+/// handler answers the error itself, as JSON.
+pub struct JsonBody<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T: serde::de::DeserializeOwned> FromData<'r> for JsonBody<T> {
+    type Error = ApiError;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let content_type = req.headers().get_one("Content-Type").map(str::as_bytes);
+        let parsed = if common::is_json_content_type(content_type) {
+            match data.open(common::MAX_BODY.bytes()).into_bytes().await {
+                Ok(body) if body.is_complete() => common::parse_json(content_type, &body),
+                Ok(_) => Err((413, common::PAYLOAD_TOO_LARGE)),
+                Err(_) => Err((400, common::BAD_REQUEST)),
+            }
+        } else {
+            Err((415, common::UNSUPPORTED_MEDIA_TYPE))
+        };
+        match parsed {
+            Ok(value) => data::Outcome::Success(JsonBody(value)),
+            Err((status, body)) => {
+                data::Outcome::Error((Status::new(status), ApiError::Json(status, body)))
+            }
+        }
+    }
+}
+
+type JsonResult<T> = Result<Json<T>, ApiError>;
+
+#[rocket::get("/health")]
+fn health() -> &'static str {
+    "ok"
+}
+
+#[rocket::post("/session/login", data = "<body>")]
+async fn session_login(
+    session: Session<'_>,
+    body: Result<JsonBody<LoginRequest>, ApiError>,
+) -> JsonResult<portcullis::auth::LoginInfo> {
+    let Some((user, roles)) = common::verify_login(body?.0).await else {
+        return Err(ApiError::Json(401, common::BAD_CREDENTIALS));
+    };
+    Ok(Json(session.login(user, roles).await?))
+}
+
+#[rocket::get("/session/me")]
+fn session_me(who: SessionIdentity<'_>) -> Json<serde_json::Value> {
+    Json(common::me_body(&who))
+}
+
+#[rocket::get("/session/admin")]
+fn session_admin(who: RequireRole<'_, Admin, SessionCookie>) -> Json<serde_json::Value> {
+    Json(common::me_body(&who))
+}
+
+#[rocket::get("/session/list")]
+async fn session_list(session: Session<'_>) -> JsonResult<serde_json::Value> {
+    let sessions = session.list().await?;
+    Ok(Json(serde_json::json!({ "sessions": sessions })))
+}
+
+#[rocket::post("/session/logout")]
+async fn session_logout(session: Session<'_>) -> Result<Status, Rejection> {
+    session.logout().await?;
+    Ok(Status::NoContent)
+}
+
+#[rocket::post("/session/logout-all")]
+async fn session_logout_all(session: Session<'_>) -> Result<Status, Rejection> {
+    session.logout_all().await?;
+    Ok(Status::NoContent)
+}
+
+#[rocket::post("/jwt/login", data = "<body>")]
+async fn jwt_login(
+    tokens: Tokens<'_>,
+    body: Result<JsonBody<LoginRequest>, ApiError>,
+) -> JsonResult<TokenPair> {
+    let Some((user, roles)) = common::verify_login(body?.0).await else {
+        return Err(ApiError::Json(401, common::BAD_CREDENTIALS));
+    };
+    Ok(Json(tokens.issue(user, &roles).await?))
+}
+
+#[rocket::get("/jwt/me")]
+fn jwt_me(who: BearerIdentity<'_>) -> Json<serde_json::Value> {
+    Json(common::me_body(&who))
+}
+
+#[rocket::get("/jwt/admin")]
+fn jwt_admin(who: RequireRole<'_, Admin, BearerToken>) -> Json<serde_json::Value> {
+    Json(common::me_body(&who))
+}
+
+#[rocket::post("/jwt/refresh", data = "<body>")]
+async fn jwt_refresh(
+    tokens: Tokens<'_>,
+    body: Result<JsonBody<RefreshRequest>, ApiError>,
+) -> JsonResult<TokenPair> {
+    Ok(Json(tokens.refresh(&body?.0.refresh_token).await?))
+}
+
+#[rocket::post("/jwt/logout")]
+async fn jwt_logout(tokens: Tokens<'_>) -> Result<Status, Rejection> {
+    tokens.logout().await?;
+    Ok(Status::NoContent)
+}
+
+#[rocket::post("/jwt/logout-all")]
+async fn jwt_logout_all(tokens: Tokens<'_>) -> Result<Status, Rejection> {
+    tokens.logout_all().await?;
+    Ok(Status::NoContent)
+}
+
+/// 404 as JSON; a known path asked with another method is 405, as in the
+/// other demos (Rocket itself answers 404 for both).
+fn not_found<'r>(_: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
+    let path = req.uri().path();
+    let known = req
+        .rocket()
+        .routes()
+        .any(|route| route.uri.path() == path.as_str());
+    let error = if known {
+        ApiError::Json(405, common::METHOD_NOT_ALLOWED)
+    } else {
+        ApiError::Json(404, common::NOT_FOUND)
+    };
+    Box::pin(async move { error.respond_to(req) })
+}
+
+/// The demo app over `auth`, listening on 127.0.0.1:`port` once launched
+/// (`0`: any free port, see `rocket.config().port` at liftoff).
+///
+/// Rocket's own configuration (`Rocket.toml`, `ROCKET_*`) is read first;
+/// the address, `port` and the settings below override it. Logging is off
+/// unless `ROCKET_LOG_LEVEL` is set.
+pub fn rocket(auth: Authenticator, port: u16) -> Rocket<Build> {
+    let limits = rocket::data::Limits::default()
+        .limit("bytes", common::MAX_BODY.bytes())
+        .limit("json", common::MAX_BODY.bytes())
+        .limit("string", common::MAX_BODY.bytes());
+    let mut figment = rocket::Config::figment()
+        .merge(("address", Ipv4Addr::LOCALHOST))
+        .merge(("port", port))
+        .merge(("limits", limits))
+        // The demo is reached directly, not through a proxy: take the peer
+        // address, never a client-chosen `X-Real-IP`.
+        .merge(("ip_header", false))
+        // No `Server: Rocket` header.
+        .merge(("ident", false))
+        .merge(("cli_colors", false));
+    // Quiet unless asked (Rocket's "critical" still logs every failed guard).
+    if std::env::var_os("ROCKET_LOG_LEVEL").is_none() {
+        figment = figment.merge(("log_level", LogLevel::Off));
+    }
+    rocket::custom(figment)
+        .attach(PortcullisFairing::new(auth))
+        .mount(
+            "/",
+            rocket::routes![
+                health,
+                session_login,
+                session_me,
+                session_admin,
+                session_list,
+                session_logout,
+                session_logout_all,
+                jwt_login,
+                jwt_me,
+                jwt_admin,
+                jwt_refresh,
+                jwt_logout,
+                jwt_logout_all,
+            ],
+        )
+        .register("/", portcullis::rocket::catchers())
+        .register(
+            "/",
+            [
+                portcullis::rocket::json_catcher(),
+                Catcher::new(404, not_found),
+            ],
+        )
+}
+
+#[allow(dead_code)] // unused when a test includes this file as a module
+#[rocket::main]
+async fn main() {
+    let settings = common::Settings::from_env().unwrap_or_else(|e| common::exit_with(&e));
+    let auth = common::authenticator(&settings)
+        .await
+        .unwrap_or_else(|e| common::exit_with(&e));
+    let insecure = settings.insecure_cookies;
+    let app = rocket(auth, settings.port).attach(rocket::fairing::AdHoc::on_liftoff(
+        "banner",
+        move |rocket| {
+            Box::pin(async move {
+                let config = rocket.config();
+                println!(
+                    "demo_rocket listening on http://{}:{}",
+                    config.address, config.port
+                );
+                if insecure {
+                    println!(
+                        "INSECURE_COOKIES=1: cookies without Secure, for plain-HTTP testing only"
+                    );
+                }
+            })
+        },
+    ));
+    if let Err(e) = app.launch().await {
+        common::exit_with(&format!("server error: {e}"));
+    }
+}

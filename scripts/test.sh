@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine of this kind (Debian, root):
+# installs what the tests need (redis-server), then runs every test with
+# every feature. The Redis tests start their own redis-server on a free
+# loopback port and stop it afterwards; none is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "== installing redis-server (Debian package)"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  # The package starts a system service on 6379; the tests use their own.
+fi
+command -v redis-server >/dev/null || { echo "redis-server is still missing" >&2; exit 1; }
+
+echo "== cargo test --all-features"
+cargo test --all-features --locked "$@"

@@ -1,0 +1,493 @@
+//! The request-level core every adapter calls: authenticate a request once,
+//! then log in, rotate, log out or list through the same outcome.
+//!
+//! Policy when a request carries both a bearer token and a session cookie:
+//! **the `Authorization` header wins** and the cookie is ignored for that
+//! request (so a bearer request never needs a CSRF token, and a cookie can
+//! never upgrade a bad token).
+//!
+//! ```
+//! use portcullis::{Authenticator, request::RequestView, identity::Requirement};
+//! use portcullis::cookie::CookiePolicy;
+//! use portcullis::session::SessionConfig;
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let auth = Authenticator::builder().build().unwrap();
+//!
+//! // Log in (e.g. from a login handler):
+//! let anonymous = auth.authenticate(&RequestView::new("POST")).await;
+//! let login = auth.login(&anonymous, "alice", vec!["user".into()]).await.unwrap();
+//! let set_cookie = anonymous.response.take().set_cookie.unwrap();
+//! assert!(set_cookie.starts_with("__Host-id="));
+//!
+//! // The next request carries the cookie:
+//! let cookie = set_cookie.split(';').next().unwrap().to_owned();
+//! let mut view = RequestView::new("GET");
+//! view.add_header("cookie", cookie.as_bytes());
+//! let outcome = auth.authenticate(&view).await;
+//! let who = outcome.state.require(&Requirement::Authenticated).unwrap();
+//! assert_eq!(who.subject(), "alice");
+//! # let _ = login;
+//! # });
+//! ```
+
+use std::sync::{Arc, Mutex};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::cookie::MAX_CANDIDATES;
+use crate::csrf::{encode_token, CsrfConfig};
+use crate::error::ConfigError;
+use crate::id::SessionKey;
+use crate::identity::{AuthState, Identity, Requirement};
+use crate::jwt::{parse_bearer, TokenPair, TokenService};
+use crate::rejection::{Rejection, RejectionKind, Scheme};
+use crate::request::RequestView;
+use crate::session::{ActiveSession, ClientInfo, SessionConfig, SessionInfo, SessionManager};
+use crate::store::{MemoryStore, SessionStore};
+
+/// Headers the core asks the adapter to add to the response.
+#[derive(Debug, Default)]
+pub struct ResponseHeaders {
+    inner: Mutex<PendingHeaders>,
+}
+
+/// What [`ResponseHeaders::take`] hands to the adapter.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PendingHeaders {
+    /// A `Set-Cookie` value (a new session, or a removal cookie).
+    pub set_cookie: Option<String>,
+    /// Send `Cache-Control: no-store` (the response sets or clears an ID or
+    /// carries tokens).
+    pub no_store: bool,
+}
+
+impl ResponseHeaders {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PendingHeaders> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+    /// Ask for a `Set-Cookie` (replacing any earlier one) and `no-store`.
+    pub fn set_cookie(&self, value: String) {
+        let mut p = self.lock();
+        p.set_cookie = Some(value);
+        p.no_store = true;
+    }
+    /// Ask for `Cache-Control: no-store` (e.g. a body carrying tokens).
+    pub fn no_store(&self) {
+        self.lock().no_store = true;
+    }
+    /// Take what is pending (adapters call this once, on the way out).
+    #[must_use]
+    pub fn take(&self) -> PendingHeaders {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+/// The result of [`Authenticator::authenticate`] for one request; adapters
+/// keep it in the request's extensions for extractors and handlers.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AuthOutcome {
+    /// Authenticated, anonymous or failed.
+    pub state: AuthState,
+    /// The live session when the cookie named one (even if CSRF failed).
+    pub session: Option<ActiveSession>,
+    /// Keys of every well-formed session cookie presented (ended at login).
+    pub presented: Vec<SessionKey>,
+    /// The client's IP and User-Agent (recorded at login).
+    pub client: ClientInfo,
+    /// Headers to add to the response.
+    pub response: ResponseHeaders,
+}
+
+/// The body a login handler returns: who logged in and the CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct LoginInfo {
+    /// The user ID.
+    pub user: String,
+    /// The roles.
+    pub roles: Vec<String>,
+    /// The CSRF token to send as `X-CSRF-Token` on unsafe requests.
+    pub csrf_token: String,
+}
+
+/// Authenticates requests by session cookie and/or bearer token.
+///
+/// Cheap to clone (an `Arc` inside); build one at start-up and share it.
+#[derive(Clone, Debug)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    sessions: Option<SessionManager>,
+    tokens: Option<TokenService>,
+    csrf: CsrfConfig,
+}
+
+/// Builder for [`Authenticator`]. Defaults: cookie sessions on a
+/// [`MemoryStore`] with [`SessionConfig::default`], no token mode.
+#[must_use]
+pub struct AuthenticatorBuilder {
+    store: Option<Arc<dyn SessionStore>>,
+    clock: SharedClock,
+    sessions: Option<SessionConfig>,
+    tokens: Option<TokenService>,
+    csrf: CsrfConfig,
+}
+
+impl std::fmt::Debug for AuthenticatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthenticatorBuilder")
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthenticatorBuilder {
+    /// The session store (default: a new [`MemoryStore`]). Pass the same
+    /// store to the [`TokenService`] so refresh families live beside sessions.
+    pub fn store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Session settings.
+    pub fn sessions(mut self, config: SessionConfig) -> Self {
+        self.sessions = Some(config);
+        self
+    }
+    /// Turn cookie sessions off (token mode only).
+    pub fn without_sessions(mut self) -> Self {
+        self.sessions = None;
+        self
+    }
+    /// Enable token mode.
+    pub fn tokens(mut self, tokens: TokenService) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+    /// CSRF settings.
+    pub fn csrf(mut self, csrf: CsrfConfig) -> Self {
+        self.csrf = csrf;
+        self
+    }
+    /// Validate and build.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when neither sessions nor tokens are enabled, or a
+    /// part's configuration is invalid.
+    pub fn build(self) -> Result<Authenticator, ConfigError> {
+        if self.sessions.is_none() && self.tokens.is_none() {
+            return Err(ConfigError::Invalid(
+                "enable sessions, tokens or both".into(),
+            ));
+        }
+        let clock = self.clock;
+        let sessions = match self.sessions {
+            Some(cfg) => {
+                let store = self
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryStore::with_clock(clock.clone())));
+                Some(SessionManager::new(store, cfg, clock)?)
+            }
+            None => None,
+        };
+        Ok(Authenticator {
+            inner: Arc::new(Inner {
+                sessions,
+                tokens: self.tokens,
+                csrf: self.csrf,
+            }),
+        })
+    }
+}
+
+impl Authenticator {
+    /// A builder with secure defaults.
+    pub fn builder() -> AuthenticatorBuilder {
+        AuthenticatorBuilder {
+            store: None,
+            clock: Arc::new(SystemClock),
+            sessions: Some(SessionConfig::default()),
+            tokens: None,
+            csrf: CsrfConfig::default(),
+        }
+    }
+
+    /// The session manager, when sessions are enabled.
+    #[must_use]
+    pub fn sessions(&self) -> Option<&SessionManager> {
+        self.inner.sessions.as_ref()
+    }
+
+    /// The token service, when token mode is enabled.
+    #[must_use]
+    pub fn tokens(&self) -> Option<&TokenService> {
+        self.inner.tokens.as_ref()
+    }
+
+    /// The scheme a request with no credentials at all is challenged in:
+    /// bearer when only token mode is on, otherwise session.
+    #[must_use]
+    pub fn default_scheme(&self) -> Scheme {
+        if self.inner.sessions.is_none() {
+            Scheme::Bearer
+        } else {
+            Scheme::Session
+        }
+    }
+
+    /// Authenticate one request. Never fails outright: failures are in
+    /// [`AuthOutcome::state`] so optional routes can still run.
+    pub async fn authenticate(&self, view: &RequestView<'_>) -> AuthOutcome {
+        let mut outcome = AuthOutcome {
+            state: AuthState::Anonymous(Rejection::new(
+                RejectionKind::MissingCredentials,
+                self.default_scheme(),
+            )),
+            session: None,
+            presented: Vec::new(),
+            client: ClientInfo::new(view.peer_ip, view.user_agent),
+            response: ResponseHeaders::default(),
+        };
+        // Bearer first: the Authorization header wins over a cookie.
+        match parse_bearer(&view.authorization) {
+            Err(kind) => {
+                outcome.state = AuthState::Failed(Rejection::bearer(kind));
+                return outcome;
+            }
+            Ok(Some(token)) => {
+                outcome.state = match &self.inner.tokens {
+                    Some(tokens) => match tokens.authenticate(token).await {
+                        Ok(id) => AuthState::Authenticated(id),
+                        Err(RejectionKind::StoreUnavailable) => {
+                            AuthState::Failed(Rejection::bearer(RejectionKind::StoreUnavailable))
+                        }
+                        Err(kind) => AuthState::Anonymous(Rejection::bearer(kind)),
+                    },
+                    None => AuthState::Anonymous(Rejection::bearer(RejectionKind::InvalidToken)),
+                };
+                return outcome;
+            }
+            Ok(None) => {}
+        }
+        let Some(sessions) = &self.inner.sessions else {
+            return outcome;
+        };
+        let mut any_cookie = false;
+        for value in sessions
+            .config()
+            .cookie
+            .values(view.cookie_headers)
+            .take(MAX_CANDIDATES)
+        {
+            any_cookie = true;
+            let Some(id) = sessions.decode_cookie(value) else {
+                continue;
+            };
+            let key = id.key();
+            outcome.presented.push(key);
+            if outcome.session.is_some() {
+                continue;
+            }
+            match sessions.find_key(key).await {
+                Ok(Some(active)) => outcome.session = Some(active),
+                Ok(None) => {}
+                Err(r) => {
+                    outcome.state = AuthState::Failed(r);
+                    return outcome;
+                }
+            }
+        }
+        outcome.state = match &outcome.session {
+            Some(active) => match self.inner.csrf.check(view, &active.record.secret) {
+                Ok(()) => AuthState::Authenticated(Identity::from_session(
+                    active.key,
+                    active.record.clone(),
+                )),
+                Err(kind) => AuthState::Failed(Rejection::session(kind)),
+            },
+            None if any_cookie => {
+                // A dead or forged cookie: tell the browser to drop it.
+                outcome
+                    .response
+                    .set_cookie(sessions.config().cookie.removal_cookie());
+                AuthState::Anonymous(Rejection::session(RejectionKind::InvalidSession))
+            }
+            None => outcome.state,
+        };
+        outcome
+    }
+
+    fn manager(&self) -> Result<&SessionManager, Rejection> {
+        self.inner
+            .sessions
+            .as_ref()
+            .ok_or(Rejection::session(RejectionKind::MissingCredentials))
+    }
+
+    fn current_session<'a>(
+        &self,
+        outcome: &'a AuthOutcome,
+    ) -> Result<&'a ActiveSession, Rejection> {
+        outcome
+            .state
+            .require_scheme(Scheme::Session, &Requirement::Authenticated)?;
+        outcome
+            .session
+            .as_ref()
+            .ok_or(Rejection::session(RejectionKind::MissingCredentials))
+    }
+
+    /// Log a user in: ends every session the request's cookies named
+    /// (fixation defence), creates a fresh session and CSRF token, and queues
+    /// the `Set-Cookie` in `outcome.response`.
+    ///
+    /// # Errors
+    /// 503 when the store fails; 403 past a refusing session cap.
+    pub async fn login(
+        &self,
+        outcome: &AuthOutcome,
+        user: &str,
+        roles: Vec<String>,
+    ) -> Result<LoginInfo, Rejection> {
+        let m = self.manager()?;
+        let login = m
+            .login(user, roles.clone(), &outcome.presented, &outcome.client)
+            .await?;
+        outcome.response.set_cookie(login.set_cookie);
+        Ok(LoginInfo {
+            user: user.to_owned(),
+            roles,
+            csrf_token: login.csrf_token,
+        })
+    }
+
+    /// Give the current session a new ID and CSRF token (call on privilege
+    /// change); returns the new CSRF token.
+    ///
+    /// # Errors
+    /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
+    pub async fn rotate(&self, outcome: &AuthOutcome) -> Result<String, Rejection> {
+        let m = self.manager()?;
+        let current = self.current_session(outcome)?;
+        let next = m.rotate(current).await?;
+        outcome.response.set_cookie(next.set_cookie);
+        Ok(next.csrf_token)
+    }
+
+    /// End the current session and queue the removal cookie.
+    ///
+    /// # Errors
+    /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
+    pub async fn logout(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+        let m = self.manager()?;
+        let current = self.current_session(outcome)?;
+        outcome.response.set_cookie(m.logout(&current.key).await?);
+        Ok(())
+    }
+
+    /// End every session of the current user and queue the removal cookie.
+    ///
+    /// # Errors
+    /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
+    pub async fn logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+        let m = self.manager()?;
+        let current = self.current_session(outcome)?;
+        outcome
+            .response
+            .set_cookie(m.logout_all(&current.record.user_id).await?);
+        Ok(())
+    }
+
+    /// The current user's sessions.
+    ///
+    /// # Errors
+    /// 401 without a valid session; 503 on store failure.
+    pub async fn list_sessions(
+        &self,
+        outcome: &AuthOutcome,
+    ) -> Result<Vec<SessionInfo>, Rejection> {
+        let m = self.manager()?;
+        let current = self.current_session(outcome)?;
+        m.list(&current.record.user_id, Some(&current.key)).await
+    }
+
+    fn token_service(&self) -> Result<&TokenService, Rejection> {
+        self.inner
+            .tokens
+            .as_ref()
+            .ok_or(Rejection::bearer(RejectionKind::MissingCredentials))
+    }
+
+    /// Issue an access + refresh token pair for a user who just proved who
+    /// they are (a login handler); marks the response `no-store`.
+    ///
+    /// # Errors
+    /// 503 when the store fails; 401 when token mode is off.
+    pub async fn issue_tokens(
+        &self,
+        outcome: &AuthOutcome,
+        subject: &str,
+        roles: &[String],
+    ) -> Result<TokenPair, Rejection> {
+        let pair = self.token_service()?.issue(subject, roles).await?;
+        outcome.response.no_store();
+        Ok(pair)
+    }
+
+    /// Exchange a refresh token for a new pair (the old one is spent; a spent
+    /// one presented again revokes its family); marks the response `no-store`.
+    ///
+    /// # Errors
+    /// 401 for an invalid, spent or revoked refresh token; 503 on store failure.
+    pub async fn refresh_tokens(
+        &self,
+        outcome: &AuthOutcome,
+        refresh_token: &str,
+    ) -> Result<TokenPair, Rejection> {
+        let pair = self.token_service()?.refresh(refresh_token).await?;
+        outcome.response.no_store();
+        Ok(pair)
+    }
+
+    /// Revoke the request's bearer token and its refresh family.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503 on store failure.
+    pub async fn token_logout(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+        let service = self.token_service()?;
+        let id = outcome
+            .state
+            .require_scheme(Scheme::Bearer, &Requirement::Authenticated)?;
+        service.logout(id).await
+    }
+
+    /// Revoke every token issued to the request's bearer before now.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503 on store failure.
+    pub async fn token_logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+        let service = self.token_service()?;
+        let id = outcome
+            .state
+            .require_scheme(Scheme::Bearer, &Requirement::Authenticated)?;
+        service.logout_all(id.subject()).await
+    }
+
+    /// The current session's CSRF token, if a session is active.
+    #[must_use]
+    pub fn csrf_token(&self, outcome: &AuthOutcome) -> Option<String> {
+        outcome
+            .session
+            .as_ref()
+            .map(|s| encode_token(&s.record.secret))
+    }
+}

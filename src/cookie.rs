@@ -1,0 +1,292 @@
+//! Cookie policy: the attributes of the session cookie, validated when
+//! built, and a robust reader for the `Cookie` request header.
+//!
+//! Secure defaults: name `__Host-id` (a neutral name; the `__Host-` prefix
+//! makes browsers refuse it unless `Secure`, `Path=/` and no `Domain`, which
+//! stops subdomains from tossing a cookie of the same name), `HttpOnly`,
+//! `Secure`, `SameSite=Lax`, `Path=/`, `Max-Age` = the session's remaining
+//! absolute life.
+//!
+//! ```
+//! use portcullis::cookie::{CookiePolicy, SameSite};
+//! let policy = CookiePolicy::default();
+//! let header = policy.set_cookie("abc", 3600);
+//! assert_eq!(header, "__Host-id=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600");
+//! assert!(policy.removal_cookie().contains("Max-Age=0"));
+//!
+//! // Contradictions are refused when building:
+//! assert!(CookiePolicy::builder().name("__Host-id").domain("example.com").build().is_err());
+//! assert!(CookiePolicy::builder().same_site(SameSite::None).insecure_no_secure().name("x").build().is_err());
+//! ```
+//!
+//! ## Reading the `Cookie` header
+//!
+//! [`CookiePolicy::values`] looks for our cookie by its exact ASCII name in
+//! the raw bytes of every `Cookie` header line. It does not use the `cookie`
+//! crate's parser, because that trims Unicode whitespace and percent-decodes
+//! names (so `\u{2000}__Host-id` or `%5F%5FHost-id` would pose as our
+//! prefixed cookie), and some frameworks drop a whole header on one
+//! malformed pair (a tossed junk cookie would log the user out).
+//!
+//! Rules: pairs are split on `;`; only SP and HTAB are trimmed; a pair
+//! without `=`, with another name, or whose value is empty, longer than
+//! [`MAX_COOKIE_VALUE_LEN`] or outside the base64url/`.` alphabet is skipped
+//! (never an error, never a panic, never hides a later valid pair).
+//!
+//! **Duplicates**: if our name appears several times, every well-formed
+//! value is a candidate in header order (at most [`MAX_CANDIDATES`]); the
+//! authenticator uses the first that names a live session. With the default
+//! `__Host-` prefix a duplicate can only come from the same origin (e.g. an
+//! old cookie with another path), so this policy never lets a sibling
+//! domain force a session on the user, and a junk duplicate cannot log the
+//! user out.
+
+use std::fmt::Write as _;
+
+pub use ::cookie::SameSite;
+
+use crate::error::ConfigError;
+use crate::request::HeaderLines;
+
+/// Longest cookie value considered (a signed ID is 87 characters).
+pub const MAX_COOKIE_VALUE_LEN: usize = 256;
+/// Most duplicate cookies of our name that are tried.
+pub const MAX_CANDIDATES: usize = 4;
+
+/// The session cookie's attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CookiePolicy {
+    name: String,
+    http_only: bool,
+    secure: bool,
+    same_site: SameSite,
+    path: String,
+    domain: Option<String>,
+    persistent: bool,
+}
+
+impl Default for CookiePolicy {
+    /// OWASP Session Management Cheat Sheet defaults: `__Host-id`,
+    /// `HttpOnly` (no script access), `Secure` (HTTPS only),
+    /// `SameSite=Lax` (no cross-site POSTs), `Path=/`, no `Domain`,
+    /// persistent for the session's remaining absolute life.
+    fn default() -> Self {
+        CookiePolicy {
+            name: "__Host-id".into(),
+            http_only: true,
+            secure: true,
+            same_site: SameSite::Lax,
+            path: "/".into(),
+            domain: None,
+            persistent: true,
+        }
+    }
+}
+
+/// Builder for [`CookiePolicy`]; starts from the secure defaults.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CookiePolicyBuilder(CookiePolicy);
+
+impl CookiePolicy {
+    /// A builder starting from [`CookiePolicy::default`].
+    pub fn builder() -> CookiePolicyBuilder {
+        CookiePolicyBuilder(CookiePolicy::default())
+    }
+
+    /// The cookie name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the `Secure` attribute is set.
+    #[must_use]
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    fn attributes(&self, out: &mut String) {
+        if self.http_only {
+            out.push_str("; HttpOnly");
+        }
+        out.push_str(match self.same_site {
+            SameSite::Strict => "; SameSite=Strict",
+            SameSite::Lax => "; SameSite=Lax",
+            SameSite::None => "; SameSite=None",
+        });
+        if self.secure {
+            out.push_str("; Secure");
+        }
+        out.push_str("; Path=");
+        out.push_str(&self.path);
+        if let Some(d) = &self.domain {
+            out.push_str("; Domain=");
+            out.push_str(d);
+        }
+    }
+
+    /// The `Set-Cookie` value carrying `value`, valid for at most
+    /// `max_age_secs` (callers pass the session's remaining life, so the
+    /// cookie never outlives the session).
+    #[must_use]
+    pub fn set_cookie(&self, value: &str, max_age_secs: u64) -> String {
+        let mut s = String::with_capacity(self.name.len() + value.len() + 80);
+        s.push_str(&self.name);
+        s.push('=');
+        s.push_str(value);
+        self.attributes(&mut s);
+        if self.persistent {
+            let _ = write!(s, "; Max-Age={max_age_secs}");
+        }
+        s
+    }
+
+    /// The `Set-Cookie` value that makes the browser drop the cookie.
+    #[must_use]
+    pub fn removal_cookie(&self) -> String {
+        let mut s = String::with_capacity(self.name.len() + 120);
+        s.push_str(&self.name);
+        s.push('=');
+        self.attributes(&mut s);
+        s.push_str("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+        s
+    }
+
+    /// Every well-formed value of our cookie across the `Cookie` header
+    /// lines, in order, at most [`MAX_CANDIDATES`] (see the module docs).
+    pub fn values<'a>(&'a self, headers: HeaderLines<'a>) -> impl Iterator<Item = &'a str> + 'a {
+        let name = self.name.as_bytes();
+        headers
+            .into_lines()
+            .flat_map(|line| line.split(|&b| b == b';'))
+            .filter_map(move |pair| {
+                let pair = trim_sp(pair);
+                let eq = pair.iter().position(|&b| b == b'=')?;
+                if &pair[..eq] != name {
+                    return None;
+                }
+                let mut v = trim_sp(&pair[eq + 1..]);
+                // RFC 6265 allows a DQUOTE-wrapped value.
+                if v.len() >= 2 && v[0] == b'"' && v[v.len() - 1] == b'"' {
+                    v = &v[1..v.len() - 1];
+                }
+                if v.is_empty()
+                    || v.len() > MAX_COOKIE_VALUE_LEN
+                    || !v.iter().all(|&b| is_value_char(b))
+                {
+                    return None;
+                }
+                // All bytes are ASCII here, so this cannot fail.
+                std::str::from_utf8(v).ok()
+            })
+            .take(MAX_CANDIDATES)
+    }
+}
+
+fn trim_sp(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+fn is_value_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
+}
+
+fn is_token_char(b: u8) -> bool {
+    // RFC 9110 tchar.
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+impl CookiePolicyBuilder {
+    /// The cookie name (an RFC 9110 token). Keep it neutral: a name like
+    /// `actix-session` tells attackers what to probe.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.0.name = name.into();
+        self
+    }
+    /// `SameSite` (default `Lax`). `None` requires `Secure`.
+    pub fn same_site(mut self, s: SameSite) -> Self {
+        self.0.same_site = s;
+        self
+    }
+    /// `Path` (default `/`). A `__Host-` cookie must keep `/`.
+    pub fn path(mut self, p: impl Into<String>) -> Self {
+        self.0.path = p.into();
+        self
+    }
+    /// `Domain` (default none: host-only). A `__Host-` cookie cannot have one.
+    pub fn domain(mut self, d: impl Into<String>) -> Self {
+        self.0.domain = Some(d.into());
+        self
+    }
+    /// Omit `Max-Age`: the browser drops the cookie when it closes. The
+    /// session's own timeouts still apply server-side.
+    pub fn browser_session_cookie(mut self) -> Self {
+        self.0.persistent = false;
+        self
+    }
+    /// **Insecure**: drop the `Secure` attribute, so the cookie travels over
+    /// plain HTTP. For local development only; incompatible with the
+    /// `__Host-`/`__Secure-` prefixes and with `SameSite=None`.
+    pub fn insecure_no_secure(mut self) -> Self {
+        self.0.secure = false;
+        self
+    }
+    /// **Insecure**: drop `HttpOnly`, so scripts can read the session ID.
+    pub fn insecure_script_readable(mut self) -> Self {
+        self.0.http_only = false;
+        self
+    }
+
+    /// Validate and build.
+    ///
+    /// # Errors
+    /// [`ConfigError::Cookie`] for an empty or non-token name, a path or
+    /// domain with forbidden characters, `SameSite=None` without `Secure`,
+    /// `__Secure-` without `Secure`, or `__Host-` without `Secure`, with a
+    /// `Domain`, or with a `Path` other than `/`.
+    pub fn build(self) -> Result<CookiePolicy, ConfigError> {
+        let p = self.0;
+        let err = |m: &str| Err(ConfigError::Cookie(m.to_owned()));
+        if p.name.is_empty() || !p.name.bytes().all(is_token_char) {
+            return err("the cookie name must be a non-empty RFC 9110 token");
+        }
+        let attr_ok = |s: &str| s.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b';');
+        if !p.path.starts_with('/') || !attr_ok(&p.path) {
+            return err("Path must start with '/' and contain no ';', space or control characters");
+        }
+        if let Some(d) = &p.domain {
+            if d.is_empty() || !attr_ok(d) {
+                return err("Domain must be a non-empty host name");
+            }
+        }
+        if p.same_site == SameSite::None && !p.secure {
+            return err("SameSite=None requires Secure (browsers reject it otherwise)");
+        }
+        let lower = p.name.to_ascii_lowercase();
+        if lower.starts_with("__secure-") && !p.secure {
+            return err("a __Secure- cookie requires Secure");
+        }
+        if lower.starts_with("__host-") {
+            if !p.secure {
+                return err(
+                    "a __Host- cookie requires Secure (use another name with insecure_no_secure)",
+                );
+            }
+            if p.domain.is_some() {
+                return err("a __Host- cookie cannot have a Domain");
+            }
+            if p.path != "/" {
+                return err("a __Host- cookie must have Path=/");
+            }
+        }
+        Ok(p)
+    }
+}

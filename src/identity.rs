@@ -1,0 +1,270 @@
+//! Who the caller is, how they proved it, and what a route requires.
+//!
+//! ```
+//! use portcullis::identity::{AuthMethod, Identity, Requirement};
+//! use portcullis::RejectionKind;
+//! let alice = Identity::new("alice", vec!["user".into()], AuthMethod::Test);
+//! assert!(Requirement::Authenticated.check(&alice).is_ok());
+//! assert!(Requirement::any_role(["user", "admin"]).check(&alice).is_ok());
+//! assert_eq!(
+//!     Requirement::any_role(["admin"]).check(&alice),
+//!     Err(RejectionKind::InsufficientRole)
+//! );
+//! ```
+
+use std::sync::Arc;
+
+use crate::clock::UnixTime;
+use crate::id::SessionKey;
+use crate::rejection::{Rejection, RejectionKind, Scheme};
+use crate::store::SessionRecord;
+
+/// Details of the bearer token that authenticated a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenInfo {
+    /// The token's unique ID.
+    pub jti: String,
+    /// When it was issued.
+    pub iat: UnixTime,
+    /// When it expires.
+    pub exp: UnixTime,
+    /// The refresh family (session) it belongs to, if any.
+    pub sid: Option<String>,
+}
+
+impl TokenInfo {
+    /// Token details.
+    #[must_use]
+    pub fn new(jti: String, iat: UnixTime, exp: UnixTime, sid: Option<String>) -> Self {
+        TokenInfo { jti, iat, exp, sid }
+    }
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// A session cookie; the key of the session record.
+    Session(SessionKey),
+    /// A bearer token (or a JWT cookie).
+    Bearer(TokenInfo),
+    /// Constructed by hand (tests, custom adapters).
+    Test,
+}
+
+/// An authenticated caller. Cloning is cheap (shared strings), so
+/// extractors hand out copies freely.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    who: Who,
+    method: AuthMethod,
+}
+
+/// Where the subject and roles live: copied once, or the session record
+/// itself (no copy on the request path).
+#[derive(Debug, Clone)]
+enum Who {
+    Owned(Arc<str>, Arc<[String]>),
+    Record(Arc<SessionRecord>),
+}
+
+impl PartialEq for Identity {
+    fn eq(&self, other: &Self) -> bool {
+        self.subject() == other.subject()
+            && self.roles() == other.roles()
+            && self.method == other.method
+    }
+}
+impl Eq for Identity {}
+
+impl Identity {
+    /// An identity with `subject`, `roles` and `method`.
+    #[must_use]
+    pub fn new(subject: impl Into<String>, roles: Vec<String>, method: AuthMethod) -> Self {
+        Identity {
+            who: Who::Owned(Arc::from(subject.into()), Arc::from(roles)),
+            method,
+        }
+    }
+    /// The identity of the session `record` stored under `key`.
+    #[must_use]
+    pub fn from_session(key: SessionKey, record: Arc<SessionRecord>) -> Self {
+        Identity {
+            who: Who::Record(record),
+            method: AuthMethod::Session(key),
+        }
+    }
+    /// The user ID.
+    #[must_use]
+    pub fn subject(&self) -> &str {
+        match &self.who {
+            Who::Owned(s, _) => s,
+            Who::Record(r) => &r.user_id,
+        }
+    }
+    /// The roles.
+    #[must_use]
+    pub fn roles(&self) -> &[String] {
+        match &self.who {
+            Who::Owned(_, r) => r,
+            Who::Record(r) => &r.roles,
+        }
+    }
+    /// True if the identity has `role`.
+    #[must_use]
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles().iter().any(|r| r == role)
+    }
+    /// How the caller authenticated.
+    #[must_use]
+    pub fn method(&self) -> &AuthMethod {
+        &self.method
+    }
+    /// The scheme rejections for this caller are phrased in.
+    #[must_use]
+    pub fn scheme(&self) -> Scheme {
+        match self.method {
+            AuthMethod::Bearer(_) => Scheme::Bearer,
+            _ => Scheme::Session,
+        }
+    }
+}
+
+/// What a route requires of its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Requirement {
+    /// Any authenticated caller.
+    Authenticated,
+    /// A caller with at least one of these roles.
+    AnyRole(Vec<String>),
+    /// A caller with every one of these roles.
+    AllRoles(Vec<String>),
+}
+
+impl Requirement {
+    /// At least one of `roles`.
+    #[must_use]
+    pub fn any_role<I, S>(roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Requirement::AnyRole(roles.into_iter().map(Into::into).collect())
+    }
+    /// Every one of `roles`.
+    #[must_use]
+    pub fn all_roles<I, S>(roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Requirement::AllRoles(roles.into_iter().map(Into::into).collect())
+    }
+    /// Check an authenticated caller.
+    ///
+    /// # Errors
+    /// [`RejectionKind::InsufficientRole`] when a role is missing.
+    pub fn check(&self, identity: &Identity) -> Result<(), RejectionKind> {
+        let ok = match self {
+            Requirement::Authenticated => true,
+            Requirement::AnyRole(r) => r.iter().any(|r| identity.has_role(r)),
+            Requirement::AllRoles(r) => r.iter().all(|r| identity.has_role(r)),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(RejectionKind::InsufficientRole)
+        }
+    }
+}
+
+/// The outcome of authenticating one request.
+///
+/// ```
+/// use portcullis::identity::{AuthState, Requirement};
+/// use portcullis::{Rejection, RejectionKind};
+/// let anon = AuthState::Anonymous(Rejection::session(RejectionKind::MissingCredentials));
+/// assert_eq!(anon.require(&Requirement::Authenticated).unwrap_err().status(), 401);
+/// assert!(anon.optional().unwrap().is_none());
+/// let down = AuthState::Failed(Rejection::session(RejectionKind::StoreUnavailable));
+/// assert_eq!(down.optional().unwrap_err().status(), 503); // fail closed
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AuthState {
+    /// A valid credential.
+    Authenticated(Identity),
+    /// No valid credential; the rejection says why (missing, invalid).
+    Anonymous(Rejection),
+    /// The request must be refused whatever the route (CSRF failure, store
+    /// down, malformed credentials): even optional authentication fails.
+    Failed(Rejection),
+}
+
+impl AuthState {
+    /// The identity if it meets `req`, else the rejection to send.
+    ///
+    /// # Errors
+    /// The rejection for the request (401, 403, 400 or 503).
+    pub fn require(&self, req: &Requirement) -> Result<&Identity, Rejection> {
+        match self {
+            AuthState::Authenticated(id) => req
+                .check(id)
+                .map(|()| id)
+                .map_err(|k| Rejection::new(k, id.scheme())),
+            AuthState::Anonymous(r) | AuthState::Failed(r) => Err(*r),
+        }
+    }
+    /// Like [`require`](Self::require), but only credentials of `scheme`
+    /// count, and "no credentials" is phrased in `scheme` (e.g. a bearer-only
+    /// route answers `WWW-Authenticate: Bearer` even when a cookie was sent).
+    ///
+    /// # Errors
+    /// The rejection for the request.
+    pub fn require_scheme(
+        &self,
+        scheme: Scheme,
+        req: &Requirement,
+    ) -> Result<&Identity, Rejection> {
+        let missing = Rejection::new(RejectionKind::MissingCredentials, scheme);
+        match self {
+            AuthState::Authenticated(id)
+                if id.scheme() == scheme || matches!(id.method, AuthMethod::Test) =>
+            {
+                req.check(id)
+                    .map(|()| id)
+                    .map_err(|k| Rejection::new(k, scheme))
+            }
+            AuthState::Authenticated(_) => Err(missing),
+            AuthState::Anonymous(r)
+                if r.scheme() == scheme && r.kind() != RejectionKind::MissingCredentials =>
+            {
+                Err(*r)
+            }
+            AuthState::Anonymous(_) => Err(missing),
+            AuthState::Failed(r) => Err(*r),
+        }
+    }
+
+    /// The identity if any; `Ok(None)` when anonymous.
+    ///
+    /// # Errors
+    /// The rejection when the request failed outright (fail closed).
+    pub fn optional(&self) -> Result<Option<&Identity>, Rejection> {
+        match self {
+            AuthState::Authenticated(id) => Ok(Some(id)),
+            AuthState::Anonymous(_) => Ok(None),
+            AuthState::Failed(r) => Err(*r),
+        }
+    }
+    /// The identity, if authenticated.
+    #[must_use]
+    pub fn identity(&self) -> Option<&Identity> {
+        match self {
+            AuthState::Authenticated(id) => Some(id),
+            _ => None,
+        }
+    }
+}

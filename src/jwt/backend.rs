@@ -1,0 +1,65 @@
+//! Which `jsonwebtoken` crypto provider does the asymmetric work.
+//!
+//! Our features `aws_lc_rs` (default) and `rust_crypto` pass through to
+//! `jsonwebtoken`. We never rely on `jsonwebtoken`'s process-wide default
+//! provider for our own work: every signer and verifier is made by calling
+//! the chosen provider's factories directly, so a build with both features
+//! (as `cargo --all-features` produces) works without any set-up and never
+//! reaches `jsonwebtoken`'s "could not determine the CryptoProvider" panic.
+//!
+//! With both features on, AWS-LC is picked, and it is also installed as
+//! `jsonwebtoken`'s process default (best effort, when a [`KeyRegistry`] or
+//! [`TokenService`] is built) so that application code calling
+//! `jsonwebtoken::decode` directly in the same process does not panic either.
+//! An application that installed its own provider first keeps it.
+//!
+//! [`KeyRegistry`]: super::KeyRegistry
+//! [`TokenService`]: super::TokenService
+
+use jsonwebtoken::crypto::CryptoProvider;
+
+#[cfg(feature = "aws_lc_rs")]
+pub(crate) static PROVIDER: &CryptoProvider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+
+#[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
+pub(crate) static PROVIDER: &CryptoProvider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+
+// Neither backend: `compile_error!` in `jwt/mod.rs` stops the build; this
+// placeholder only keeps that message the single error the user sees.
+#[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
+pub(crate) static PROVIDER: &CryptoProvider = &NO_PROVIDER;
+
+#[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
+static NO_PROVIDER: CryptoProvider = CryptoProvider {
+    signer_factory: |_, _| Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()),
+    verifier_factory: |_, _| Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()),
+    key_utils: jsonwebtoken::crypto::KeyUtils::new_unimplemented(),
+};
+
+/// The name of the crypto backend compiled in: `"aws-lc-rs"` (also when both
+/// backend features are enabled) or `"rust-crypto"`.
+///
+/// ```
+/// assert!(["aws-lc-rs", "rust-crypto"].contains(&portcullis::jwt::BACKEND));
+/// ```
+#[cfg(feature = "aws_lc_rs")]
+pub const BACKEND: &str = "aws-lc-rs";
+/// The name of the crypto backend compiled in: `"aws-lc-rs"` (also when both
+/// backend features are enabled) or `"rust-crypto"`.
+///
+/// ```
+/// assert!(["aws-lc-rs", "rust-crypto"].contains(&portcullis::jwt::BACKEND));
+/// ```
+#[cfg(not(feature = "aws_lc_rs"))]
+pub const BACKEND: &str = "rust-crypto";
+
+/// With both backends compiled in, make AWS-LC `jsonwebtoken`'s process
+/// default (ignored if someone installed a provider already). A no-op
+/// otherwise: `jsonwebtoken` then picks the single backend by itself.
+pub(crate) fn install_default() {
+    #[cfg(all(feature = "aws_lc_rs", feature = "rust_crypto"))]
+    {
+        // Err means a provider is installed already: keep it.
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    }
+}

@@ -1,0 +1,106 @@
+//! Token mode: JWT access tokens, rotating refresh tokens, revocation.
+//!
+//! - [`KeyRegistry`]: `kid` -> (key, [`Algorithm`]); one key signs, all
+//!   verify (rotation without downtime); public keys published as a JWKS.
+//! - [`TokenService`]: issue, authenticate, refresh, logout, logout-all.
+//! - [`RevocationList`] / [`MemoryRevocationList`]: revoke by `jti` or by
+//!   subject-and-instant.
+//! - [`parse_bearer`]: the `Authorization: Bearer` header (RFC 6750).
+//!
+//! # Verification policy
+//!
+//! Every token goes through the same steps, cheapest first, and any failure
+//! is a 401 `invalid_token` (the reason, a [`JwtError`], is only logged):
+//!
+//! 1. At most [`MAX_TOKEN_LEN`] (8 KiB) bytes, before anything is decoded.
+//! 2. Exactly three segments of canonical unpadded base64url (no `=`, no
+//!    characters outside the alphabet, no non-zero trailing bits), so one
+//!    token has exactly one accepted spelling.
+//! 3. Header: a JSON object, each member once; `alg` never `none`; `typ`
+//!    absent or `JWT` / `at+jwt` (case-insensitive, optional
+//!    `application/` prefix); `crit` refused unless each listed extension is
+//!    allow-listed ([`TokenServiceBuilder::allow_crit`]) and present; `cty`
+//!    (nested tokens) and `b64: false` refused; keys embedded in the header
+//!    (`jwk`, `jku`, `x5u`, `x5c`) are never used.
+//! 4. Key by `kid` from the registry only (see [`KeyRegistry`] for the
+//!    no-`kid` rule); the algorithm is the key's: a different `alg` header is
+//!    refused.
+//! 5. Signature.
+//! 6. Claims: registered claims strictly typed (e.g. `exp` as a string, a
+//!    float or `null` is refused; duplicates refused); `exp` required,
+//!    `nbf` and `iat` (not in the future) checked with a leeway of 30 s by
+//!    default; `iss` / `aud`, when configured, required and matched exactly;
+//!    access tokens also need `sub`, `iat` and `jti`.
+//! 7. The revocation list, in one call.
+//!
+//! # Crypto backends
+//!
+//! Exactly one of the features `aws_lc_rs` (default) and `rust_crypto` is
+//! expected; a build with neither fails with a clear message. A build with
+//! both (as `--all-features` produces) uses AWS-LC and works without any
+//! set-up: see [`BACKEND`]. HMAC (`HS*`) verification never goes through the
+//! backend: it is done here with a pre-keyed `hmac` state and a
+//! constant-time comparison, the hot path of most deployments. Asymmetric
+//! verification and all signing use `jsonwebtoken`'s provider, with keys
+//! parsed once when the registry is built.
+//!
+//! ```
+//! use portcullis::jwt::{parse_bearer, KeyRegistry, TokenService};
+//! use portcullis::request::RequestView;
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let tokens = TokenService::builder(KeyRegistry::hs256("k1", &[42u8; 32]).unwrap())
+//!     .issuer("https://auth.example")
+//!     .audience("api")
+//!     .build()
+//!     .unwrap();
+//! let pair = tokens.issue("alice", &["user".into()]).await.unwrap();
+//!
+//! let header = format!("Bearer {}", pair.access_token);
+//! let mut view = RequestView::new("GET");
+//! view.add_header("authorization", header.as_bytes());
+//! let token = parse_bearer(&view.authorization).unwrap().unwrap();
+//! let who = tokens.authenticate(token).await.unwrap();
+//! assert_eq!(who.subject(), "alice");
+//!
+//! tokens.logout(&who).await.unwrap();
+//! assert!(tokens.authenticate(token).await.is_err());
+//! # });
+//! ```
+
+#[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
+compile_error!(
+    "portcullis needs a JWT crypto backend: enable the feature `aws_lc_rs` (the default) or \
+     `rust_crypto`, e.g. `portcullis = { version = \"0.1\", default-features = false, features = \
+     [\"rust_crypto\"] }`"
+);
+
+mod algorithm;
+mod backend;
+mod bearer;
+mod claims;
+mod error;
+mod json;
+mod jwk;
+mod jws;
+mod keys;
+mod refresh;
+mod revocation;
+mod service;
+mod validation;
+
+pub use algorithm::Algorithm;
+pub use backend::BACKEND;
+pub use bearer::parse_bearer;
+pub use claims::{Audience, Claims, RESERVED_CLAIMS};
+pub use error::JwtError;
+pub use jws::{MAX_KID_LEN, MAX_TOKEN_LEN};
+pub use keys::{Jws, KeyRegistry, KeyRegistryBuilder};
+pub use revocation::{MemoryRevocationList, RevocationList, DEFAULT_SUBJECT_RETENTION};
+pub use service::{
+    TokenPair, TokenService, TokenServiceBuilder, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL,
+    MAX_ACCESS_TTL, MAX_REFRESH_TTL,
+};
+pub use validation::{DEFAULT_LEEWAY, MAX_LEEWAY};
+
+/// Failures of a [`RevocationList`] (the store error type, re-exported).
+pub use crate::error::StoreError;

@@ -1,0 +1,179 @@
+//! Redis-backed sessions, refresh-token families and revocations (feature
+//! `redis`), so several server instances share one view of who is logged in.
+//!
+//! - [`RedisStore`] implements [`SessionStore`](crate::store::SessionStore):
+//!   cookie sessions and refresh families live in Redis under a key prefix,
+//!   keyed by the hashed session ID, with Redis TTLs that follow each
+//!   record's expiry and a per-user index kept consistent by Lua scripts.
+//!   `update` is a server-side compare-and-set, so two instances rotating
+//!   the same refresh token at once cannot both win.
+//! - [`RedisRevocationList`] implements
+//!   [`RevocationList`](crate::jwt::RevocationList): revoked `jti`s until
+//!   the token's expiry and per-subject "revoked before" instants, checked
+//!   in one round trip with no in-process cache, so a revocation made on one
+//!   instance is refused on every other at once.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use portcullis::redis::{RedisRevocationList, RedisStore};
+//! # async fn demo() -> Result<(), portcullis::StoreError> {
+//! let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
+//! let revocations = RedisRevocationList::from_store(&store);
+//! let auth = portcullis::Authenticator::builder()
+//!     .store(Arc::new(store))
+//!     .build();
+//! # let _ = (auth, revocations);
+//! # Ok(()) }
+//! ```
+//!
+//! # Connection model
+//!
+//! One [`redis::aio::ConnectionManager`] per store: a single multiplexed
+//! connection that pipelines the commands of every concurrent request and
+//! reconnects by itself after the server or the network comes back. The
+//! requests are short single commands or scripts, so multiplexing beats a
+//! pool (no checkout, no lock on the request path, one socket per instance).
+//! A [`RedisRevocationList`] made with
+//! [`from_store`](RedisRevocationList::from_store) shares that connection.
+//!
+//! # Failures
+//!
+//! Every call is bounded by a timeout (default 1 s) and answers
+//! [`StoreError::Timeout`](crate::StoreError::Timeout) past it; a refused or
+//! lost connection answers
+//! [`StoreError::Unavailable`](crate::StoreError::Unavailable) at once. The
+//! callers fail closed (503). Error messages and `Debug` output never carry
+//! the connection URL or its password.
+//!
+//! # Deployment
+//!
+//! A single Redis (or a primary with replicas): the scripts touch a user's
+//! index and records together, which Redis Cluster would refuse across hash
+//! slots. Expiries are sent as TTLs computed from the application's clock,
+//! so application hosts and the Redis host need not agree on the time.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::{ErrorKind, RedisError, ServerErrorKind};
+
+use crate::clock::SharedClock;
+use crate::error::StoreError;
+
+mod revocation;
+mod scripts;
+mod store;
+
+pub use revocation::{RedisRevocationList, DEFAULT_SUBJECT_RETENTION};
+pub use store::{RedisStore, RedisStoreBuilder, DEFAULT_PREFIX, DEFAULT_TIMEOUT};
+
+/// What a store and the revocation lists made from it share.
+pub(crate) struct Shared {
+    pub(crate) conn: ConnectionManager,
+    pub(crate) prefix: String,
+    pub(crate) timeout: Duration,
+    pub(crate) clock: SharedClock,
+    pub(crate) scripts: scripts::Scripts,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the connection: its Debug names the server.
+        f.debug_struct("Redis")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Run one Redis call under the per-call timeout.
+    pub(crate) async fn call<T, F>(
+        &self,
+        op: impl FnOnce(ConnectionManager) -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = Result<T, RedisError>>,
+    {
+        match tokio::time::timeout(self.timeout, op(self.conn.clone())).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(map_error(&e)),
+            Err(_) => Err(StoreError::Timeout),
+        }
+    }
+
+    /// A key under the prefix: `<prefix><kind>:<rest>`.
+    pub(crate) fn key(&self, kind: &str, rest: &str) -> String {
+        let mut k = String::with_capacity(self.prefix.len() + kind.len() + 1 + rest.len());
+        k.push_str(&self.prefix);
+        k.push_str(kind);
+        k.push(':');
+        k.push_str(rest);
+        k
+    }
+}
+
+/// Turn a Redis error into a [`StoreError`] whose message names the kind of
+/// failure only: never the server address, URL, password or script text.
+pub(crate) fn map_error(e: &RedisError) -> StoreError {
+    if e.is_timeout() {
+        return StoreError::Timeout;
+    }
+    if e.is_connection_refusal() {
+        return StoreError::Unavailable("redis: connection refused".into());
+    }
+    if e.is_connection_dropped() {
+        return StoreError::Unavailable("redis: connection lost".into());
+    }
+    match e.kind() {
+        ErrorKind::Io => StoreError::Unavailable("redis: I/O error".into()),
+        ErrorKind::AuthenticationFailed => {
+            StoreError::Unavailable("redis: authentication failed".into())
+        }
+        ErrorKind::Server(
+            ServerErrorKind::BusyLoading
+            | ServerErrorKind::MasterDown
+            | ServerErrorKind::TryAgain
+            | ServerErrorKind::ClusterDown
+            | ServerErrorKind::ReadOnly,
+        ) => StoreError::Unavailable(format!("redis: {}", e.category())),
+        ErrorKind::InvalidClientConfig => {
+            StoreError::Backend("redis: invalid connection settings".into())
+        }
+        _ => StoreError::Backend(format!("redis: {}", e.category())),
+    }
+}
+
+/// Remaining milliseconds from `now_ms` until `at_secs`, at least 1 (Redis
+/// refuses a zero TTL; a record already due is gone a millisecond later).
+pub(crate) fn ttl_millis(at_secs: u64, now_ms: u64) -> u64 {
+    at_secs.saturating_mul(1000).saturating_sub(now_ms).max(1)
+}
+
+/// Wrap a store or list's shared state.
+pub(crate) type SharedRef = Arc<Shared>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_is_positive_and_relative() {
+        assert_eq!(ttl_millis(10, 9_000), 1_000);
+        assert_eq!(ttl_millis(10, 10_000), 1);
+        assert_eq!(ttl_millis(10, 99_000), 1);
+    }
+
+    #[test]
+    fn errors_never_echo_the_url() {
+        let url = "redis://:hunter2-secret@127.0.0.1:1/";
+        let e = redis::Client::open("redis+bogus://:hunter2-secret@x/")
+            .map(|_| ())
+            .unwrap_err();
+        let mapped = map_error(&e);
+        assert!(!mapped.to_string().contains("hunter2"), "{mapped}");
+        assert!(!mapped.to_string().contains(url));
+    }
+}

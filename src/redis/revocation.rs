@@ -1,0 +1,151 @@
+//! [`RedisRevocationList`]: the JWT revocation list over Redis.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use super::store::RedisStore;
+use super::{ttl_millis, SharedRef};
+use crate::clock::UnixTime;
+use crate::error::StoreError;
+use crate::jwt::RevocationList;
+
+/// Key kinds under the prefix.
+const JTI: &str = "rj";
+const SUBJECT: &str = "rs";
+
+/// Default time a subject cutoff is kept after its instant: 30 days, beyond
+/// any sensible access-token lifetime. Set it with
+/// [`RedisRevocationList::with_subject_retention`] to at least your longest
+/// token lifetime plus leeway.
+pub const DEFAULT_SUBJECT_RETENTION: u64 = 30 * 86_400;
+
+/// A [`RevocationList`] in Redis, shared by every instance that uses the same
+/// server and prefix.
+///
+/// | key | content | TTL |
+/// |-----|---------|-----|
+/// | `<prefix>rj:<jti>` | the token's expiry (unix seconds) | until that expiry |
+/// | `<prefix>rs:<subject>` | "revoked up to" instant (unix ms; the latest wins) | the instant plus the subject retention |
+///
+/// [`is_revoked`](RevocationList::is_revoked) reads both entries in one
+/// pipelined round trip. There is no in-process cache: a revocation made on
+/// one instance is refused by every other instance on its next request.
+///
+/// ```no_run
+/// use portcullis::jwt::RevocationList;
+/// use portcullis::redis::{RedisRevocationList, RedisStore};
+/// # async fn demo() -> Result<(), portcullis::StoreError> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
+/// let list = RedisRevocationList::from_store(&store).with_subject_retention(3_600);
+/// list.revoke_token("jti-123", 1_900_000_000).await?;
+/// assert!(list.is_revoked("jti-123", "alice", 0).await?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisRevocationList {
+    shared: SharedRef,
+    subject_retention: u64,
+}
+
+impl fmt::Debug for RedisRevocationList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisRevocationList")
+            .field("redis", &self.shared)
+            .field("subject_retention", &self.subject_retention)
+            .finish()
+    }
+}
+
+impl RedisRevocationList {
+    /// A list sharing `store`'s connection, prefix, timeout and clock.
+    #[must_use]
+    pub fn from_store(store: &RedisStore) -> Self {
+        RedisRevocationList {
+            shared: store.shared.clone(),
+            subject_retention: DEFAULT_SUBJECT_RETENTION,
+        }
+    }
+
+    /// Connect with the store defaults; see
+    /// [`RedisStoreBuilder::connect`](super::RedisStoreBuilder::connect).
+    ///
+    /// # Errors
+    /// As [`RedisStoreBuilder::connect`](super::RedisStoreBuilder::connect).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Ok(Self::from_store(&RedisStore::connect(url).await?))
+    }
+
+    /// Keep a subject cutoff for `secs` after its instant (default
+    /// [`DEFAULT_SUBJECT_RETENTION`], 30 days). Set it to at least the
+    /// longest access-token lifetime plus leeway: a cutoff forgotten earlier
+    /// would let older tokens back in.
+    #[must_use]
+    pub fn with_subject_retention(mut self, secs: u64) -> Self {
+        self.subject_retention = secs;
+        self
+    }
+
+    async fn keep_max(
+        &self,
+        kind: &str,
+        id: &str,
+        value: u64,
+        ttl_ms: u64,
+    ) -> Result<(), StoreError> {
+        let key = self.shared.key(kind, id);
+        let shared = &self.shared;
+        let _stored: i64 = shared
+            .call(|mut c| async move {
+                shared
+                    .scripts
+                    .keep_max
+                    .key(key)
+                    .arg(value)
+                    .arg(ttl_ms)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RevocationList for RedisRevocationList {
+    async fn revoke_token(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+        let now_ms = self.shared.clock.now_millis();
+        if expires_at.saturating_mul(1000) <= now_ms {
+            return Ok(()); // already expired: nothing to remember
+        }
+        self.keep_max(JTI, jti, expires_at, ttl_millis(expires_at, now_ms))
+            .await
+    }
+
+    async fn revoke_subject_before(
+        &self,
+        subject: &str,
+        instant_millis: u64,
+    ) -> Result<(), StoreError> {
+        let now_ms = self.shared.clock.now_millis();
+        let until = (instant_millis / 1000).saturating_add(self.subject_retention);
+        // Keep it at least one second, as the memory list does.
+        let ttl = ttl_millis(until, now_ms).max(1000);
+        self.keep_max(SUBJECT, subject, instant_millis, ttl).await
+    }
+
+    async fn is_revoked(
+        &self,
+        jti: &str,
+        subject: &str,
+        issued_at_millis: u64,
+    ) -> Result<bool, StoreError> {
+        let (jk, sk) = (self.shared.key(JTI, jti), self.shared.key(SUBJECT, subject));
+        let (token_exp, cutoff): (Option<u64>, Option<u64>) = self
+            .shared
+            .call(|mut c| async move { redis::pipe().get(jk).get(sk).query_async(&mut c).await })
+            .await?;
+        let now = self.shared.clock.now();
+        Ok(token_exp.is_some_and(|exp| now < exp) || cutoff.is_some_and(|c| issued_at_millis <= c))
+    }
+}

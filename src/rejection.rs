@@ -1,0 +1,198 @@
+//! Request rejections: one type that knows its HTTP status, its
+//! `WWW-Authenticate` challenge and a short public message.
+//!
+//! Every adapter maps a [`Rejection`] to a response in exactly one place,
+//! using [`Rejection::status`], [`Rejection::www_authenticate`] and
+//! [`Rejection::body`], so the three frameworks put the same bytes on the
+//! wire for the same failure.
+//!
+//! ```
+//! use portcullis::{Rejection, RejectionKind};
+//! let r = Rejection::bearer(RejectionKind::InvalidToken);
+//! assert_eq!(r.status(), 401);
+//! assert_eq!(r.www_authenticate(), Some(r#"Bearer error="invalid_token""#));
+//! assert_eq!(r.body(), r#"{"error":"invalid token"}"#);
+//!
+//! let r = Rejection::bearer(RejectionKind::InsufficientRole);
+//! assert_eq!(r.status(), 403);
+//! assert_eq!(r.www_authenticate(), Some(r#"Bearer error="insufficient_scope""#));
+//! ```
+
+use std::fmt;
+
+/// The body adapters send (with status 500) when a route needs the
+/// authentication outcome but the middleware/fairing was not installed: a
+/// server configuration error, reported the same way by every adapter.
+pub const MISCONFIGURED_BODY: &str = r#"{"error":"internal server error"}"#;
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// No credentials at all (401).
+    MissingCredentials,
+    /// A session cookie was sent but names no live session (401).
+    InvalidSession,
+    /// A bearer token was sent but is invalid, expired or revoked (401).
+    InvalidToken,
+    /// The credentials are malformed at the protocol level, e.g. two
+    /// `Authorization` headers (400, `invalid_request`).
+    MalformedRequest,
+    /// Authenticated, but lacking the required role (403).
+    InsufficientRole,
+    /// Missing or wrong CSRF token on an unsafe cookie request (403).
+    CsrfTokenInvalid,
+    /// A cross-site unsafe request carrying the session cookie (403).
+    CrossSiteRequest,
+    /// The store or revocation list could not answer: fail closed (503).
+    StoreUnavailable,
+    /// The user has reached the session cap and the policy refuses (403).
+    TooManySessions,
+}
+
+impl RejectionKind {
+    /// The HTTP status code.
+    #[must_use]
+    pub const fn status(self) -> u16 {
+        match self {
+            RejectionKind::MissingCredentials
+            | RejectionKind::InvalidSession
+            | RejectionKind::InvalidToken => 401,
+            RejectionKind::MalformedRequest => 400,
+            RejectionKind::InsufficientRole
+            | RejectionKind::CsrfTokenInvalid
+            | RejectionKind::CrossSiteRequest
+            | RejectionKind::TooManySessions => 403,
+            RejectionKind::StoreUnavailable => 503,
+        }
+    }
+
+    /// The short public message (never contains request data).
+    #[must_use]
+    pub const fn message(self) -> &'static str {
+        match self {
+            RejectionKind::MissingCredentials => "authentication required",
+            RejectionKind::InvalidSession => "invalid or expired session",
+            RejectionKind::InvalidToken => "invalid token",
+            RejectionKind::MalformedRequest => "malformed request",
+            RejectionKind::InsufficientRole => "insufficient role",
+            RejectionKind::CsrfTokenInvalid => "invalid CSRF token",
+            RejectionKind::CrossSiteRequest => "cross-site request refused",
+            RejectionKind::StoreUnavailable => "service unavailable",
+            RejectionKind::TooManySessions => "too many sessions",
+        }
+    }
+
+    const fn body(self) -> &'static str {
+        match self {
+            RejectionKind::MissingCredentials => r#"{"error":"authentication required"}"#,
+            RejectionKind::InvalidSession => r#"{"error":"invalid or expired session"}"#,
+            RejectionKind::InvalidToken => r#"{"error":"invalid token"}"#,
+            RejectionKind::MalformedRequest => r#"{"error":"malformed request"}"#,
+            RejectionKind::InsufficientRole => r#"{"error":"insufficient role"}"#,
+            RejectionKind::CsrfTokenInvalid => r#"{"error":"invalid CSRF token"}"#,
+            RejectionKind::CrossSiteRequest => r#"{"error":"cross-site request refused"}"#,
+            RejectionKind::StoreUnavailable => r#"{"error":"service unavailable"}"#,
+            RejectionKind::TooManySessions => r#"{"error":"too many sessions"}"#,
+        }
+    }
+}
+
+/// Which credential scheme the request was judged under; decides the
+/// `WWW-Authenticate` challenge (RFC 6750 for bearer tokens, none for cookie
+/// sessions, which have no standard challenge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// Cookie session.
+    Session,
+    /// `Authorization: Bearer` (or a JWT carried in a cookie).
+    Bearer,
+}
+
+/// A refused request: status, challenge and public JSON body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rejection {
+    kind: RejectionKind,
+    scheme: Scheme,
+}
+
+impl Rejection {
+    /// A rejection judged under `scheme`.
+    #[must_use]
+    pub const fn new(kind: RejectionKind, scheme: Scheme) -> Self {
+        Rejection { kind, scheme }
+    }
+    /// A cookie-session rejection (no challenge header).
+    #[must_use]
+    pub const fn session(kind: RejectionKind) -> Self {
+        Self::new(kind, Scheme::Session)
+    }
+    /// A bearer-token rejection (RFC 6750 challenge).
+    #[must_use]
+    pub const fn bearer(kind: RejectionKind) -> Self {
+        Self::new(kind, Scheme::Bearer)
+    }
+    /// Why.
+    #[must_use]
+    pub const fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+    /// Under which scheme.
+    #[must_use]
+    pub const fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+    /// The HTTP status code.
+    #[must_use]
+    pub const fn status(&self) -> u16 {
+        self.kind.status()
+    }
+    /// The public message.
+    #[must_use]
+    pub const fn message(&self) -> &'static str {
+        self.kind.message()
+    }
+    /// The JSON body, `{"error":"<message>"}`.
+    #[must_use]
+    pub const fn body(&self) -> &'static str {
+        self.kind.body()
+    }
+    /// The `WWW-Authenticate` value, if any (RFC 6750 §3).
+    #[must_use]
+    pub const fn www_authenticate(&self) -> Option<&'static str> {
+        match (self.scheme, self.kind) {
+            (Scheme::Session, _) => None,
+            (Scheme::Bearer, RejectionKind::MissingCredentials) => Some("Bearer"),
+            (Scheme::Bearer, RejectionKind::InvalidToken | RejectionKind::InvalidSession) => {
+                Some(r#"Bearer error="invalid_token""#)
+            }
+            (Scheme::Bearer, RejectionKind::MalformedRequest) => {
+                Some(r#"Bearer error="invalid_request""#)
+            }
+            (Scheme::Bearer, RejectionKind::InsufficientRole) => {
+                Some(r#"Bearer error="insufficient_scope""#)
+            }
+            (Scheme::Bearer, _) => None,
+        }
+    }
+    /// Every header of the response, as `(name, value)` pairs (lower-case
+    /// names): `content-type`, `cache-control` and, if any, `www-authenticate`.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        [
+            Some(("content-type", "application/json")),
+            Some(("cache-control", "no-store")),
+            self.www_authenticate().map(|v| ("www-authenticate", v)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message(), self.status())
+    }
+}
+
+impl std::error::Error for Rejection {}

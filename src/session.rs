@@ -1,0 +1,535 @@
+//! The session manager: login with a fresh ID, authenticate with idle and
+//! absolute timeouts, rolling refresh, rotation, logout, logout everywhere,
+//! listing, and a cap on sessions per user.
+//!
+//! ```
+//! use portcullis::session::{SessionConfig, SessionManager, ClientInfo};
+//! use portcullis::store::MemoryStore;
+//! use portcullis::clock::ManualClock;
+//! use std::sync::Arc;
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let clock = ManualClock::new(1_000);
+//! let store = Arc::new(MemoryStore::with_clock(Arc::new(clock.clone())));
+//! let sessions = SessionManager::new(store, SessionConfig::default(), Arc::new(clock.clone())).unwrap();
+//! let login = sessions.login("alice", vec!["user".into()], &[], &ClientInfo::default()).await.unwrap();
+//! let found = sessions.find(&login.cookie_value).await.unwrap().unwrap();
+//! assert_eq!(found.record.user_id, "alice");
+//! clock.advance(1_800); // idle timeout
+//! assert!(sessions.find(&login.cookie_value).await.unwrap().is_none());
+//! # });
+//! ```
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::clock::{SharedClock, UnixTime};
+use crate::cookie::CookiePolicy;
+use crate::csrf::encode_token;
+use crate::error::{ConfigError, StoreError};
+use crate::id::{random_32, IdSigner, SessionId, SessionKey};
+use crate::rejection::{Rejection, RejectionKind};
+use crate::store::{RecordKind, SessionRecord, SessionStore};
+
+/// What to do when a user logs in past [`SessionConfig::max_sessions_per_user`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionLimitPolicy {
+    /// End the user's oldest sessions (default).
+    EvictOldest,
+    /// Refuse the new login (403).
+    Refuse,
+}
+
+/// Session settings. Defaults follow OWASP's session management guidance.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// Idle timeout: a session unused this long ends (default 30 min).
+    pub idle_timeout: u64,
+    /// Absolute timeout: no session lives longer (default 12 h).
+    pub absolute_timeout: u64,
+    /// `last_seen` and the idle expiry are written at most once per this many
+    /// seconds (default 60), so a busy session does not write on every request.
+    pub rolling_interval: u64,
+    /// Cap on concurrent sessions per user (default 5; `None`: no cap).
+    pub max_sessions_per_user: Option<usize>,
+    /// What to do past the cap.
+    pub limit_policy: SessionLimitPolicy,
+    /// The session cookie.
+    pub cookie: CookiePolicy,
+    /// HMAC-sign cookie values so forged IDs are refused before any store
+    /// lookup (default off: IDs are already 256-bit random).
+    pub signer: Option<IdSigner>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle_timeout: 30 * 60,
+            absolute_timeout: 12 * 60 * 60,
+            rolling_interval: 60,
+            max_sessions_per_user: Some(5),
+            limit_policy: SessionLimitPolicy::EvictOldest,
+            cookie: CookiePolicy::default(),
+            signer: None,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Idle timeout in seconds.
+    #[must_use]
+    pub fn idle_timeout(mut self, secs: u64) -> Self {
+        self.idle_timeout = secs;
+        self
+    }
+    /// Absolute timeout in seconds.
+    #[must_use]
+    pub fn absolute_timeout(mut self, secs: u64) -> Self {
+        self.absolute_timeout = secs;
+        self
+    }
+    /// Rolling-refresh write interval in seconds.
+    #[must_use]
+    pub fn rolling_interval(mut self, secs: u64) -> Self {
+        self.rolling_interval = secs;
+        self
+    }
+    /// Cap on sessions per user and the policy past it.
+    #[must_use]
+    pub fn max_sessions_per_user(mut self, max: Option<usize>, policy: SessionLimitPolicy) -> Self {
+        self.max_sessions_per_user = max;
+        self.limit_policy = policy;
+        self
+    }
+    /// The cookie policy.
+    #[must_use]
+    pub fn cookie(mut self, cookie: CookiePolicy) -> Self {
+        self.cookie = cookie;
+        self
+    }
+    /// Sign cookie values.
+    #[must_use]
+    pub fn signer(mut self, signer: IdSigner) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.idle_timeout == 0 || self.absolute_timeout == 0 {
+            return Err(ConfigError::Invalid(
+                "session timeouts must be positive".into(),
+            ));
+        }
+        if self.max_sessions_per_user == Some(0) {
+            return Err(ConfigError::Invalid(
+                "max_sessions_per_user must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Who is logging in from where (recorded in the session for listing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientInfo {
+    /// Peer IP.
+    pub ip: Option<IpAddr>,
+    /// User-Agent, truncated to 256 bytes.
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// Client details; the User-Agent is kept only if it is valid UTF-8 and
+    /// truncated to 256 bytes.
+    #[must_use]
+    pub fn new(ip: Option<IpAddr>, user_agent: Option<&[u8]>) -> Self {
+        let user_agent = user_agent.and_then(|ua| {
+            let ua = &ua[..ua.len().min(256)];
+            // Cut at a char boundary if truncation split one.
+            match std::str::from_utf8(ua) {
+                Ok(s) => Some(s.to_owned()),
+                Err(e) => std::str::from_utf8(&ua[..e.valid_up_to()])
+                    .ok()
+                    .map(str::to_owned),
+            }
+        });
+        ClientInfo { ip, user_agent }
+    }
+}
+
+/// A live session found from a cookie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveSession {
+    /// Its store key.
+    pub key: SessionKey,
+    /// Its record (with the version current after any rolling refresh);
+    /// shared, so authenticating a request copies nothing. Change it with
+    /// `Arc::make_mut(&mut session.record)`.
+    pub record: Arc<SessionRecord>,
+}
+
+/// The result of a login or rotation.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct LoginOutcome {
+    /// The new session's key.
+    pub key: SessionKey,
+    /// The cookie value (the ID, signed if configured). Secret.
+    pub cookie_value: String,
+    /// The full `Set-Cookie` header value.
+    pub set_cookie: String,
+    /// The new CSRF token for `X-CSRF-Token`.
+    pub csrf_token: String,
+}
+
+impl std::fmt::Debug for LoginOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginOutcome")
+            .field("key", &self.key)
+            .field("cookie_value", &"REDACTED")
+            .finish_non_exhaustive()
+    }
+}
+
+/// One entry of a user's session list; `id_hint` is not the session ID.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// A short non-secret label.
+    pub id_hint: String,
+    /// Creation time.
+    pub created_at: UnixTime,
+    /// Last time seen (to the rolling interval).
+    pub last_seen: UnixTime,
+    /// IP at login.
+    pub ip: Option<String>,
+    /// User-Agent at login.
+    pub user_agent: Option<String>,
+    /// True for the session making the request.
+    pub current: bool,
+}
+
+/// Attempts at drawing an unused ID before giving up (a collision of 256-bit
+/// random IDs means a broken RNG or store).
+const CREATE_ATTEMPTS: usize = 3;
+
+/// Session operations over a [`SessionStore`].
+#[derive(Clone)]
+pub struct SessionManager {
+    store: Arc<dyn SessionStore>,
+    config: Arc<SessionConfig>,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(e: &StoreError) -> Rejection {
+    tracing::warn!(error = %e, "session store failure");
+    Rejection::session(RejectionKind::StoreUnavailable)
+}
+
+impl SessionManager {
+    /// A manager over `store`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for zero timeouts or a zero cap.
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        config: SessionConfig,
+        clock: SharedClock,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(SessionManager {
+            store,
+            config: Arc::new(config),
+            clock,
+        })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    /// The clock.
+    #[must_use]
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// Decode a cookie value into a session ID (verifying the signature when
+    /// signing is on). Malformed values are `None`, before any store lookup.
+    #[must_use]
+    pub fn decode_cookie(&self, value: &str) -> Option<SessionId> {
+        match &self.config.signer {
+            Some(s) => s.verify(value),
+            None => SessionId::decode(value),
+        }
+    }
+
+    fn encode_cookie(&self, id: &SessionId) -> String {
+        match &self.config.signer {
+            Some(s) => s.sign(id),
+            None => id.encode(),
+        }
+    }
+
+    /// The live session a cookie value names, applying the rolling refresh
+    /// (a store write at most once per `rolling_interval`).
+    ///
+    /// # Errors
+    /// 503 when the store fails.
+    pub async fn find(&self, cookie_value: &str) -> Result<Option<ActiveSession>, Rejection> {
+        match self.decode_cookie(cookie_value) {
+            Some(id) => self.find_key(id.key()).await,
+            None => Ok(None),
+        }
+    }
+
+    /// [`find`](Self::find) by store key.
+    ///
+    /// # Errors
+    /// 503 when the store fails.
+    pub async fn find_key(&self, key: SessionKey) -> Result<Option<ActiveSession>, Rejection> {
+        let now = self.clock.now();
+        let Some(mut record) = self
+            .store
+            .load_shared(&key)
+            .await
+            .map_err(|e| unavailable(&e))?
+        else {
+            return Ok(None);
+        };
+        if record.kind != RecordKind::Session {
+            return Ok(None);
+        }
+        if record.is_expired(now) {
+            // The store should not return it; be strict anyway.
+            return Ok(None);
+        }
+        if now.saturating_sub(record.last_seen) >= self.config.rolling_interval {
+            let mut touched = SessionRecord::clone(&record);
+            touched.last_seen = now;
+            touched.idle_expires_at = now
+                .saturating_add(self.config.idle_timeout)
+                .min(touched.absolute_expires_at);
+            match self.store.update(&key, &touched).await {
+                Ok(v) => {
+                    touched.version = v;
+                    record = Arc::new(touched);
+                }
+                // Someone else wrote it meanwhile: their write is as good.
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(unavailable(&e)),
+            }
+        }
+        Ok(Some(ActiveSession { key, record }))
+    }
+
+    /// Log `user_id` in: end every session named in `presented` (fixation
+    /// defence: an incoming ID is never reused), create a session with a
+    /// fresh ID and CSRF token, and enforce the per-user cap.
+    ///
+    /// # Errors
+    /// 503 when the store fails; 403 when the cap is reached under
+    /// [`SessionLimitPolicy::Refuse`].
+    pub async fn login(
+        &self,
+        user_id: &str,
+        roles: Vec<String>,
+        presented: &[SessionKey],
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome, Rejection> {
+        for key in presented {
+            self.store.delete(key).await.map_err(|e| unavailable(&e))?;
+        }
+        let now = self.clock.now();
+        let mut record = SessionRecord::new(
+            user_id,
+            now,
+            self.config.idle_timeout,
+            self.config.absolute_timeout,
+        );
+        record.created_at_ms = self.clock.now_millis();
+        record.roles = roles;
+        record.ip = client.ip.map(|ip| ip.to_string());
+        record.user_agent.clone_from(&client.user_agent);
+        let outcome = self.create(record).await?;
+        self.enforce_cap(user_id, &outcome.key).await?;
+        Ok(outcome)
+    }
+
+    async fn create(&self, mut record: SessionRecord) -> Result<LoginOutcome, Rejection> {
+        let rng = |_| Rejection::session(RejectionKind::StoreUnavailable);
+        record.secret = random_32().map_err(rng)?;
+        record.version = 0;
+        for _ in 0..CREATE_ATTEMPTS {
+            let id = SessionId::generate().map_err(rng)?;
+            let key = id.key();
+            match self.store.create(&key, &record).await {
+                Ok(()) => {
+                    let cookie_value = self.encode_cookie(&id);
+                    let max_age = record.absolute_expires_at.saturating_sub(self.clock.now());
+                    return Ok(LoginOutcome {
+                        key,
+                        set_cookie: self.config.cookie.set_cookie(&cookie_value, max_age),
+                        cookie_value,
+                        csrf_token: encode_token(&record.secret),
+                    });
+                }
+                Err(StoreError::Collision) => continue,
+                Err(e) => return Err(unavailable(&e)),
+            }
+        }
+        Err(unavailable(&StoreError::Backend(
+            "repeated ID collisions".into(),
+        )))
+    }
+
+    async fn enforce_cap(&self, user_id: &str, own: &SessionKey) -> Result<(), Rejection> {
+        let Some(max) = self.config.max_sessions_per_user else {
+            return Ok(());
+        };
+        let mut sessions = self.sessions_of(user_id).await?;
+        if sessions.len() <= max {
+            return Ok(());
+        }
+        match self.config.limit_policy {
+            SessionLimitPolicy::Refuse => {
+                self.store.delete(own).await.map_err(|e| unavailable(&e))?;
+                Err(Rejection::session(RejectionKind::TooManySessions))
+            }
+            SessionLimitPolicy::EvictOldest => {
+                // Newest first; ties broken by key so concurrent logins agree
+                // on which sessions survive.
+                sessions.sort_by(|a, b| {
+                    b.1.created_at_ms.cmp(&a.1.created_at_ms).then_with(|| {
+                        // Our own session counts as the newest.
+                        (b.0 == *own).cmp(&(a.0 == *own)).then(b.0.cmp(&a.0))
+                    })
+                });
+                for (key, _) in sessions.into_iter().skip(max) {
+                    self.store.delete(&key).await.map_err(|e| unavailable(&e))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn sessions_of(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(SessionKey, SessionRecord)>, Rejection> {
+        let mut all = self
+            .store
+            .list_user(user_id)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        all.retain(|(_, r)| r.kind == RecordKind::Session);
+        Ok(all)
+    }
+
+    /// Give the session a new ID (privilege change), keeping its data and
+    /// expiry; the CSRF token rotates too. The old ID stops working at once.
+    ///
+    /// # Errors
+    /// 503 when the store fails.
+    pub async fn rotate(&self, current: &ActiveSession) -> Result<LoginOutcome, Rejection> {
+        let outcome = self.create(SessionRecord::clone(&current.record)).await?;
+        self.store
+            .delete(&current.key)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(outcome)
+    }
+
+    /// Replace a session's roles (and rotate its ID, since privileges changed).
+    ///
+    /// # Errors
+    /// 503 when the store fails.
+    pub async fn set_roles(
+        &self,
+        current: &ActiveSession,
+        roles: Vec<String>,
+    ) -> Result<LoginOutcome, Rejection> {
+        let mut next = current.clone();
+        Arc::make_mut(&mut next.record).roles = roles;
+        self.rotate(&next).await
+    }
+
+    /// Write a session's `data` map (compare-and-set: a concurrent write
+    /// answers `Err(StoreError::Conflict)`, nothing is lost silently).
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn save_data(&self, current: &mut ActiveSession) -> Result<(), StoreError> {
+        let v = self.store.update(&current.key, &current.record).await?;
+        Arc::make_mut(&mut current.record).version = v;
+        Ok(())
+    }
+
+    /// End one session; returns the removal `Set-Cookie` value.
+    ///
+    /// # Errors
+    /// 503 when the store fails.
+    pub async fn logout(&self, key: &SessionKey) -> Result<String, Rejection> {
+        self.store.delete(key).await.map_err(|e| unavailable(&e))?;
+        Ok(self.config.cookie.removal_cookie())
+    }
+
+    /// End every session (and refresh family) of `user_id`; returns the
+    /// removal `Set-Cookie` value.
+    ///
+    /// # Errors
+    /// 503 when the store fails.
+    pub async fn logout_all(&self, user_id: &str) -> Result<String, Rejection> {
+        self.store
+            .delete_user(user_id)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(self.config.cookie.removal_cookie())
+    }
+
+    /// The user's live sessions, oldest first, marking `current`.
+    ///
+    /// # Errors
+    /// 503 when the store fails.
+    pub async fn list(
+        &self,
+        user_id: &str,
+        current: Option<&SessionKey>,
+    ) -> Result<Vec<SessionInfo>, Rejection> {
+        let mut all = self.sessions_of(user_id).await?;
+        all.sort_by(|a, b| {
+            a.1.created_at_ms
+                .cmp(&b.1.created_at_ms)
+                .then(a.0.cmp(&b.0))
+        });
+        Ok(all
+            .into_iter()
+            .map(|(k, r)| SessionInfo {
+                id_hint: k.hint(),
+                created_at: r.created_at,
+                last_seen: r.last_seen,
+                ip: r.ip,
+                user_agent: r.user_agent,
+                current: current == Some(&k),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,218 @@
+//! Server-side session storage: the [`SessionStore`] trait, the
+//! [`SessionRecord`] it keeps, and the embedded [`MemoryStore`].
+//!
+//! The trait is deliberately small so it is easy to implement over any
+//! database. Records are addressed by [`SessionKey`] (a hash of the session
+//! ID, never the ID itself). A refresh-token family is a record too (see
+//! [`RecordKind`]), so one store serves both the cookie and the token model.
+//!
+//! Implement it for your own database and check it with the conformance kit
+//! (feature `conformance`): `portcullis::store::conformance::run(|| MyStore::new())`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+pub use crate::error::StoreError;
+pub use crate::id::SessionKey;
+
+mod memory;
+pub use memory::MemoryStore;
+
+#[cfg(any(test, feature = "conformance"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
+
+/// What a record stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RecordKind {
+    /// A cookie session.
+    #[default]
+    Session,
+    /// A refresh-token family (token mode).
+    RefreshFamily,
+}
+
+/// One server-side session (or refresh-token family).
+///
+/// `version` implements optimistic concurrency: a store's
+/// [`update`](SessionStore::update) succeeds only if the stored version equals
+/// the record's, and then stores it with `version + 1`.
+///
+/// ```
+/// use portcullis::store::SessionRecord;
+/// let r = SessionRecord::new("alice", 1_000, 1_800, 43_200);
+/// assert_eq!(r.idle_expires_at, 2_800);
+/// assert_eq!(r.absolute_expires_at, 44_200);
+/// assert_eq!(r.expires_at(), 2_800);
+/// assert!(!r.is_expired(2_799) && r.is_expired(2_800));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SessionRecord {
+    /// Session or refresh family.
+    #[serde(default)]
+    pub kind: RecordKind,
+    /// The authenticated user's ID.
+    pub user_id: String,
+    /// The user's roles at login.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// When the session was created.
+    pub created_at: UnixTime,
+    /// Creation time in milliseconds: orders sessions created within the same
+    /// second (the per-user cap evicts the oldest).
+    #[serde(default)]
+    pub created_at_ms: u64,
+    /// Last time the session was seen (written at most once per rolling
+    /// interval, not on every request).
+    pub last_seen: UnixTime,
+    /// End of the idle timeout (moves with `last_seen`).
+    pub idle_expires_at: UnixTime,
+    /// Hard end of the session; nothing extends it.
+    pub absolute_expires_at: UnixTime,
+    /// Client IP at login, if known.
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// Client User-Agent at login (truncated), if known.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Per-session secret: the CSRF token of a cookie session, or the SHA-256
+    /// of the current refresh secret of a refresh family.
+    #[serde(with = "b64_32")]
+    pub secret: [u8; 32],
+    /// Small application data.
+    #[serde(default)]
+    pub data: serde_json::Map<String, serde_json::Value>,
+    /// Optimistic-concurrency version (see the type docs).
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl SessionRecord {
+    /// A session for `user_id` created at `now` with the given idle and
+    /// absolute lifetimes (seconds). The idle expiry never passes the
+    /// absolute one.
+    #[must_use]
+    pub fn new(
+        user_id: impl Into<String>,
+        now: UnixTime,
+        idle_secs: u64,
+        absolute_secs: u64,
+    ) -> Self {
+        let absolute = now.saturating_add(absolute_secs);
+        SessionRecord {
+            kind: RecordKind::Session,
+            user_id: user_id.into(),
+            roles: Vec::new(),
+            created_at: now,
+            created_at_ms: now.saturating_mul(1000),
+            last_seen: now,
+            idle_expires_at: now.saturating_add(idle_secs).min(absolute),
+            absolute_expires_at: absolute,
+            ip: None,
+            user_agent: None,
+            secret: [0; 32],
+            data: serde_json::Map::new(),
+            version: 0,
+        }
+    }
+
+    /// The earlier of the idle and absolute expiries: a store may drop the
+    /// record at this instant (e.g. as a Redis TTL).
+    #[must_use]
+    pub fn expires_at(&self) -> UnixTime {
+        self.idle_expires_at.min(self.absolute_expires_at)
+    }
+
+    /// True once `now` reaches [`expires_at`](Self::expires_at).
+    #[must_use]
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        now >= self.expires_at()
+    }
+}
+
+mod b64_32 {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&URL_SAFE_NO_PAD.encode(v))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        crate::id::decode_fixed::<32>(s.as_bytes()).ok_or_else(|| D::Error::custom("bad secret"))
+    }
+}
+
+/// Storage for [`SessionRecord`]s, keyed by [`SessionKey`].
+///
+/// Every method is async and the trait is object-safe (it is used as
+/// `Arc<dyn SessionStore>`). Contract, checked by the conformance kit:
+///
+/// - `create` never overwrites: an existing key is [`StoreError::Collision`].
+/// - `load` of an unknown or expired key is `Ok(None)`.
+/// - `update` is a compare-and-set on `record.version`: it stores the record
+///   with `version + 1` and returns that new version, or answers
+///   [`StoreError::Conflict`] when the stored version differs or the record
+///   is gone.
+/// - `delete_user` and `list_user` see every record whose `user_id` matches
+///   (sessions and refresh families); a per-user index must stay consistent
+///   with the records under concurrent use.
+/// - Unreachable or slow backends answer [`StoreError::Unavailable`] /
+///   [`StoreError::Timeout`]; callers then fail closed.
+///
+/// ```
+/// use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
+/// use portcullis::id::SessionId;
+/// use portcullis::clock::{Clock, SystemClock};
+/// # tokio_test_block_on(async {
+/// let store = MemoryStore::new();
+/// let key = SessionId::generate().unwrap().key();
+/// let rec = SessionRecord::new("alice", SystemClock.now(), 60, 600);
+/// store.create(&key, &rec).await.unwrap();
+/// let loaded = store.load(&key).await.unwrap().unwrap();
+/// assert_eq!(loaded.user_id, "alice");
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Insert a new record; [`StoreError::Collision`] if the key exists.
+    async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError>;
+
+    /// The record under `key`, or `None` if unknown or expired.
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// [`load`](Self::load) returning a shared record. The default wraps
+    /// `load`; an in-process store can override it to skip a deep copy on
+    /// every authenticated request (as [`MemoryStore`] does).
+    async fn load_shared(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        Ok(self.load(key).await?.map(Arc::new))
+    }
+
+    /// Compare-and-set on `record.version`; returns the new version.
+    async fn update(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError>;
+
+    /// Remove the record; `true` if it existed.
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError>;
+
+    /// Remove every record of `user_id`; returns how many were removed.
+    async fn delete_user(&self, user_id: &str) -> Result<usize, StoreError>;
+
+    /// Every live record of `user_id`, with its key.
+    async fn list_user(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError>;
+}

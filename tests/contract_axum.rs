@@ -1,0 +1,174 @@
+//! The shared contract suite (tests/contract/) against the axum demo,
+//! in-process through `tower::ServiceExt::oneshot`.
+#![cfg(feature = "axum")]
+
+#[path = "contract/mod.rs"]
+mod contract;
+#[path = "../examples/demo_axum.rs"]
+mod demo_axum;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::Router;
+use contract::{Harness, Resp};
+use demo_axum::common::{self, Settings, Stores};
+use http_body_util::BodyExt;
+use portcullis::clock::{SharedClock, SystemClock};
+use tower::ServiceExt;
+
+/// The demo app, called in-process; each request gets a fixed peer address.
+struct AxumHarness {
+    app: Router,
+}
+
+impl AxumHarness {
+    fn new(app: Router) -> Self {
+        AxumHarness { app }
+    }
+}
+
+impl Harness for AxumHarness {
+    async fn send(&self, method: &str, path: &str, headers: &[(&str, &[u8])], body: &[u8]) -> Resp {
+        let mut req = http::Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let mut req = req
+            .body(Body::from(body.to_vec()))
+            .unwrap_or_else(|e| panic!("the suite built an invalid request {method} {path}: {e}"));
+        let peer: std::net::SocketAddr = ([127, 0, 0, 1], 40_000).into();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let res = self
+            .app
+            .clone()
+            .oneshot(req)
+            .await
+            .unwrap_or_else(|e| match e {});
+        let status = res.status().as_u16();
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+            .collect();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_else(|e| panic!("reading the response body of {method} {path}: {e}"));
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// The demo defaults, except a session cap the suite cannot reach (see
+/// `contract::SUITE_SETTINGS`).
+fn settings() -> Settings {
+    Settings::from_vars(&|k| {
+        contract::SUITE_SETTINGS
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap_or_else(|e| panic!("settings: {e}"))
+}
+
+async fn demo_app() -> Router {
+    let auth = common::authenticator(&settings())
+        .await
+        .unwrap_or_else(|e| panic!("authenticator: {e}"));
+    demo_axum::app(auth)
+}
+
+#[tokio::test]
+async fn contract_run_all() {
+    contract::run_all(&AxumHarness::new(demo_app().await)).await;
+}
+
+#[tokio::test]
+async fn contract_store_down() {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let (sessions, revocations, outage) = contract::failing_stores(clock.clone());
+    let auth = common::authenticator_with(
+        &settings(),
+        Stores {
+            sessions,
+            revocations,
+        },
+        clock,
+    )
+    .unwrap_or_else(|e| panic!("authenticator: {e}"));
+    contract::store_down(&AxumHarness::new(demo_axum::app(auth)), &outage).await;
+}
+
+#[tokio::test]
+async fn contract_same_failures_are_stable() {
+    // Two independent apps answer the fixed failing requests identically
+    // (no per-process secret or ID leaks into an error answer). The actix
+    // and Rocket suites compare their `same_failures` with this list.
+    let a = contract::same_failures(&AxumHarness::new(demo_app().await)).await;
+    let b = contract::same_failures(&AxumHarness::new(demo_app().await)).await;
+    assert_eq!(a, b);
+    if std::env::var_os("SHOW_FAILURES").is_some() {
+        for f in &a {
+            println!(
+                "{:<45} {} {:?} {}",
+                f.request,
+                f.status,
+                f.www_authenticate,
+                String::from_utf8_lossy(&f.body)
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn insecure_cookies_setting_drops_secure_and_prefix() {
+    let s = Settings::from_vars(&|k| match k {
+        "INSECURE_COOKIES" => Some("1".to_owned()),
+        "MAX_SESSIONS_PER_USER" => Some("1000".to_owned()),
+        _ => None,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let auth = common::authenticator(&s)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let h = AxumHarness::new(demo_axum::app(auth));
+    let login = contract::login_session(&h, "alice", &[]).await;
+    assert!(!login.name.starts_with("__Host-"), "{}", login.set_cookie);
+    assert!(
+        !login.set_cookie.to_ascii_lowercase().contains("secure"),
+        "{}",
+        login.set_cookie
+    );
+    // The whole suite holds with plain-HTTP cookies too.
+    contract::session_logout(&h).await;
+    contract::csrf_cross_origin(&h).await;
+}
+
+#[tokio::test]
+async fn missing_auth_layer_is_a_500_not_a_panic() {
+    use axum::routing::get;
+    use portcullis::tower::axum::SessionHandle;
+    use portcullis::Identity;
+    async fn me(who: Identity) -> String {
+        who.subject().to_owned()
+    }
+    async fn handle(_s: SessionHandle) -> &'static str {
+        "unreachable"
+    }
+    let app = Router::new()
+        .route("/me", get(me))
+        .route("/handle", get(handle));
+    let h = AxumHarness::new(app);
+    for path in ["/me", "/handle"] {
+        let r = h.send("GET", path, &[], b"").await;
+        assert_eq!(r.status, 500, "{path}");
+        assert_eq!(r.text(), portcullis::tower::MISSING_LAYER_BODY);
+    }
+}

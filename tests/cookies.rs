@@ -1,0 +1,196 @@
+//! Cookie policy and Cookie-header parsing, through the public API.
+
+use portcullis::cookie::{CookiePolicy, SameSite, MAX_CANDIDATES, MAX_COOKIE_VALUE_LEN};
+use portcullis::id::{IdSigner, SessionId};
+use portcullis::request::{HeaderLines, RequestView};
+use proptest::prelude::*;
+
+fn lines<'a>(values: &[&'a [u8]]) -> HeaderLines<'a> {
+    let mut h = HeaderLines::default();
+    for v in values {
+        h.push(v);
+    }
+    h
+}
+
+fn found<'a>(p: &'a CookiePolicy, values: &[&'a [u8]]) -> Vec<&'a str> {
+    p.values(lines(values)).collect()
+}
+
+#[test]
+fn defaults_are_secure() {
+    let p = CookiePolicy::default();
+    let c = p.set_cookie("v", 10);
+    for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=10"] {
+        assert!(c.contains(attr), "{attr} missing from {c}");
+    }
+    assert!(c.starts_with("__Host-id=v"));
+    assert!(!c.contains("Domain"));
+    let r = p.removal_cookie();
+    assert!(r.starts_with("__Host-id=;"), "{r}");
+    assert!(r.contains("Max-Age=0") && r.contains("Secure") && r.contains("Path=/"));
+}
+
+#[test]
+fn contradictions_are_refused_at_build_time() {
+    let cases = [
+        CookiePolicy::builder()
+            .name("x")
+            .same_site(SameSite::None)
+            .insecure_no_secure(),
+        CookiePolicy::builder()
+            .name("__Host-x")
+            .domain("example.com"),
+        CookiePolicy::builder().name("__Host-x").path("/app"),
+        CookiePolicy::builder()
+            .name("__Host-x")
+            .insecure_no_secure(),
+        CookiePolicy::builder()
+            .name("__Secure-x")
+            .insecure_no_secure(),
+        CookiePolicy::builder().name(""),
+        CookiePolicy::builder().name("a b"),
+        CookiePolicy::builder().name("a;b"),
+        CookiePolicy::builder().name("x").path("no-slash"),
+        CookiePolicy::builder().name("x").path("/a;b"),
+    ];
+    for (i, b) in cases.into_iter().enumerate() {
+        assert!(b.build().is_err(), "case {i} should be refused");
+    }
+    assert!(CookiePolicy::builder()
+        .name("__Secure-x")
+        .domain("example.com")
+        .path("/app")
+        .build()
+        .is_ok());
+    assert!(CookiePolicy::builder()
+        .name("sid")
+        .insecure_no_secure()
+        .build()
+        .is_ok());
+    let none = CookiePolicy::builder()
+        .name("x")
+        .same_site(SameSite::None)
+        .build()
+        .unwrap();
+    assert!(none.set_cookie("v", 1).contains("SameSite=None; Secure"));
+}
+
+#[test]
+fn browser_session_cookie_has_no_max_age() {
+    let p = CookiePolicy::builder()
+        .browser_session_cookie()
+        .build()
+        .unwrap();
+    assert!(!p.set_cookie("v", 10).contains("Max-Age"));
+}
+
+#[test]
+fn finds_by_exact_name_across_lines() {
+    let p = CookiePolicy::default();
+    assert_eq!(found(&p, &[b"a=1; __Host-id=abc; b=2"]), ["abc"]);
+    assert_eq!(found(&p, &[b"a=1", b"b=2;__Host-id=abc"]), ["abc"]);
+    // Case, whitespace tricks and encodings do not match.
+    assert!(found(&p, &[b"__host-id=abc"]).is_empty());
+    assert!(found(&p, &["\u{2000}__Host-id=abc".as_bytes()]).is_empty());
+    assert!(found(&p, &[b"%5F%5FHost-id=abc"]).is_empty());
+    assert!(found(&p, &[b"x__Host-id=abc"]).is_empty());
+    // Optional whitespace (SP / HTAB only) and DQUOTEs are allowed.
+    assert_eq!(found(&p, &[b"a=1;\t __Host-id=abc \t"]), ["abc"]);
+    assert_eq!(found(&p, &[b"__Host-id=\"abc\""]), ["abc"]);
+}
+
+#[test]
+fn malformed_pairs_never_hide_a_valid_one() {
+    let p = CookiePolicy::default();
+    let junk: &[u8] = b"=; ;;garbage; x=\xff\xfe; __Host-id=; __Host-id=a b; __Host-id=ok; y";
+    assert_eq!(found(&p, &[junk]), ["ok"]);
+    let long = format!("__Host-id={}", "a".repeat(MAX_COOKIE_VALUE_LEN + 1));
+    assert!(found(&p, &[long.as_bytes()]).is_empty());
+    assert!(found(&p, &[b"__Host-id=%41"]).is_empty());
+    assert!(found(&p, &[b""]).is_empty());
+}
+
+#[test]
+fn duplicates_are_candidates_in_order_up_to_the_limit() {
+    let p = CookiePolicy::default();
+    assert_eq!(
+        found(&p, &[b"__Host-id=first; __Host-id=second"]),
+        ["first", "second"]
+    );
+    let many = "__Host-id=v; ".repeat(MAX_CANDIDATES + 3);
+    assert_eq!(found(&p, &[many.as_bytes()]).len(), MAX_CANDIDATES);
+}
+
+#[test]
+fn too_many_cookie_lines_are_ignored_not_fatal() {
+    let mut view = RequestView::new("GET");
+    for _ in 0..20 {
+        view.add_header("cookie", b"a=1");
+    }
+    view.add_header("cookie", b"__Host-id=late");
+    assert!(view.cookie_headers.overflowed());
+    assert!(CookiePolicy::default()
+        .values(view.cookie_headers)
+        .next()
+        .is_none());
+}
+
+#[test]
+fn signed_ids_reject_forgery_and_truncation() {
+    let s = IdSigner::new(&[3u8; 32]).unwrap();
+    let id = SessionId::generate().unwrap();
+    let v = s.sign(&id);
+    assert_eq!(v.len(), 87);
+    assert!(s.verify(&v).unwrap() == id);
+    let mut forged = v.clone().into_bytes();
+    forged[0] = if forged[0] == b'A' { b'B' } else { b'A' };
+    assert!(s.verify(std::str::from_utf8(&forged).unwrap()).is_none());
+    assert!(s.verify(&v[..86]).is_none());
+    assert!(s.verify(&id.encode()).is_none());
+    assert!(IdSigner::new(&[0u8; 31]).is_err());
+    assert!(IdSigner::new(&[9u8; 32]).unwrap().verify(&v).is_none());
+}
+
+proptest! {
+    #[test]
+    fn any_cookie_header_bytes_never_panic(lines_in in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..10)) {
+        let p = CookiePolicy::default();
+        let refs: Vec<&[u8]> = lines_in.iter().map(Vec::as_slice).collect();
+        let mut view = RequestView::new("GET");
+        for r in &refs {
+            view.add_header("cookie", r);
+        }
+        for v in p.values(view.cookie_headers) {
+            prop_assert!(!v.is_empty() && v.len() <= MAX_COOKIE_VALUE_LEN);
+            prop_assert!(v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+            let _ = SessionId::decode(v);
+        }
+    }
+
+    #[test]
+    fn ids_round_trip_through_the_cookie(bytes in any::<[u8; 32]>(), prefix in "[a-z]{1,5}=[a-z0-9]{0,5}") {
+        let id = SessionId::from_bytes(bytes);
+        let p = CookiePolicy::default();
+        let header = format!("{prefix}; {}", p.set_cookie(&id.encode(), 60).split(';').next().unwrap());
+        let got: Vec<&str> = p.values(lines(&[header.as_bytes()])).collect();
+        prop_assert_eq!(got.len(), 1);
+        prop_assert!(SessionId::decode(got[0]).unwrap() == id);
+    }
+
+    #[test]
+    fn non_canonical_ids_are_refused(text in "[A-Za-z0-9_-]{0,50}") {
+        if let Some(id) = SessionId::decode(&text) {
+            // Only the canonical encoding decodes.
+            prop_assert_eq!(id.encode(), text);
+        }
+    }
+}
+
+#[test]
+fn ids_do_not_collide_in_a_large_sample() {
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..100_000 {
+        assert!(seen.insert(*SessionId::generate().unwrap().as_bytes()));
+    }
+}
