@@ -11,6 +11,8 @@
 //!   same token.
 //! - `es256/*`, `eddsa/*`: asymmetric `authenticate` and the
 //!   `jsonwebtoken::decode` baseline.
+//! - `bearer/parse_bearer`: the `Authorization: Bearer` header holding that
+//!   token.
 //! - `refresh/rotate`: one refresh-token rotation on a `MemoryStore`.
 //!
 //! `authenticate` futures complete without suspending with the in-memory
@@ -27,7 +29,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::FutureExt as _;
 use hmac::{Hmac, Mac};
 use portcullis::clock::{Clock, SystemClock};
-use portcullis::jwt::{Algorithm, KeyRegistry, MemoryRevocationList, RevocationList, TokenService};
+use portcullis::jwt::{
+    parse_bearer, Algorithm, KeyRegistry, MemoryRevocationList, RevocationList, TokenService,
+};
+use portcullis::request::HeaderLines;
 use portcullis::store::MemoryStore;
 use serde::Deserialize;
 use sha2::Sha256;
@@ -143,6 +148,13 @@ fn hs256(c: &mut Criterion) {
         b.iter(|| handrolled(black_box(token.as_bytes()), &mac, now).unwrap());
     });
     g.finish();
+
+    let header = format!("Bearer {token}");
+    let mut lines = HeaderLines::default();
+    lines.push(header.as_bytes());
+    c.bench_function("bearer/parse_bearer", |b| {
+        b.iter(|| parse_bearer(black_box(&lines)).unwrap().unwrap());
+    });
 }
 
 fn asymmetric(c: &mut Criterion, name: &str, alg: Algorithm, private: &str, public: &str) {

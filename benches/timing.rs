@@ -73,7 +73,7 @@ fn measure(
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut a = Vec::with_capacity(samples);
     let mut b = Vec::with_capacity(samples);
-    let mut time = |f: &mut dyn FnMut() -> bool| {
+    let time = |f: &mut dyn FnMut() -> bool| {
         let t = Instant::now();
         for _ in 0..batch {
             black_box(f());

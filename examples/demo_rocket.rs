@@ -13,8 +13,8 @@ use std::net::Ipv4Addr;
 
 use portcullis::jwt::TokenPair;
 use portcullis::rocket::{
-    BearerIdentity, BearerToken, PortcullisFairing, RequireRole, Role, Session, SessionCookie,
-    SessionIdentity, Tokens,
+    BearerIdentity, BearerScheme, PortcullisFairing, RequireRole, RoleName, Session,
+    SessionIdentity, SessionScheme, Tokens,
 };
 use portcullis::{Authenticator, Rejection};
 use rocket::catcher::{BoxFuture, Catcher};
@@ -32,7 +32,7 @@ use common::{LoginRequest, RefreshRequest};
 
 /// The `admin` role of the demo users.
 pub enum Admin {}
-impl Role for Admin {
+impl RoleName for Admin {
     const NAME: &'static str = "admin";
 }
 
@@ -117,7 +117,7 @@ fn session_me(who: SessionIdentity<'_>) -> Json<serde_json::Value> {
 }
 
 #[rocket::get("/session/admin")]
-fn session_admin(who: RequireRole<'_, Admin, SessionCookie>) -> Json<serde_json::Value> {
+fn session_admin(who: RequireRole<'_, Admin, SessionScheme>) -> Json<serde_json::Value> {
     Json(common::me_body(&who))
 }
 
@@ -156,7 +156,7 @@ fn jwt_me(who: BearerIdentity<'_>) -> Json<serde_json::Value> {
 }
 
 #[rocket::get("/jwt/admin")]
-fn jwt_admin(who: RequireRole<'_, Admin, BearerToken>) -> Json<serde_json::Value> {
+fn jwt_admin(who: RequireRole<'_, Admin, BearerScheme>) -> Json<serde_json::Value> {
     Json(common::me_body(&who))
 }
 

@@ -180,6 +180,59 @@ impl Requirement {
     }
 }
 
+/// A role named at the type level, for the adapters' `RequireRole<R>`
+/// extractors and guards (one trait for every framework).
+///
+/// ```
+/// use portcullis::identity::RoleName;
+/// /// Administrators.
+/// pub enum Admin {}
+/// impl RoleName for Admin {
+///     const NAME: &'static str = "admin";
+/// }
+/// assert_eq!(Admin::NAME, "admin");
+/// ```
+pub trait RoleName: Send + Sync + 'static {
+    /// The role string, as stored in [`Identity::roles`].
+    const NAME: &'static str;
+}
+
+/// Which credentials an extractor or guard accepts, at the type level:
+/// [`AnyScheme`], [`BearerScheme`] or [`SessionScheme`].
+///
+/// ```
+/// use portcullis::identity::{BearerScheme, SchemeFilter};
+/// use portcullis::Scheme;
+/// assert_eq!(BearerScheme::SCHEME, Some(Scheme::Bearer));
+/// ```
+pub trait SchemeFilter: Send + Sync + 'static {
+    /// The scheme required, or `None` for either.
+    const SCHEME: Option<Scheme>;
+}
+
+/// A bearer token or a session cookie.
+#[derive(Debug, Clone, Copy)]
+pub enum AnyScheme {}
+impl SchemeFilter for AnyScheme {
+    const SCHEME: Option<Scheme> = None;
+}
+
+/// Only a bearer token counts; without one the answer is 401 with
+/// `WWW-Authenticate: Bearer`, even if a session cookie was sent (403s carry
+/// `error="insufficient_scope"`).
+#[derive(Debug, Clone, Copy)]
+pub enum BearerScheme {}
+impl SchemeFilter for BearerScheme {
+    const SCHEME: Option<Scheme> = Some(Scheme::Bearer);
+}
+
+/// Only a session cookie counts; a bearer token gets 401.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionScheme {}
+impl SchemeFilter for SessionScheme {
+    const SCHEME: Option<Scheme> = Some(Scheme::Session);
+}
+
 /// The outcome of authenticating one request.
 ///
 /// ```

@@ -5,6 +5,8 @@
 //! handler and `RequireAuth`, a missing middleware is a 500).
 #![cfg(feature = "actix-web")]
 
+#[path = "attacks/mod.rs"]
+mod attacks;
 #[path = "contract/mod.rs"]
 mod contract;
 #[path = "../examples/demo_actix.rs"]
@@ -121,6 +123,16 @@ async fn harness(
 #[actix_web::test]
 async fn contract_run_all() {
     contract::run_all(&harness(demo_auth().await).await).await;
+}
+
+#[actix_web::test]
+async fn attacks() {
+    let settings = Settings::from_vars(&attacks::setting).unwrap_or_else(|e| panic!("{e}"));
+    let auth = common::authenticator(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("authenticator: {e}"));
+    let n = attacks::run_all(&harness(auth).await).await;
+    println!("attack cases (actix): {n}");
 }
 
 #[actix_web::test]
@@ -740,4 +752,42 @@ async fn the_demo_answers_json_for_unknown_routes_and_methods() {
         (r.status, r.text().as_str()),
         (413, common::PAYLOAD_TOO_LARGE)
     );
+}
+
+#[actix_web::test]
+async fn the_origin_check_knows_the_connection_scheme() {
+    // Over plain HTTP an `https://` Origin is another origin; behind a proxy
+    // that says `X-Forwarded-Proto: https` it is this one (actix-web's
+    // `ConnectionInfo`).
+    let h = harness(demo_auth().await).await;
+    let s = contract::login_session(&h, "alice", &[]).await;
+    let https_origin = format!("https://{}", contract::HOST);
+    let common_headers = |extra: &[(&'static str, &'static [u8])]| {
+        let mut v: Vec<(&str, Vec<u8>)> = vec![
+            ("cookie", s.cookie.clone().into_bytes()),
+            ("x-csrf-token", s.csrf.clone().into_bytes()),
+            ("host", contract::HOST.as_bytes().to_vec()),
+            ("origin", https_origin.clone().into_bytes()),
+        ];
+        v.extend(extra.iter().map(|(n, b)| (*n, b.to_vec())));
+        v
+    };
+    let plain = common_headers(&[]);
+    let plain: Vec<(&str, &[u8])> = plain.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+    let r = h.send("POST", "/session/logout", &plain, b"").await;
+    assert_eq!(
+        (r.status, r.text()),
+        (
+            403,
+            Rejection::session(RejectionKind::CrossSiteRequest)
+                .body()
+                .to_owned()
+        )
+    );
+    assert_eq!(contract::session_status(&h, &s).await, 200);
+    let proxied = common_headers(&[("x-forwarded-proto", b"https")]);
+    let proxied: Vec<(&str, &[u8])> = proxied.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+    let r = h.send("POST", "/session/logout", &proxied, b"").await;
+    assert_eq!(r.status, 204);
+    assert_eq!(contract::session_status(&h, &s).await, 401);
 }

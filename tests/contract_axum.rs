@@ -2,6 +2,8 @@
 //! in-process through `tower::ServiceExt::oneshot`.
 #![cfg(feature = "axum")]
 
+#[path = "attacks/mod.rs"]
+mod attacks;
 #[path = "contract/mod.rs"]
 mod contract;
 #[path = "../examples/demo_axum.rs"]
@@ -88,6 +90,16 @@ async fn demo_app() -> Router {
 #[tokio::test]
 async fn contract_run_all() {
     contract::run_all(&AxumHarness::new(demo_app().await)).await;
+}
+
+#[tokio::test]
+async fn attacks() {
+    let settings = Settings::from_vars(&attacks::setting).unwrap_or_else(|e| panic!("{e}"));
+    let auth = common::authenticator(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("authenticator: {e}"));
+    let n = attacks::run_all(&AxumHarness::new(demo_axum::app(auth))).await;
+    println!("attack cases (axum): {n}");
 }
 
 #[tokio::test]

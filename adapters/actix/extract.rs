@@ -18,8 +18,8 @@ use super::require::check;
 use super::response::MissingMiddlewareRejection;
 use crate::auth::{AuthOutcome, Authenticator, LoginInfo};
 use crate::identity::{AuthState, Identity, Requirement};
-use crate::jwt::{TokenPair, TokenService};
-use crate::rejection::{Rejection, RejectionKind, Scheme};
+use crate::jwt::TokenPair;
+use crate::rejection::{Rejection, Scheme};
 use crate::session::SessionInfo;
 
 /// The outcome and authenticator `AuthMiddleware` stored in `req`.
@@ -129,49 +129,7 @@ impl FromRequest for MaybeAuthenticated {
     }
 }
 
-/// A role, named at the type level for [`RequireRole`] (the same trait as
-/// the axum adapter's).
-///
-/// ```
-/// use portcullis::actix::RoleName;
-/// struct Admin;
-/// impl RoleName for Admin {
-///     const NAME: &'static str = "admin";
-/// }
-/// ```
-pub trait RoleName: 'static {
-    /// The role string, as stored in [`Identity::roles`].
-    const NAME: &'static str;
-}
-
-/// Which credentials a [`RequireRole`] accepts: [`AnyScheme`],
-/// [`BearerScheme`] or [`SessionScheme`].
-pub trait SchemeFilter: 'static {
-    /// `None`: any scheme.
-    const SCHEME: Option<Scheme>;
-}
-
-/// Any credential scheme (the default of [`RequireRole`]).
-#[derive(Debug, Clone, Copy)]
-pub enum AnyScheme {}
-impl SchemeFilter for AnyScheme {
-    const SCHEME: Option<Scheme> = None;
-}
-
-/// Bearer tokens only (403 answers carry `error="insufficient_scope"`, 401
-/// answers `WWW-Authenticate: Bearer`).
-#[derive(Debug, Clone, Copy)]
-pub enum BearerScheme {}
-impl SchemeFilter for BearerScheme {
-    const SCHEME: Option<Scheme> = Some(Scheme::Bearer);
-}
-
-/// Session cookies only.
-#[derive(Debug, Clone, Copy)]
-pub enum SessionScheme {}
-impl SchemeFilter for SessionScheme {
-    const SCHEME: Option<Scheme> = Some(Scheme::Session);
-}
+pub use crate::identity::{AnyScheme, BearerScheme, RoleName, SchemeFilter, SessionScheme};
 
 /// A handler argument that lets only callers with role `R::NAME` in
 /// (authenticated by scheme `S`, any by default): 401 when not
@@ -339,28 +297,13 @@ pub struct TokenHandle {
 }
 
 impl TokenHandle {
-    fn service(&self) -> Result<&TokenService, Rejection> {
-        self.auth.tokens().ok_or_else(|| {
-            tracing::error!(
-                "portcullis: TokenHandle used but token mode is off (AuthenticatorBuilder::tokens)"
-            );
-            Rejection::bearer(RejectionKind::MissingCredentials)
-        })
-    }
-    fn bearer(&self) -> Result<&Identity, Rejection> {
-        self.outcome
-            .state
-            .require_scheme(Scheme::Bearer, &Requirement::Authenticated)
-    }
     /// Issue an access/refresh pair to `subject` (after checking their
     /// credentials).
     ///
     /// # Errors
     /// 401 when token mode is off; 503 when the store fails.
     pub async fn issue(&self, subject: &str, roles: &[String]) -> Result<TokenPair, Rejection> {
-        let pair = self.service()?.issue(subject, roles).await?;
-        self.outcome.response.no_store();
-        Ok(pair)
+        self.auth.issue_tokens(&self.outcome, subject, roles).await
     }
     /// Spend `refresh_token` for a new pair; presenting a spent one revokes
     /// its whole family.
@@ -368,25 +311,21 @@ impl TokenHandle {
     /// # Errors
     /// 401 for an invalid, expired or reused refresh token; 503.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Rejection> {
-        let pair = self.service()?.refresh(refresh_token).await?;
-        self.outcome.response.no_store();
-        Ok(pair)
+        self.auth.refresh_tokens(&self.outcome, refresh_token).await
     }
     /// Revoke the presented access token and its refresh family.
     ///
     /// # Errors
     /// 401 without a valid bearer token; 503.
     pub async fn logout(&self) -> Result<(), Rejection> {
-        let identity = self.bearer()?;
-        self.service()?.logout(identity).await
+        self.auth.token_logout(&self.outcome).await
     }
     /// Revoke every token issued to the caller before now.
     ///
     /// # Errors
     /// 401 without a valid bearer token; 503.
     pub async fn logout_all(&self) -> Result<(), Rejection> {
-        let identity = self.bearer()?;
-        self.service()?.logout_all(identity.subject()).await
+        self.auth.token_logout_all(&self.outcome).await
     }
     /// This request's authentication outcome.
     #[must_use]

@@ -50,7 +50,7 @@ pub fn catchers() -> Vec<Catcher> {
 /// A default catcher (every status without a more specific catcher) that
 /// answers JSON: the stashed [`Rejection`](crate::Rejection) if its status
 /// matches, otherwise `{"error":"<reason>"}` (e.g. `"not found"`,
-/// `"malformed request"`, `"payload too large"`, `"internal error"`).
+/// `"malformed request"`, `"payload too large"`, `"internal server error"`).
 /// Rocket's own default answers HTML.
 ///
 /// ```
@@ -82,7 +82,8 @@ fn json_error(status: Status) -> Response<'static> {
     let message = match status.code {
         400 | 422 => "malformed request".to_owned(),
         401 => "authentication required".to_owned(),
-        500 => "internal error".to_owned(),
+        // 500 gives "internal server error", the body of
+        // `crate::MISCONFIGURED_BODY` (e.g. the fairing is missing).
         _ => status.reason_lossy().to_ascii_lowercase(),
     };
     let body = serde_json::json!({ "error": message }).to_string();

@@ -8,13 +8,13 @@ use std::ops::Deref;
 use rocket::request::{FromRequest, Outcome, Request};
 
 use crate::identity::{Identity, Requirement};
-use crate::rejection::{Rejection, Scheme};
+use crate::rejection::Rejection;
 
 use super::outcome::{missing_fairing, outcome, reject};
 
 /// Check `requirement` (under `C`'s scheme) against the request's cached
 /// outcome.
-async fn require<'r, C: Credential>(
+async fn require<'r, C: SchemeFilter>(
     req: &'r Request<'_>,
     requirement: &Requirement,
 ) -> Outcome<&'r Identity, Rejection> {
@@ -38,7 +38,7 @@ impl<'r> FromRequest<'r> for &'r Identity {
     type Error = Rejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Rejection> {
-        require::<AnyCredential>(req, &Requirement::Authenticated).await
+        require::<AnyScheme>(req, &Requirement::Authenticated).await
     }
 }
 
@@ -48,7 +48,7 @@ impl<'r> FromRequest<'r> for Identity {
     type Error = Rejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Rejection> {
-        require::<AnyCredential>(req, &Requirement::Authenticated)
+        require::<AnyScheme>(req, &Requirement::Authenticated)
             .await
             .map(Identity::clone)
     }
@@ -90,42 +90,7 @@ impl<'r> FromRequest<'r> for OptionalIdentity<'r> {
     }
 }
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for super::AnyCredential {}
-    impl Sealed for super::BearerToken {}
-    impl Sealed for super::SessionCookie {}
-}
-
-/// Which credentials a guard accepts: [`AnyCredential`], [`BearerToken`] or
-/// [`SessionCookie`].
-pub trait Credential: sealed::Sealed + Send + Sync + 'static {
-    /// The scheme required, or `None` for either.
-    const SCHEME: Option<Scheme>;
-}
-
-/// A bearer token or a session cookie.
-#[derive(Debug, Clone, Copy)]
-pub enum AnyCredential {}
-
-/// Only a bearer token counts; without one the route answers 401 with
-/// `WWW-Authenticate: Bearer`, even if a session cookie was sent.
-#[derive(Debug, Clone, Copy)]
-pub enum BearerToken {}
-
-/// Only a session cookie counts; a bearer token gets 401.
-#[derive(Debug, Clone, Copy)]
-pub enum SessionCookie {}
-
-impl Credential for AnyCredential {
-    const SCHEME: Option<Scheme> = None;
-}
-impl Credential for BearerToken {
-    const SCHEME: Option<Scheme> = Some(Scheme::Bearer);
-}
-impl Credential for SessionCookie {
-    const SCHEME: Option<Scheme> = Some(Scheme::Session);
-}
+pub use crate::identity::{AnyScheme, BearerScheme, SchemeFilter, SessionScheme};
 
 /// An authenticated caller, by the credential `C` (any by default).
 /// Dereferences to [`Identity`].
@@ -143,17 +108,17 @@ impl Credential for SessionCookie {
 ///     who.subject().to_owned()
 /// }
 /// ```
-pub struct Authenticated<'r, C: Credential = AnyCredential> {
+pub struct Authenticated<'r, C: SchemeFilter = AnyScheme> {
     identity: &'r Identity,
     credential: PhantomData<C>,
 }
 
 /// A caller authenticated by a bearer token.
-pub type BearerIdentity<'r> = Authenticated<'r, BearerToken>;
+pub type BearerIdentity<'r> = Authenticated<'r, BearerScheme>;
 /// A caller authenticated by a session cookie.
-pub type SessionIdentity<'r> = Authenticated<'r, SessionCookie>;
+pub type SessionIdentity<'r> = Authenticated<'r, SessionScheme>;
 
-impl<'r, C: Credential> Authenticated<'r, C> {
+impl<'r, C: SchemeFilter> Authenticated<'r, C> {
     /// The caller.
     #[must_use]
     pub fn identity(&self) -> &'r Identity {
@@ -161,28 +126,28 @@ impl<'r, C: Credential> Authenticated<'r, C> {
     }
 }
 
-impl<C: Credential> Deref for Authenticated<'_, C> {
+impl<C: SchemeFilter> Deref for Authenticated<'_, C> {
     type Target = Identity;
     fn deref(&self) -> &Identity {
         self.identity
     }
 }
 
-impl<C: Credential> fmt::Debug for Authenticated<'_, C> {
+impl<C: SchemeFilter> fmt::Debug for Authenticated<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Authenticated").field(self.identity).finish()
     }
 }
 
-impl<C: Credential> Clone for Authenticated<'_, C> {
+impl<C: SchemeFilter> Clone for Authenticated<'_, C> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<C: Credential> Copy for Authenticated<'_, C> {}
+impl<C: SchemeFilter> Copy for Authenticated<'_, C> {}
 
 #[rocket::async_trait]
-impl<'r, C: Credential> FromRequest<'r> for Authenticated<'r, C> {
+impl<'r, C: SchemeFilter> FromRequest<'r> for Authenticated<'r, C> {
     type Error = Rejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Rejection> {
@@ -195,20 +160,7 @@ impl<'r, C: Credential> FromRequest<'r> for Authenticated<'r, C> {
     }
 }
 
-/// A role, as a type, for [`RequireRole`].
-///
-/// ```
-/// use portcullis::rocket::Role;
-/// /// Administrators.
-/// pub enum Admin {}
-/// impl Role for Admin {
-///     const NAME: &'static str = "admin";
-/// }
-/// ```
-pub trait Role: Send + Sync + 'static {
-    /// The role's name, as stored in the session or token.
-    const NAME: &'static str;
-}
+pub use crate::identity::RoleName;
 
 /// A caller with role `R`, by the credential `C` (any by default): 401
 /// without valid credentials, 403 (`insufficient_scope` for bearer tokens)
@@ -217,17 +169,17 @@ pub trait Role: Send + Sync + 'static {
 /// ```
 /// use rocket::http::{Header, Status};
 /// use rocket::local::blocking::Client;
-/// use portcullis::rocket::{PortcullisFairing, RequireRole, Role, SessionCookie};
+/// use portcullis::rocket::{PortcullisFairing, RequireRole, RoleName, SessionScheme};
 /// use portcullis::request::RequestView;
 /// use portcullis::Authenticator;
 ///
 /// pub enum Admin {}
-/// impl Role for Admin {
+/// impl RoleName for Admin {
 ///     const NAME: &'static str = "admin";
 /// }
 ///
 /// #[rocket::get("/admin")]
-/// fn admin(who: RequireRole<'_, Admin, SessionCookie>) -> String {
+/// fn admin(who: RequireRole<'_, Admin, SessionScheme>) -> String {
 ///     format!("hello {}", who.subject())
 /// }
 ///
@@ -249,12 +201,12 @@ pub trait Role: Send + Sync + 'static {
 /// assert_eq!(res.status(), Status::Forbidden);
 /// assert_eq!(res.into_string().unwrap(), r#"{"error":"insufficient role"}"#);
 /// ```
-pub struct RequireRole<'r, R: Role, C: Credential = AnyCredential> {
+pub struct RequireRole<'r, R: RoleName, C: SchemeFilter = AnyScheme> {
     identity: &'r Identity,
     marker: PhantomData<(R, C)>,
 }
 
-impl<'r, R: Role, C: Credential> RequireRole<'r, R, C> {
+impl<'r, R: RoleName, C: SchemeFilter> RequireRole<'r, R, C> {
     /// The caller.
     #[must_use]
     pub fn identity(&self) -> &'r Identity {
@@ -262,14 +214,14 @@ impl<'r, R: Role, C: Credential> RequireRole<'r, R, C> {
     }
 }
 
-impl<R: Role, C: Credential> Deref for RequireRole<'_, R, C> {
+impl<R: RoleName, C: SchemeFilter> Deref for RequireRole<'_, R, C> {
     type Target = Identity;
     fn deref(&self) -> &Identity {
         self.identity
     }
 }
 
-impl<R: Role, C: Credential> fmt::Debug for RequireRole<'_, R, C> {
+impl<R: RoleName, C: SchemeFilter> fmt::Debug for RequireRole<'_, R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequireRole")
             .field("role", &R::NAME)
@@ -278,15 +230,15 @@ impl<R: Role, C: Credential> fmt::Debug for RequireRole<'_, R, C> {
     }
 }
 
-impl<R: Role, C: Credential> Clone for RequireRole<'_, R, C> {
+impl<R: RoleName, C: SchemeFilter> Clone for RequireRole<'_, R, C> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<R: Role, C: Credential> Copy for RequireRole<'_, R, C> {}
+impl<R: RoleName, C: SchemeFilter> Copy for RequireRole<'_, R, C> {}
 
 #[rocket::async_trait]
-impl<'r, R: Role, C: Credential> FromRequest<'r> for RequireRole<'r, R, C> {
+impl<'r, R: RoleName, C: SchemeFilter> FromRequest<'r> for RequireRole<'r, R, C> {
     type Error = Rejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Rejection> {

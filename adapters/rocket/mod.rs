@@ -6,7 +6,7 @@
 //! - Request guards (`FromRequest`): `&Identity` / [`Identity`](crate::Identity)
 //!   (any credential), [`OptionalIdentity`] (fails closed),
 //!   [`BearerIdentity`] / [`SessionIdentity`] (one scheme only),
-//!   [`RequireRole<R, C>`](RequireRole) (a role, as a [`Role`] type),
+//!   [`RequireRole<R, C>`](RequireRole) (a role, as a [`RoleName`] type),
 //!   [`Session`] (log in with a fresh ID, rotate, log out, list, CSRF token),
 //!   [`Tokens`] (issue, refresh, log out) and `&AuthOutcome` (everything).
 //! - [`catchers`] render a failed guard's [`Rejection`](crate::Rejection)
@@ -34,11 +34,11 @@
 //! use rocket::http::{Header, Status};
 //! use rocket::local::blocking::Client;
 //! use rocket::serde::json::Json;
-//! use portcullis::rocket::{BearerIdentity, PortcullisFairing, RequireRole, Role, Session, SessionIdentity};
+//! use portcullis::rocket::{BearerIdentity, PortcullisFairing, RequireRole, RoleName, Session, SessionIdentity};
 //! use portcullis::{Authenticator, Rejection};
 //!
 //! pub enum Admin {}
-//! impl Role for Admin {
+//! impl RoleName for Admin {
 //!     const NAME: &'static str = "admin";
 //! }
 //!
@@ -85,10 +85,17 @@
 //!   [`Request::client_ip`](rocket::Request::client_ip), which trusts the
 //!   `X-Real-IP` header by default; set `ip_header = false` in Rocket's
 //!   config unless a proxy you trust sets it.
-//! - Rocket drops header values that are not valid UTF-8 before any guard
-//!   runs; for portcullis such a line is simply absent.
+//! - Rocket 0.5 drops every header line whose value is not valid UTF-8
+//!   before any fairing or guard sees the request; for portcullis such a
+//!   line is simply absent. So a `Cookie` line that carries the session
+//!   cookie next to a non-UTF-8 pair loses the session cookie too (the
+//!   request is anonymous, never let in wrongly): a client that can plant
+//!   such a cookie, e.g. from a sibling subdomain, can log a Rocket user
+//!   out. The other adapters read the raw bytes and keep the session.
 //! - If the fairing is not attached, every guard refuses the request with a
-//!   500 (and logs an error) rather than letting it through.
+//!   500 (and logs an error) rather than letting it through;
+//!   [`json_catcher`] answers [`MISCONFIGURED_BODY`](crate::MISCONFIGURED_BODY),
+//!   as the other adapters do.
 
 mod catcher;
 mod fairing;
@@ -101,8 +108,8 @@ mod tokens;
 pub use catcher::{catchers, json_catcher};
 pub use fairing::PortcullisFairing;
 pub use guards::{
-    AnyCredential, Authenticated, BearerIdentity, BearerToken, Credential, OptionalIdentity,
-    RequireRole, Role, SessionCookie, SessionIdentity,
+    AnyScheme, Authenticated, BearerIdentity, BearerScheme, OptionalIdentity, RequireRole,
+    RoleName, SchemeFilter, SessionIdentity, SessionScheme,
 };
 pub use response::stashed_rejection;
 pub use session::Session;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use rocket::request::{FromRequest, Outcome, Request};
 
 use crate::auth::{AuthOutcome, Authenticator};
-use crate::identity::{Identity, Requirement};
-use crate::jwt::{TokenPair, TokenService};
-use crate::rejection::{Rejection, RejectionKind, Scheme};
+use crate::identity::Identity;
+use crate::jwt::TokenPair;
+use crate::rejection::Rejection;
 
 use super::outcome::{authenticator, missing_fairing, outcome};
 
@@ -43,28 +43,13 @@ pub struct Tokens<'r> {
 }
 
 impl<'r> Tokens<'r> {
-    fn service(&self) -> Result<&'r TokenService, Rejection> {
-        self.auth.tokens().ok_or_else(|| {
-            tracing::error!("portcullis: a token route is served but token mode is not enabled");
-            Rejection::bearer(RejectionKind::StoreUnavailable)
-        })
-    }
-
-    fn bearer(&self) -> Result<&'r Identity, Rejection> {
-        self.outcome
-            .state
-            .require_scheme(Scheme::Bearer, &Requirement::Authenticated)
-    }
-
     /// Issue an access/refresh pair to `subject` (after you checked their
     /// password); the response is marked `no-store`.
     ///
     /// # Errors
-    /// 503 when the store fails or token mode is off.
+    /// 503 when the store fails; 401 when token mode is off.
     pub async fn issue(&self, subject: &str, roles: &[String]) -> Result<TokenPair, Rejection> {
-        let pair = self.service()?.issue(subject, roles).await?;
-        self.outcome.response.no_store();
-        Ok(pair)
+        self.auth.issue_tokens(self.outcome, subject, roles).await
     }
 
     /// Spend `refresh_token` for a new pair (a spent token revokes its whole
@@ -74,9 +59,7 @@ impl<'r> Tokens<'r> {
     /// 401 for an invalid, expired or spent refresh token; 503 when the
     /// store fails.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Rejection> {
-        let pair = self.service()?.refresh(refresh_token).await?;
-        self.outcome.response.no_store();
-        Ok(pair)
+        self.auth.refresh_tokens(self.outcome, refresh_token).await
     }
 
     /// Revoke the caller's access token and its refresh family.
@@ -85,8 +68,7 @@ impl<'r> Tokens<'r> {
     /// 401 (`WWW-Authenticate: Bearer`) without a valid bearer token; 503
     /// when the store fails.
     pub async fn logout(&self) -> Result<(), Rejection> {
-        let identity = self.bearer()?;
-        self.service()?.logout(identity).await
+        self.auth.token_logout(self.outcome).await
     }
 
     /// Revoke every token issued to the caller before now.
@@ -95,8 +77,7 @@ impl<'r> Tokens<'r> {
     /// 401 (`WWW-Authenticate: Bearer`) without a valid bearer token; 503
     /// when the store fails.
     pub async fn logout_all(&self) -> Result<(), Rejection> {
-        let identity = self.bearer()?;
-        self.service()?.logout_all(identity.subject()).await
+        self.auth.token_logout_all(self.outcome).await
     }
 
     /// The caller, if authenticated (by any credential).
@@ -109,6 +90,12 @@ impl<'r> Tokens<'r> {
     #[must_use]
     pub fn outcome(&self) -> &'r Arc<AuthOutcome> {
         self.outcome
+    }
+
+    /// The authenticator.
+    #[must_use]
+    pub fn authenticator(&self) -> &'r Authenticator {
+        self.auth
     }
 }
 

@@ -58,6 +58,7 @@ use http::request::Parts;
 
 use super::response::{missing_layer_response, rejection_response};
 use crate::auth::{AuthOutcome, LoginInfo};
+pub use crate::identity::{AnyScheme, BearerScheme, RoleName, SchemeFilter, SessionScheme};
 use crate::jwt::TokenPair;
 use crate::session::SessionInfo;
 use crate::{Authenticator, Identity, Rejection, Requirement, Scheme};
@@ -222,48 +223,6 @@ scheme_extractor!(
     SessionIdentity,
     Scheme::Session
 );
-
-/// A role, named at the type level for [`RequireRole`].
-///
-/// ```
-/// use portcullis::tower::axum::RoleName;
-/// struct Admin;
-/// impl RoleName for Admin {
-///     const NAME: &'static str = "admin";
-/// }
-/// ```
-pub trait RoleName: Send + Sync + 'static {
-    /// The role string, as stored in [`Identity::roles`].
-    const NAME: &'static str;
-}
-
-/// Which credentials a [`RequireRole`] accepts: [`AnyScheme`],
-/// [`BearerScheme`] or [`SessionScheme`].
-pub trait SchemeFilter: Send + Sync + 'static {
-    /// `None`: any scheme.
-    const SCHEME: Option<Scheme>;
-}
-
-/// Any credential scheme (the default of [`RequireRole`]).
-#[derive(Debug, Clone, Copy)]
-pub enum AnyScheme {}
-impl SchemeFilter for AnyScheme {
-    const SCHEME: Option<Scheme> = None;
-}
-
-/// Bearer tokens only (403 answers carry `error="insufficient_scope"`).
-#[derive(Debug, Clone, Copy)]
-pub enum BearerScheme {}
-impl SchemeFilter for BearerScheme {
-    const SCHEME: Option<Scheme> = Some(Scheme::Bearer);
-}
-
-/// Session cookies only.
-#[derive(Debug, Clone, Copy)]
-pub enum SessionScheme {}
-impl SchemeFilter for SessionScheme {
-    const SCHEME: Option<Scheme> = Some(Scheme::Session);
-}
 
 /// A handler argument that lets only callers with role `R::NAME` in
 /// (authenticated by scheme `S`, any by default): 401 when not

@@ -164,8 +164,10 @@ pub async fn stores(settings: &Settings, clock: SharedClock) -> Result<Stores, S
 }
 
 #[cfg(feature = "redis")]
-async fn redis_stores(url: &str, _clock: SharedClock) -> Result<Stores, String> {
-    let store = portcullis::redis::RedisStore::connect(url)
+async fn redis_stores(url: &str, clock: SharedClock) -> Result<Stores, String> {
+    let store = portcullis::redis::RedisStore::builder()
+        .clock(clock)
+        .connect(url)
         .await
         .map_err(|e| format!("cannot use REDIS_URL: {e}"))?;
     let revocations = portcullis::redis::RedisRevocationList::from_store(&store);
@@ -204,6 +206,8 @@ pub fn authenticator_with(
     };
     let keys = KeyRegistry::hs256("demo", &secret).map_err(|e| e.to_string())?;
     let tokens = TokenService::builder(keys)
+        .issuer(TOKEN_ISSUER)
+        .audience(TOKEN_AUDIENCE)
         .access_ttl(settings.access_ttl)
         .refresh_ttl(settings.refresh_ttl)
         .store(stores.sessions.clone())
@@ -249,6 +253,11 @@ pub fn exit_with(message: &str) -> ! {
     eprintln!("error: {message}");
     std::process::exit(2)
 }
+
+/// The `iss` the demos put in their tokens (and require).
+pub const TOKEN_ISSUER: &str = "portcullis-demo";
+/// The `aud` the demos put in their tokens (and require).
+pub const TOKEN_AUDIENCE: &str = "portcullis-demo";
 
 /// Request body of both login routes.
 #[derive(serde::Deserialize)]

@@ -3,9 +3,31 @@
 use crate::rejection::RejectionKind;
 use crate::request::HeaderLines;
 
-/// The `b64token` characters of RFC 6750 §2.1 (before the trailing `=`s).
+/// The `b64token` characters of RFC 6750 §2.1 (before the trailing `=`s):
+/// `A-Z a-z 0-9 - . _ ~ + /`. Branch-free, so the scan over a whole token
+/// below compiles to a vectorised loop.
+#[inline(always)]
 fn is_b64token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+    // Clearing bit 5 maps `a-z` onto `A-Z` and nothing else onto `A-Z`
+    // (bytes >= 0x80 keep their high bit).
+    let letter = (b & !0x20).wrapping_sub(b'A') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    let sign = (b == b'-') | (b == b'.') | (b == b'_') | (b == b'~') | (b == b'+') | (b == b'/');
+    letter | digit | sign
+}
+
+/// True if every byte of `s` is a `b64token` character. Chunks of 64
+/// bytes are checked without branches; a bad chunk ends the scan.
+fn all_b64token(s: &[u8]) -> bool {
+    let chunk_ok = |chunk: &[u8]| {
+        let mut bad = 0u8;
+        for &b in chunk {
+            bad |= u8::from(!is_b64token_char(b));
+        }
+        bad == 0
+    };
+    let mut chunks = s.chunks_exact(64);
+    chunks.all(chunk_ok) && chunk_ok(chunks.remainder())
 }
 
 fn is_ows(b: u8) -> bool {
@@ -83,11 +105,11 @@ pub fn parse_bearer<'a>(lines: &HeaderLines<'a>) -> Result<Option<&'a [u8]>, Rej
     if token.is_empty() {
         return Err(RejectionKind::MalformedRequest);
     }
-    let body_end = token
-        .iter()
-        .position(|&b| !is_b64token_char(b))
-        .unwrap_or(token.len());
-    if body_end == 0 || !token[body_end..].iter().all(|&b| b == b'=') {
+    // `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`:
+    // strip the trailing `=`s, then the rest must be non-empty and made of
+    // token characters only (`=` is not one, so an inner `=` is refused).
+    let body_end = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    if body_end == 0 || !all_b64token(&token[..body_end]) {
         return Err(RejectionKind::MalformedRequest);
     }
     Ok(Some(token))
@@ -103,6 +125,20 @@ mod tests {
             l.push(v);
         }
         parse_bearer(&l).map(|o| o.map(<[u8]>::to_vec))
+    }
+
+    #[test]
+    fn char_set_exhaustive() {
+        for b in 0..=255u8 {
+            let want = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+            assert_eq!(is_b64token_char(b), want, "{b:#04x}");
+            // In the first chunk, a middle chunk and the remainder.
+            for at in [0, 97, 149] {
+                let mut token = vec![b'a'; 150];
+                token[at] = b;
+                assert_eq!(all_b64token(&token), want, "{b:#04x} at {at}");
+            }
+        }
     }
 
     #[test]
@@ -123,6 +159,8 @@ mod tests {
             b"Bearer ab=c",
             b"Bearer \xff",
             b"Bearer a\"b",
+            b"Bearer ==",
+            b"Bearer a=b=",
         ] {
             assert_eq!(
                 parse(&[bad]),

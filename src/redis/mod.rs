@@ -15,14 +15,20 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
+//! use portcullis::jwt::{KeyRegistry, TokenService};
 //! use portcullis::redis::{RedisRevocationList, RedisStore};
-//! # async fn demo() -> Result<(), portcullis::StoreError> {
-//! let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
-//! let revocations = RedisRevocationList::from_store(&store);
-//! let auth = portcullis::Authenticator::builder()
-//!     .store(Arc::new(store))
-//!     .build();
-//! # let _ = (auth, revocations);
+//! use portcullis::Authenticator;
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # let secret = [0u8; 32];
+//! // Every instance behind the load balancer: same Redis, same JWT keys.
+//! let store = Arc::new(RedisStore::connect("redis://127.0.0.1:6379/").await?);
+//! let revocations = Arc::new(RedisRevocationList::from_store(&store));
+//! let tokens = TokenService::builder(KeyRegistry::hs256("k1", &secret)?)
+//!     .store(store.clone())
+//!     .revocations(revocations)
+//!     .build()?;
+//! let auth = Authenticator::builder().store(store).tokens(tokens).build()?;
+//! # let _ = auth;
 //! # Ok(()) }
 //! ```
 //!
@@ -39,11 +45,11 @@
 //! # Failures
 //!
 //! Every call is bounded by a timeout (default 1 s) and answers
-//! [`StoreError::Timeout`](crate::StoreError::Timeout) past it; a refused or
-//! lost connection answers
-//! [`StoreError::Unavailable`](crate::StoreError::Unavailable) at once. The
-//! callers fail closed (503). Error messages and `Debug` output never carry
-//! the connection URL or its password.
+//! [`StoreError::Timeout`] past it; a refused or lost connection answers
+//! [`StoreError::Unavailable`] at once. The callers fail closed (503).
+//! Reads are retried once when the connection turns out dead, so the first
+//! request after a Redis restart already succeeds. Error messages and
+//! `Debug` output never carry the connection URL or its password.
 //!
 //! # Deployment
 //!
@@ -89,15 +95,50 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// Run one Redis call under the per-call timeout.
+    /// Run one Redis call (a write, or any call not safe to repeat) under
+    /// the per-call timeout. It is tried a second time only when the first
+    /// attempt never reached Redis (the connection was refused: Redis just
+    /// came back and the manager's last reconnect had failed).
     pub(crate) async fn call<T, F>(
         &self,
-        op: impl FnOnce(ConnectionManager) -> F,
+        op: impl Fn(ConnectionManager) -> F,
     ) -> Result<T, StoreError>
     where
         F: std::future::Future<Output = Result<T, RedisError>>,
     {
-        match tokio::time::timeout(self.timeout, op(self.conn.clone())).await {
+        self.run(op, RedisError::is_connection_refusal).await
+    }
+
+    /// Like [`call`](Self::call) for a read that is safe to repeat: when the
+    /// connection turns out to be dead (Redis restarted, network blip), try
+    /// once more on the connection the manager re-established, within the
+    /// same overall timeout. The first request after a Redis restart then
+    /// succeeds instead of answering 503.
+    pub(crate) async fn read<T, F>(
+        &self,
+        op: impl Fn(ConnectionManager) -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = Result<T, RedisError>>,
+    {
+        self.run(op, is_connection_error).await
+    }
+
+    async fn run<T, F>(
+        &self,
+        op: impl Fn(ConnectionManager) -> F,
+        retry_if: fn(&RedisError) -> bool,
+    ) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = Result<T, RedisError>>,
+    {
+        let attempts = async {
+            match op(self.conn.clone()).await {
+                Err(e) if retry_if(&e) => op(self.conn.clone()).await,
+                other => other,
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempts).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(map_error(&e)),
             Err(_) => Err(StoreError::Timeout),
@@ -113,6 +154,12 @@ impl Shared {
         k.push_str(rest);
         k
     }
+}
+
+/// The connection itself failed (as opposed to the command): a retry goes
+/// to a fresh connection.
+fn is_connection_error(e: &RedisError) -> bool {
+    e.is_connection_dropped() || e.is_connection_refusal() || e.kind() == ErrorKind::Io
 }
 
 /// Turn a Redis error into a [`StoreError`] whose message names the kind of
@@ -168,12 +215,14 @@ mod tests {
 
     #[test]
     fn errors_never_echo_the_url() {
-        let url = "redis://:hunter2-secret@127.0.0.1:1/";
-        let e = redis::Client::open("redis+bogus://:hunter2-secret@x/")
-            .map(|_| ())
-            .unwrap_err();
-        let mapped = map_error(&e);
-        assert!(!mapped.to_string().contains("hunter2"), "{mapped}");
-        assert!(!mapped.to_string().contains(url));
+        for url in [
+            "redis+bogus://:hunter2-secret@x/",
+            "redis://:hunter2-secret@[::1/",
+            "hunter2-secret",
+        ] {
+            let e = redis::Client::open(url).map(|_| ()).unwrap_err();
+            let mapped = map_error(&e);
+            assert!(!format!("{mapped:?}").contains("hunter2"), "{mapped:?}");
+        }
     }
 }

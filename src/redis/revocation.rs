@@ -94,6 +94,7 @@ impl RedisRevocationList {
         ttl_ms: u64,
     ) -> Result<(), StoreError> {
         let key = self.shared.key(kind, id);
+        let key = key.as_str();
         let shared = &self.shared;
         let _stored: i64 = shared
             .call(|mut c| async move {
@@ -143,7 +144,10 @@ impl RevocationList for RedisRevocationList {
         let (jk, sk) = (self.shared.key(JTI, jti), self.shared.key(SUBJECT, subject));
         let (token_exp, cutoff): (Option<u64>, Option<u64>) = self
             .shared
-            .call(|mut c| async move { redis::pipe().get(jk).get(sk).query_async(&mut c).await })
+            .read(|mut c| {
+                let (jk, sk) = (jk.as_str(), sk.as_str());
+                async move { redis::pipe().get(jk).get(sk).query_async(&mut c).await }
+            })
             .await?;
         let now = self.shared.clock.now();
         Ok(token_exp.is_some_and(|exp| now < exp) || cutoff.is_some_and(|c| issued_at_millis <= c))

@@ -95,16 +95,20 @@ return n
 const LIST_USER: &str = r"
 local out = {}
 local members = redis.call('SMEMBERS', KEYS[1])
-if #members == 0 then return out end
-local keys = {}
-for i, m in ipairs(members) do keys[i] = ARGV[1] .. m end
-local vals = redis.call('MGET', unpack(keys))
-for i, m in ipairs(members) do
-  if vals[i] then
-    out[#out + 1] = m
-    out[#out + 1] = vals[i]
-  else
-    redis.call('SREM', KEYS[1], m)
+-- MGET in chunks: unpack() has a limit of a few thousand values.
+for start = 1, #members, 500 do
+  local stop = math.min(start + 499, #members)
+  local keys = {}
+  for i = start, stop do keys[#keys + 1] = ARGV[1] .. members[i] end
+  local vals = redis.call('MGET', unpack(keys))
+  for i = start, stop do
+    local v = vals[i - start + 1]
+    if v then
+      out[#out + 1] = members[i]
+      out[#out + 1] = v
+    else
+      redis.call('SREM', KEYS[1], members[i])
+    end
   end
 end
 return out

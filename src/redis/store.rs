@@ -206,7 +206,7 @@ impl RedisStore {
     /// not answer.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.shared
-            .call(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .read(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
             .await
             .map(|_| ())
     }
@@ -249,6 +249,7 @@ impl SessionStore for RedisStore {
             self.index_key(&record.user_id),
             key.to_hex(),
         );
+        let (rk, ik, member, json) = (rk.as_str(), ik.as_str(), member.as_str(), json.as_slice());
         let shared = &self.shared;
         let created: i64 = shared
             .call(|mut c| async move {
@@ -275,7 +276,10 @@ impl SessionStore for RedisStore {
         let rk = self.record_key(key);
         let raw: Option<Vec<u8>> = self
             .shared
-            .call(|mut c| async move { c.get(rk).await })
+            .read(|mut c| {
+                let rk = rk.as_str();
+                async move { c.get(rk).await }
+            })
             .await?;
         let Some(raw) = raw else { return Ok(None) };
         let record = decode(&raw)?;
@@ -295,6 +299,7 @@ impl SessionStore for RedisStore {
         let (rk, ik) = (self.record_key(key), self.index_key(&record.user_id));
         let expected = record.version;
         let user = record.user_id.as_str();
+        let (rk, ik, json) = (rk.as_str(), ik.as_str(), json.as_slice());
         let shared = &self.shared;
         let stored: i64 = shared
             .call(|mut c| async move {
@@ -324,6 +329,7 @@ impl SessionStore for RedisStore {
         let rk = self.record_key(key);
         let index_prefix = self.shared.key(USER_INDEX, "");
         let member = key.to_hex();
+        let (rk, index_prefix, member) = (rk.as_str(), index_prefix.as_str(), member.as_str());
         let shared = &self.shared;
         let removed: i64 = shared
             .call(|mut c| async move {
@@ -345,6 +351,7 @@ impl SessionStore for RedisStore {
         let now = self.shared.clock.now();
         let ik = self.index_key(user_id);
         let record_prefix = self.shared.key(RECORD, "");
+        let (ik, record_prefix) = (ik.as_str(), record_prefix.as_str());
         let shared = &self.shared;
         let n: u64 = shared
             .call(|mut c| async move {
@@ -368,9 +375,11 @@ impl SessionStore for RedisStore {
     ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
         let ik = self.index_key(user_id);
         let record_prefix = self.shared.key(RECORD, "");
+        let (ik, record_prefix) = (ik.as_str(), record_prefix.as_str());
         let shared = &self.shared;
+        // Repeatable: pruning vanished members twice is harmless.
         let flat: Vec<Vec<u8>> = shared
-            .call(|mut c| async move {
+            .read(|mut c| async move {
                 shared
                     .scripts
                     .list_user

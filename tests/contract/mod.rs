@@ -65,6 +65,14 @@ pub trait Harness {
         headers: &[(&str, &[u8])],
         body: &[u8],
     ) -> impl Future<Output = Resp>;
+
+    /// True when the framework drops a header line whose value is not valid
+    /// UTF-8 before any middleware can see it (Rocket 0.5 does, with no way
+    /// to reach the raw bytes). Suites then expect a session cookie sharing
+    /// such a line to be lost (401): never a wrong 200, never a panic.
+    fn drops_non_utf8_header_lines(&self) -> bool {
+        false
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,297 @@
+//! The Redis hot paths against a local `redis-server` (started on a free
+//! loopback port by the test helper; set `PORTCULLIS_BENCH_REDIS_URL` to
+//! use a running server instead).
+//!
+//! `cargo bench --bench redis --features redis` runs:
+//! - `redis/authenticate_session_hit`: a GET with a valid session cookie,
+//!   10k live sessions in Redis (one `GET` round trip);
+//! - `redis/authenticate_session_miss`: an unknown cookie;
+//! - `redis/is_revoked`: the revocation check (one pipelined round trip);
+//! - `redis/authenticate_bearer`: JWT verification plus the revocation check;
+//! - then a manual loop that records every call's latency and prints
+//!   p50/p90/p99/p99.9, sequentially and with 64 concurrent tasks sharing
+//!   the one multiplexed connection (throughput included).
+//!
+//! Set `PORTCULLIS_BENCH_CALLS` to change the manual loop's call count
+//! (default 20 000).
+
+#[path = "../tests/support/redis_server.rs"]
+mod redis_server;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use portcullis::clock::{Clock, SystemClock};
+use portcullis::id::SessionId;
+use portcullis::jwt::{KeyRegistry, RevocationList, TokenService};
+use portcullis::redis::{RedisRevocationList, RedisStore};
+use portcullis::request::RequestView;
+use portcullis::session::{SessionConfig, SessionLimitPolicy};
+use portcullis::store::{SessionRecord, SessionStore};
+use portcullis::Authenticator;
+use redis_server::RedisServer;
+
+const SESSIONS: usize = 10_000;
+
+struct Fixture {
+    _server: Option<RedisServer>,
+    auth: Arc<Authenticator>,
+    tokens: Arc<TokenService>,
+    list: Arc<RedisRevocationList>,
+    cookies: Arc<Vec<String>>,
+    access: Arc<String>,
+}
+
+fn record(user: &str, now: u64) -> SessionRecord {
+    let mut r = SessionRecord::new(user, now, 1_800, 43_200);
+    r.roles = vec!["user".into(), "admin".into()];
+    r.ip = Some("203.0.113.77".into());
+    r.user_agent =
+        Some("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into());
+    r.secret = [1; 32];
+    r
+}
+
+async fn fixture() -> Fixture {
+    let (server, url) = match std::env::var("PORTCULLIS_BENCH_REDIS_URL") {
+        Ok(url) => (None, url),
+        Err(_) => {
+            let s = RedisServer::start();
+            let url = s.url();
+            (Some(s), url)
+        }
+    };
+    let store = Arc::new(
+        RedisStore::builder()
+            .prefix("bench:")
+            .connect(&url)
+            .await
+            .expect("connect to redis"),
+    );
+    let list = Arc::new(RedisRevocationList::from_store(&store));
+    let now = SystemClock.now();
+    let mut cookies = Vec::with_capacity(1_000);
+    for i in 0..SESSIONS {
+        let id = SessionId::generate().expect("rng");
+        store
+            .create(&id.key(), &record(&format!("user{}", i % 5_000), now))
+            .await
+            .expect("create");
+        if cookies.len() < 1_000 {
+            cookies.push(format!("theme=dark; __Host-id={}", id.encode()));
+        }
+    }
+    // Some revocations, so the check does not look at an empty server.
+    for i in 0..1_000 {
+        list.revoke_token(&format!("revoked-{i}"), now + 3_600)
+            .await
+            .expect("revoke");
+    }
+    let tokens = TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).expect("key"))
+        .store(store.clone())
+        .revocations(list.clone())
+        .build()
+        .expect("token service");
+    let pair = tokens
+        .issue("alice", &["user".into()])
+        .await
+        .expect("issue");
+    let auth = Authenticator::builder()
+        .store(store)
+        .sessions(
+            SessionConfig::default().max_sessions_per_user(None, SessionLimitPolicy::EvictOldest),
+        )
+        .tokens(tokens.clone())
+        .build()
+        .expect("authenticator");
+    Fixture {
+        _server: server,
+        auth: Arc::new(auth),
+        tokens: Arc::new(tokens),
+        list,
+        cookies: Arc::new(cookies),
+        access: Arc::new(pair.access_token),
+    }
+}
+
+fn rt_current() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn session_hit(auth: &Authenticator, cookie: &str) {
+    let mut view = RequestView::new("GET");
+    view.add_header("host", b"app.example");
+    view.add_header("user-agent", b"bench/1.0");
+    view.add_header("cookie", cookie.as_bytes());
+    let out = auth.authenticate(&view).await;
+    assert!(out.state.identity().is_some(), "session must authenticate");
+}
+
+fn criterion_benches(c: &mut Criterion) {
+    let rt = rt_current();
+    let f = rt.block_on(fixture());
+    let mut group = c.benchmark_group("redis");
+    let mut i = 0;
+    group.bench_function("authenticate_session_hit", |b| {
+        b.to_async(&rt).iter(|| {
+            i = (i + 1) % f.cookies.len();
+            let (auth, cookie) = (&f.auth, &f.cookies[i]);
+            async move { session_hit(auth, cookie).await }
+        });
+    });
+    let miss = format!("__Host-id={}", SessionId::generate().expect("rng").encode());
+    group.bench_function("authenticate_session_miss", |b| {
+        b.to_async(&rt).iter(|| async {
+            let mut view = RequestView::new("GET");
+            view.add_header("cookie", miss.as_bytes());
+            f.auth.authenticate(&view).await
+        });
+    });
+    group.bench_function("is_revoked", |b| {
+        b.to_async(&rt).iter(|| async {
+            let r = f.list.is_revoked("some-jti", "alice", 1).await;
+            assert_eq!(r, Ok(false));
+        });
+    });
+    group.bench_function("authenticate_bearer", |b| {
+        b.to_async(&rt).iter(|| async {
+            let id = f.tokens.authenticate(f.access.as_bytes()).await;
+            assert!(id.is_ok());
+        });
+    });
+    group.finish();
+    drop(f);
+}
+
+fn percentiles(name: &str, mut samples: Vec<Duration>, wall: Duration) {
+    samples.sort_unstable();
+    let n = samples.len();
+    let at = |q: f64| samples[((n as f64 * q) as usize).min(n - 1)];
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "{name:<44} n={n:>6}  p50={:>7.1}µs  p90={:>7.1}µs  p99={:>7.1}µs  p99.9={:>7.1}µs  max={:>8.1}µs  {:>8.0} ops/s",
+        us(at(0.50)),
+        us(at(0.90)),
+        us(at(0.99)),
+        us(at(0.999)),
+        us(samples[n - 1]),
+        n as f64 / wall.as_secs_f64(),
+    );
+}
+
+/// Record every call's latency: criterion reports means and medians, the
+/// tail needs the raw samples.
+fn latency_report(_: &mut Criterion) {
+    let calls: usize = std::env::var("PORTCULLIS_BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let f = rt.block_on(fixture());
+    println!("\nper-call latency against a local redis-server (loopback):");
+
+    rt.block_on(async {
+        // Warm up (scripts loaded, connection established, caches hot).
+        for i in 0..1_000 {
+            session_hit(&f.auth, &f.cookies[i % f.cookies.len()]).await;
+        }
+        let mut s = Vec::with_capacity(calls);
+        let wall = Instant::now();
+        for i in 0..calls {
+            let t = Instant::now();
+            session_hit(&f.auth, &f.cookies[i % f.cookies.len()]).await;
+            s.push(t.elapsed());
+        }
+        percentiles("session authenticate, sequential", s, wall.elapsed());
+
+        let mut s = Vec::with_capacity(calls);
+        let wall = Instant::now();
+        for _ in 0..calls {
+            let t = Instant::now();
+            let r = f.list.is_revoked("some-jti", "alice", 1).await;
+            s.push(t.elapsed());
+            assert_eq!(r, Ok(false));
+        }
+        percentiles("revocation check, sequential", s, wall.elapsed());
+
+        let mut s = Vec::with_capacity(calls);
+        let wall = Instant::now();
+        for _ in 0..calls {
+            let t = Instant::now();
+            let r = f.tokens.authenticate(f.access.as_bytes()).await;
+            s.push(t.elapsed());
+            assert!(r.is_ok());
+        }
+        percentiles("bearer authenticate (verify+revocation)", s, wall.elapsed());
+    });
+
+    // 64 concurrent tasks share the one multiplexed connection.
+    let tasks = 64;
+    let per_task = (calls / tasks).max(1);
+    let wall = Instant::now();
+    let samples = rt.block_on(async {
+        let mut handles = Vec::with_capacity(tasks);
+        for t in 0..tasks {
+            let (auth, cookies) = (f.auth.clone(), f.cookies.clone());
+            handles.push(tokio::spawn(async move {
+                let mut s = Vec::with_capacity(per_task);
+                for i in 0..per_task {
+                    let start = Instant::now();
+                    session_hit(&auth, &cookies[(t * per_task + i) % cookies.len()]).await;
+                    s.push(start.elapsed());
+                }
+                s
+            }));
+        }
+        let mut all = Vec::with_capacity(tasks * per_task);
+        for h in handles {
+            all.extend(h.await.expect("task"));
+        }
+        all
+    });
+    percentiles(
+        "session authenticate, 64 concurrent tasks",
+        samples,
+        wall.elapsed(),
+    );
+
+    let wall = Instant::now();
+    let samples = rt.block_on(async {
+        let mut handles = Vec::with_capacity(tasks);
+        for _ in 0..tasks {
+            let list = f.list.clone();
+            handles.push(tokio::spawn(async move {
+                let mut s = Vec::with_capacity(per_task);
+                for _ in 0..per_task {
+                    let start = Instant::now();
+                    let r = list.is_revoked("some-jti", "alice", 1).await;
+                    s.push(start.elapsed());
+                    assert_eq!(r, Ok(false));
+                }
+                s
+            }));
+        }
+        let mut all = Vec::with_capacity(tasks * per_task);
+        for h in handles {
+            all.extend(h.await.expect("task"));
+        }
+        all
+    });
+    percentiles(
+        "revocation check, 64 concurrent tasks",
+        samples,
+        wall.elapsed(),
+    );
+    drop(f);
+}
+
+criterion_group!(benches, criterion_benches, latency_report);
+criterion_main!(benches);
