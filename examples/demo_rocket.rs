@@ -13,8 +13,8 @@ use std::net::Ipv4Addr;
 
 use portcullis::jwt::TokenPair;
 use portcullis::rocket::{
-    BearerIdentity, BearerScheme, PortcullisFairing, RequireRole, RoleName, Session,
-    SessionIdentity, SessionScheme, Tokens,
+    BearerIdentity, BearerScheme, PortcullisFairing, RequireRole, RoleName, SessionHandle,
+    SessionIdentity, SessionScheme, TokenHandle,
 };
 use portcullis::{Authenticator, Rejection};
 use rocket::catcher::{BoxFuture, Catcher};
@@ -102,7 +102,7 @@ fn health() -> &'static str {
 
 #[rocket::post("/session/login", data = "<body>")]
 async fn session_login(
-    session: Session<'_>,
+    session: SessionHandle,
     body: Result<JsonBody<LoginRequest>, ApiError>,
 ) -> JsonResult<portcullis::auth::LoginInfo> {
     let Some((user, roles)) = common::verify_login(body?.0).await else {
@@ -122,26 +122,26 @@ fn session_admin(who: RequireRole<'_, Admin, SessionScheme>) -> Json<serde_json:
 }
 
 #[rocket::get("/session/list")]
-async fn session_list(session: Session<'_>) -> JsonResult<serde_json::Value> {
+async fn session_list(session: SessionHandle) -> JsonResult<serde_json::Value> {
     let sessions = session.list().await?;
     Ok(Json(serde_json::json!({ "sessions": sessions })))
 }
 
 #[rocket::post("/session/logout")]
-async fn session_logout(session: Session<'_>) -> Result<Status, Rejection> {
+async fn session_logout(session: SessionHandle) -> Result<Status, Rejection> {
     session.logout().await?;
     Ok(Status::NoContent)
 }
 
 #[rocket::post("/session/logout-all")]
-async fn session_logout_all(session: Session<'_>) -> Result<Status, Rejection> {
+async fn session_logout_all(session: SessionHandle) -> Result<Status, Rejection> {
     session.logout_all().await?;
     Ok(Status::NoContent)
 }
 
 #[rocket::post("/jwt/login", data = "<body>")]
 async fn jwt_login(
-    tokens: Tokens<'_>,
+    tokens: TokenHandle,
     body: Result<JsonBody<LoginRequest>, ApiError>,
 ) -> JsonResult<TokenPair> {
     let Some((user, roles)) = common::verify_login(body?.0).await else {
@@ -162,20 +162,20 @@ fn jwt_admin(who: RequireRole<'_, Admin, BearerScheme>) -> Json<serde_json::Valu
 
 #[rocket::post("/jwt/refresh", data = "<body>")]
 async fn jwt_refresh(
-    tokens: Tokens<'_>,
+    tokens: TokenHandle,
     body: Result<JsonBody<RefreshRequest>, ApiError>,
 ) -> JsonResult<TokenPair> {
     Ok(Json(tokens.refresh(&body?.0.refresh_token).await?))
 }
 
 #[rocket::post("/jwt/logout")]
-async fn jwt_logout(tokens: Tokens<'_>) -> Result<Status, Rejection> {
+async fn jwt_logout(tokens: TokenHandle) -> Result<Status, Rejection> {
     tokens.logout().await?;
     Ok(Status::NoContent)
 }
 
 #[rocket::post("/jwt/logout-all")]
-async fn jwt_logout_all(tokens: Tokens<'_>) -> Result<Status, Rejection> {
+async fn jwt_logout_all(tokens: TokenHandle) -> Result<Status, Rejection> {
     tokens.logout_all().await?;
     Ok(Status::NoContent)
 }

@@ -43,6 +43,7 @@ pub mod clock;
 pub mod cookie;
 pub mod csrf;
 mod error;
+pub mod handle;
 pub mod id;
 pub mod identity;
 pub mod jwt;
@@ -54,6 +55,7 @@ pub mod store;
 
 pub use auth::{AuthOutcome, Authenticator, AuthenticatorBuilder};
 pub use error::{ConfigError, RngError, StoreError};
+pub use handle::{SessionHandle, TokenHandle};
 pub use identity::{AuthState, Identity, Requirement};
 pub use rejection::{Rejection, RejectionKind, Scheme, MISCONFIGURED_BODY};
 

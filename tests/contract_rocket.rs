@@ -30,8 +30,8 @@ use contract::{Harness, Resp};
 use demo_rocket::common::{self, Settings, Stores};
 use portcullis::clock::{SharedClock, SystemClock};
 use portcullis::rocket::{
-    json_catcher, OptionalIdentity, PortcullisFairing, RequireRole, RoleName, Session,
-    SessionIdentity, Tokens,
+    json_catcher, OptionalIdentity, PortcullisFairing, RequireRole, RoleName, SessionHandle,
+    SessionIdentity, TokenHandle,
 };
 use portcullis::store::{MemoryStore, SessionKey, SessionRecord, SessionStore};
 use portcullis::{AuthOutcome, Authenticator, Identity, Rejection, StoreError};
@@ -583,7 +583,7 @@ impl RoleName for User {
 }
 
 #[rocket::post("/login")]
-async fn login(session: Session<'_>) -> Result<String, Rejection> {
+async fn login(session: SessionHandle) -> Result<String, Rejection> {
     Ok(session
         .login("alice", vec!["user".into()])
         .await?
@@ -598,8 +598,8 @@ fn many(
     c: SessionIdentity<'_>,
     d: RequireRole<'_, User>,
     e: OptionalIdentity<'_>,
-    f: Session<'_>,
-    g: Tokens<'_>,
+    f: SessionHandle,
+    g: TokenHandle,
     h: &AuthOutcome,
 ) -> String {
     assert!(f.identity().is_some() && g.identity().is_some() && h.state.identity().is_some());

@@ -16,11 +16,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
 use super::require::check;
 use super::response::MissingMiddlewareRejection;
-use crate::auth::{AuthOutcome, Authenticator, LoginInfo};
+use crate::auth::{AuthOutcome, Authenticator};
 use crate::identity::{AuthState, Identity, Requirement};
-use crate::jwt::TokenPair;
 use crate::rejection::{Rejection, Scheme};
-use crate::session::SessionInfo;
 
 /// The outcome and authenticator `AuthMiddleware` stored in `req`.
 fn context(req: &HttpRequest) -> Result<(Authenticator, Arc<AuthOutcome>), actix_web::Error> {
@@ -129,6 +127,7 @@ impl FromRequest for MaybeAuthenticated {
     }
 }
 
+pub use crate::handle::{SessionHandle, TokenHandle};
 pub use crate::identity::{AnyScheme, BearerScheme, RoleName, SchemeFilter, SessionScheme};
 
 /// A handler argument that lets only callers with role `R::NAME` in
@@ -191,146 +190,12 @@ impl<R: RoleName, S: SchemeFilter> FromRequest for RequireRole<R, S> {
     }
 }
 
-/// Cookie-session operations for the current request: log in (always with
-/// a fresh ID), rotate, log out, log out everywhere, list, CSRF token.
-///
-/// Extracting it never fails (a login handler runs for anonymous callers);
-/// each operation checks what it needs. Set-Cookie and `no-store` are sent by
-/// [`AuthMiddleware`](super::AuthMiddleware).
-///
-/// ```
-/// use actix_web::HttpResponse;
-/// use portcullis::actix::SessionHandle;
-/// use portcullis::Rejection;
-/// async fn logout(session: SessionHandle) -> Result<HttpResponse, Rejection> {
-///     session.logout().await?; // 401/403 without a valid session and CSRF token
-///     Ok(HttpResponse::NoContent().finish())
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct SessionHandle {
-    auth: Authenticator,
-    outcome: Arc<AuthOutcome>,
-}
-
-impl SessionHandle {
-    /// Log `user` in with `roles`: ends every session the request's cookies
-    /// named (fixation defence), creates a fresh one and queues its cookie.
-    ///
-    /// # Errors
-    /// 503 when the store fails; 403 past a refusing session cap.
-    pub async fn login(&self, user: &str, roles: Vec<String>) -> Result<LoginInfo, Rejection> {
-        self.auth.login(&self.outcome, user, roles).await
-    }
-    /// Give the current session a new ID and CSRF token (after a privilege
-    /// change); returns the new CSRF token.
-    ///
-    /// # Errors
-    /// 401/403 without a valid session (or on CSRF failure); 503.
-    pub async fn rotate(&self) -> Result<String, Rejection> {
-        self.auth.rotate(&self.outcome).await
-    }
-    /// End the current session and queue the removal cookie.
-    ///
-    /// # Errors
-    /// 401/403 without a valid session (or on CSRF failure); 503.
-    pub async fn logout(&self) -> Result<(), Rejection> {
-        self.auth.logout(&self.outcome).await
-    }
-    /// End every session of the current user.
-    ///
-    /// # Errors
-    /// 401/403 without a valid session (or on CSRF failure); 503.
-    pub async fn logout_all(&self) -> Result<(), Rejection> {
-        self.auth.logout_all(&self.outcome).await
-    }
-    /// The current user's active sessions.
-    ///
-    /// # Errors
-    /// 401 without a valid session; 503.
-    pub async fn list(&self) -> Result<Vec<SessionInfo>, Rejection> {
-        self.auth.list_sessions(&self.outcome).await
-    }
-    /// The current session's CSRF token, if a session is active.
-    #[must_use]
-    pub fn csrf_token(&self) -> Option<String> {
-        self.auth.csrf_token(&self.outcome)
-    }
-    /// This request's authentication outcome.
-    #[must_use]
-    pub fn outcome(&self) -> &AuthOutcome {
-        &self.outcome
-    }
-    /// The authenticated caller, if any (of any scheme).
-    #[must_use]
-    pub fn identity(&self) -> Option<&Identity> {
-        self.outcome.state.identity()
-    }
-}
-
 impl FromRequest for SessionHandle {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(context(req).map(|(auth, outcome)| SessionHandle { auth, outcome }))
-    }
-}
-
-/// Token operations for the current request: issue a pair, refresh, log
-/// out this token's family, log out every token of the user. Responses
-/// carrying tokens are marked `Cache-Control: no-store`.
-///
-/// ```
-/// use actix_web::{web, HttpResponse};
-/// use portcullis::actix::TokenHandle;
-/// use portcullis::Rejection;
-/// async fn refresh(tokens: TokenHandle, body: web::Json<String>) -> Result<HttpResponse, Rejection> {
-///     let pair = tokens.refresh(&body).await?; // a spent token revokes its family: 401
-///     Ok(HttpResponse::Ok().json(pair))
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct TokenHandle {
-    auth: Authenticator,
-    outcome: Arc<AuthOutcome>,
-}
-
-impl TokenHandle {
-    /// Issue an access/refresh pair to `subject` (after checking their
-    /// credentials).
-    ///
-    /// # Errors
-    /// 401 when token mode is off; 503 when the store fails.
-    pub async fn issue(&self, subject: &str, roles: &[String]) -> Result<TokenPair, Rejection> {
-        self.auth.issue_tokens(&self.outcome, subject, roles).await
-    }
-    /// Spend `refresh_token` for a new pair; presenting a spent one revokes
-    /// its whole family.
-    ///
-    /// # Errors
-    /// 401 for an invalid, expired or reused refresh token; 503.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Rejection> {
-        self.auth.refresh_tokens(&self.outcome, refresh_token).await
-    }
-    /// Revoke the presented access token and its refresh family.
-    ///
-    /// # Errors
-    /// 401 without a valid bearer token; 503.
-    pub async fn logout(&self) -> Result<(), Rejection> {
-        self.auth.token_logout(&self.outcome).await
-    }
-    /// Revoke every token issued to the caller before now.
-    ///
-    /// # Errors
-    /// 401 without a valid bearer token; 503.
-    pub async fn logout_all(&self) -> Result<(), Rejection> {
-        self.auth.token_logout_all(&self.outcome).await
-    }
-    /// This request's authentication outcome.
-    #[must_use]
-    pub fn outcome(&self) -> &AuthOutcome {
-        &self.outcome
+        ready(context(req).map(|(auth, outcome)| SessionHandle::new(auth, outcome)))
     }
 }
 
@@ -339,6 +204,6 @@ impl FromRequest for TokenHandle {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(context(req).map(|(auth, outcome)| TokenHandle { auth, outcome }))
+        ready(context(req).map(|(auth, outcome)| TokenHandle::new(auth, outcome)))
     }
 }

@@ -26,11 +26,11 @@ use super::outcome::existing_outcome;
 /// ```
 /// use rocket::http::{Header, Status};
 /// use rocket::local::blocking::Client;
-/// use portcullis::rocket::{PortcullisFairing, Session};
+/// use portcullis::rocket::{PortcullisFairing, SessionHandle};
 /// use portcullis::{Authenticator, Rejection};
 ///
 /// #[rocket::post("/login")]
-/// async fn login(session: Session<'_>) -> Result<String, Rejection> {
+/// async fn login(session: SessionHandle) -> Result<String, Rejection> {
 ///     Ok(session.login("alice", vec!["user".into()]).await?.csrf_token)
 /// }
 ///

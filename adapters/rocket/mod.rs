@@ -7,8 +7,8 @@
 //!   (any credential), [`OptionalIdentity`] (fails closed),
 //!   [`BearerIdentity`] / [`SessionIdentity`] (one scheme only),
 //!   [`RequireRole<R, C>`](RequireRole) (a role, as a [`RoleName`] type),
-//!   [`Session`] (log in with a fresh ID, rotate, log out, list, CSRF token),
-//!   [`Tokens`] (issue, refresh, log out) and `&AuthOutcome` (everything).
+//!   [`SessionHandle`] (log in with a fresh ID, rotate, log out, list, CSRF token),
+//!   [`TokenHandle`] (issue, refresh, log out) and `&AuthOutcome` (everything).
 //! - [`catchers`] render a failed guard's [`Rejection`](crate::Rejection)
 //!   exactly as the core defines it; [`json_catcher`] answers every other
 //!   error with short JSON instead of Rocket's HTML.
@@ -34,7 +34,7 @@
 //! use rocket::http::{Header, Status};
 //! use rocket::local::blocking::Client;
 //! use rocket::serde::json::Json;
-//! use portcullis::rocket::{BearerIdentity, PortcullisFairing, RequireRole, RoleName, Session, SessionIdentity};
+//! use portcullis::rocket::{BearerIdentity, PortcullisFairing, RequireRole, RoleName, SessionHandle, SessionIdentity};
 //! use portcullis::{Authenticator, Rejection};
 //!
 //! pub enum Admin {}
@@ -43,7 +43,7 @@
 //! }
 //!
 //! #[rocket::post("/login")]
-//! async fn login(session: Session<'_>) -> Result<Json<portcullis::auth::LoginInfo>, Rejection> {
+//! async fn login(session: SessionHandle) -> Result<Json<portcullis::auth::LoginInfo>, Rejection> {
 //!     // check the password first ...
 //!     Ok(Json(session.login("alice", vec!["user".into()]).await?))
 //! }
@@ -105,6 +105,7 @@ mod response;
 mod session;
 mod tokens;
 
+pub use crate::handle::{SessionHandle, TokenHandle};
 pub use catcher::{catchers, json_catcher};
 pub use fairing::PortcullisFairing;
 pub use guards::{
@@ -112,5 +113,3 @@ pub use guards::{
     RoleName, SchemeFilter, SessionIdentity, SessionScheme,
 };
 pub use response::stashed_rejection;
-pub use session::Session;
-pub use tokens::Tokens;

@@ -57,10 +57,9 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use super::response::{missing_layer_response, rejection_response};
-use crate::auth::{AuthOutcome, LoginInfo};
+use crate::auth::AuthOutcome;
+pub use crate::handle::{SessionHandle, TokenHandle};
 pub use crate::identity::{AnyScheme, BearerScheme, RoleName, SchemeFilter, SessionScheme};
-use crate::jwt::TokenPair;
-use crate::session::SessionInfo;
 use crate::{Authenticator, Identity, Rejection, Requirement, Scheme};
 
 impl IntoResponse for Rejection {
@@ -280,167 +279,14 @@ impl<R: RoleName, Sch: SchemeFilter, S: Send + Sync> FromRequestParts<S> for Req
     }
 }
 
-/// Session operations for the current request: log in (fresh ID, the
-/// cookie of any earlier session ended), rotate, log out, log out
-/// everywhere, list, CSRF token. The `Set-Cookie` and `Cache-Control:
-/// no-store` they queue are added to the response by the
-/// [`AuthLayer`](super::AuthLayer).
-///
-/// Extracting it never fails (a login route is anonymous) except without an
-/// `AuthLayer` (500).
-///
-/// ```
-/// use axum::Json;
-/// use portcullis::auth::LoginInfo;
-/// use portcullis::tower::axum::SessionHandle;
-/// use portcullis::Rejection;
-/// async fn login(session: SessionHandle) -> Result<Json<LoginInfo>, Rejection> {
-///     // ... check the password first ...
-///     Ok(Json(session.login("alice", vec!["user".into()]).await?))
-/// }
-/// # let _: axum::routing::MethodRouter = axum::routing::post(login);
-/// ```
-#[derive(Clone, Debug)]
-pub struct SessionHandle {
-    auth: Authenticator,
-    outcome: Arc<AuthOutcome>,
-}
-
-impl SessionHandle {
-    /// This request's authentication outcome.
-    #[must_use]
-    pub fn outcome(&self) -> &AuthOutcome {
-        &self.outcome
-    }
-
-    /// The authenticated caller, if any (of any scheme).
-    #[must_use]
-    pub fn identity(&self) -> Option<&Identity> {
-        self.outcome.state.identity()
-    }
-
-    /// Log `user` in with `roles`: a fresh session ID and CSRF token; every
-    /// session the request's cookies named is ended (fixation defence).
-    ///
-    /// # Errors
-    /// 503 when the store fails; 403 past a refusing session cap.
-    pub async fn login(&self, user: &str, roles: Vec<String>) -> Result<LoginInfo, Rejection> {
-        self.auth.login(&self.outcome, user, roles).await
-    }
-
-    /// New session ID and CSRF token (call on privilege change); returns
-    /// the new CSRF token.
-    ///
-    /// # Errors
-    /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
-    pub async fn rotate(&self) -> Result<String, Rejection> {
-        self.auth.rotate(&self.outcome).await
-    }
-
-    /// End this session (the store record and the cookie).
-    ///
-    /// # Errors
-    /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
-    pub async fn logout(&self) -> Result<(), Rejection> {
-        self.auth.logout(&self.outcome).await
-    }
-
-    /// End every session of this user.
-    ///
-    /// # Errors
-    /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
-    pub async fn logout_all(&self) -> Result<(), Rejection> {
-        self.auth.logout_all(&self.outcome).await
-    }
-
-    /// This user's live sessions (`current` marks this one).
-    ///
-    /// # Errors
-    /// 401 without a valid session; 503 on store failure.
-    pub async fn list(&self) -> Result<Vec<SessionInfo>, Rejection> {
-        self.auth.list_sessions(&self.outcome).await
-    }
-
-    /// The current session's CSRF token, if a session is active.
-    #[must_use]
-    pub fn csrf_token(&self) -> Option<String> {
-        self.auth.csrf_token(&self.outcome)
-    }
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for SessionHandle {
     type Rejection = ExtractRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(SessionHandle {
-            auth: authenticator(parts)?.clone(),
-            outcome: Arc::clone(outcome(parts)?),
-        })
-    }
-}
-
-/// Token operations for the current request: issue a pair, refresh, log
-/// out (this token and its refresh family), log out everywhere. Responses
-/// carrying tokens get `Cache-Control: no-store` through the
-/// [`AuthLayer`](super::AuthLayer).
-///
-/// ```
-/// use axum::Json;
-/// use portcullis::jwt::TokenPair;
-/// use portcullis::tower::axum::TokenHandle;
-/// use portcullis::Rejection;
-/// async fn login(tokens: TokenHandle) -> Result<Json<TokenPair>, Rejection> {
-///     // ... check the password first ...
-///     Ok(Json(tokens.issue("alice", &["user".to_owned()]).await?))
-/// }
-/// # let _: axum::routing::MethodRouter = axum::routing::post(login);
-/// ```
-#[derive(Clone, Debug)]
-pub struct TokenHandle {
-    auth: Authenticator,
-    outcome: Arc<AuthOutcome>,
-}
-
-impl TokenHandle {
-    /// This request's authentication outcome.
-    #[must_use]
-    pub fn outcome(&self) -> &AuthOutcome {
-        &self.outcome
-    }
-
-    /// Issue an access/refresh pair for `subject` (after checking the
-    /// password); the response gets `no-store`.
-    ///
-    /// # Errors
-    /// 503 when the store fails.
-    pub async fn issue(&self, subject: &str, roles: &[String]) -> Result<TokenPair, Rejection> {
-        self.auth.issue_tokens(&self.outcome, subject, roles).await
-    }
-
-    /// Exchange `refresh_token` for a new pair; the old one is spent, and
-    /// presenting a spent one revokes its whole family.
-    ///
-    /// # Errors
-    /// 401 for an invalid, spent or revoked refresh token; 503 on store
-    /// failure.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Rejection> {
-        self.auth.refresh_tokens(&self.outcome, refresh_token).await
-    }
-
-    /// Revoke the bearer token of this request and its refresh family.
-    ///
-    /// # Errors
-    /// 401 without a valid bearer token; 503 on store failure.
-    pub async fn logout(&self) -> Result<(), Rejection> {
-        self.auth.token_logout(&self.outcome).await
-    }
-
-    /// Revoke every token issued to this request's bearer before now.
-    ///
-    /// # Errors
-    /// 401 without a valid bearer token; 503 on store failure.
-    pub async fn logout_all(&self) -> Result<(), Rejection> {
-        self.auth.token_logout_all(&self.outcome).await
+        Ok(SessionHandle::new(
+            authenticator(parts)?.clone(),
+            Arc::clone(outcome(parts)?),
+        ))
     }
 }
 
@@ -448,9 +294,9 @@ impl<S: Send + Sync> FromRequestParts<S> for TokenHandle {
     type Rejection = ExtractRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(TokenHandle {
-            auth: authenticator(parts)?.clone(),
-            outcome: Arc::clone(outcome(parts)?),
-        })
+        Ok(TokenHandle::new(
+            authenticator(parts)?.clone(),
+            Arc::clone(outcome(parts)?),
+        ))
     }
 }

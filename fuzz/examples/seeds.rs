@@ -47,17 +47,22 @@ fn main() {
     let w = common::world();
     let h_k1 = json!({"alg": "HS256", "typ": "JWT", "kid": K1.0}).to_string();
     let h_k2 = json!({"alg": "HS256", "typ": "JWT", "kid": K2.0}).to_string();
-    let s = |header: &str, payload: &Value| sign_raw(K1.1, header.as_bytes(), payload.to_string().as_bytes());
+    let s = |header: &str, payload: &Value| {
+        sign_raw(K1.1, header.as_bytes(), payload.to_string().as_bytes())
+    };
 
     // ---- headers (jwt_verify) ----
-    let issued = w
-        .rt
-        .block_on(w.tokens.issue("alice", &["admin".into()]))
-        .expect("issue")
-        .access_token;
+    let issued =
+        w.rt.block_on(w.tokens.issue("alice", &["admin".into()]))
+            .expect("issue")
+            .access_token;
     let signed = w
         .tokens
-        .sign(&w.tokens.claims_for("bob", &["user".into()]).expect("claims"))
+        .sign(
+            &w.tokens
+                .claims_for("bob", &["user".into()])
+                .expect("claims"),
+        )
         .expect("sign");
     let mut tokens: Vec<(&str, String)> = vec![
         ("issued", issued.clone()),
@@ -105,7 +110,10 @@ fn main() {
         ("no_iat", without(claims(), "iat")),
         ("wrong_iss", with(claims(), "iss", json!("https://evil"))),
         ("no_iss", without(claims(), "iss")),
-        ("aud_array", with(claims(), "aud", json!(["other", AUDIENCE]))),
+        (
+            "aud_array",
+            with(claims(), "aud", json!(["other", AUDIENCE])),
+        ),
         ("aud_wrong", with(claims(), "aud", json!(["other"]))),
         ("aud_number", with(claims(), "aud", json!(5))),
         ("empty_sub", with(claims(), "sub", json!(""))),
@@ -114,41 +122,131 @@ fn main() {
         ("roles_nested", with(claims(), "roles", json!([["admin"]]))),
         ("sid", with(claims(), "sid", json!("0".repeat(64)))),
         ("iat_ms_mismatch", with(claims(), "iat_ms", json!(1))),
-        ("extra_claims", with(claims(), "tenant", json!({"id": 1, "n": [true, null, 1.5e3]}))),
-        ("unicode_sub", with(claims(), "sub", json!("\u{e9}l\u{e8}ve \u{1F600}"))),
+        (
+            "extra_claims",
+            with(
+                claims(),
+                "tenant",
+                json!({"id": 1, "n": [true, null, 1.5e3]}),
+            ),
+        ),
+        (
+            "unicode_sub",
+            with(claims(), "sub", json!("\u{e9}l\u{e8}ve \u{1F600}")),
+        ),
     ];
     for (name, p) in &payloads {
         tokens.push((name, s(&h_k1, p)));
     }
     // Raw payload texts serde_json's Value would not produce.
     let raw: Vec<(&str, String)> = vec![
-        ("dup_exp", format!(r#"{{"sub":"alice","iat":{},"exp":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}","jti":"j"}}"#, NOW, NOW + 900, NOW - 900)),
-        ("escaped_sub", format!(r#"{{"s\u0075b":"al\u0069ce","iat":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}","jti":"j"}}"#, NOW, NOW + 900)),
-        ("exp_exponent", format!(r#"{{"sub":"a","iat":{},"exp":1.7e9,"iss":"{ISSUER}","aud":"{AUDIENCE}","jti":"j"}}"#, NOW)),
-        ("trailing_garbage", format!(r#"{{"sub":"a","iat":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}","jti":"j"}} x"#, NOW, NOW + 900)),
+        (
+            "dup_exp",
+            format!(
+                r#"{{"sub":"alice","iat":{},"exp":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}","jti":"j"}}"#,
+                NOW,
+                NOW + 900,
+                NOW - 900
+            ),
+        ),
+        (
+            "escaped_sub",
+            format!(
+                r#"{{"s\u0075b":"al\u0069ce","iat":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}","jti":"j"}}"#,
+                NOW,
+                NOW + 900
+            ),
+        ),
+        (
+            "exp_exponent",
+            format!(
+                r#"{{"sub":"a","iat":{},"exp":1.7e9,"iss":"{ISSUER}","aud":"{AUDIENCE}","jti":"j"}}"#,
+                NOW
+            ),
+        ),
+        (
+            "trailing_garbage",
+            format!(
+                r#"{{"sub":"a","iat":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}","jti":"j"}} x"#,
+                NOW,
+                NOW + 900
+            ),
+        ),
         ("array", "[1,2,3]".into()),
-        ("lone_surrogate", format!(r#"{{"sub":"\ud800","iat":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}","jti":"j"}}"#, NOW, NOW + 900)),
+        (
+            "lone_surrogate",
+            format!(
+                r#"{{"sub":"\ud800","iat":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}","jti":"j"}}"#,
+                NOW,
+                NOW + 900
+            ),
+        ),
     ];
     for (name, p) in &raw {
         tokens.push((name, sign_raw(K1.1, h_k1.as_bytes(), p.as_bytes())));
     }
+    // The size limit: the largest token accepted (exactly MAX_TOKEN_LEN
+    // bytes) and one byte over, so libFuzzer's max_len covers the boundary.
+    let mut n = 5_000;
+    loop {
+        let t = s(&h_k1, &with(claims(), "pad", json!("x".repeat(n))));
+        if t.len() >= portcullis::jwt::MAX_TOKEN_LEN {
+            let under = s(&h_k1, &with(claims(), "pad", json!("x".repeat(n - 1))));
+            let over = format!(
+                "{under}{}",
+                "A".repeat(portcullis::jwt::MAX_TOKEN_LEN + 1 - under.len())
+            );
+            assert!(under.len() <= portcullis::jwt::MAX_TOKEN_LEN);
+            tokens.push(("max_len", under));
+            tokens.push(("max_len_plus_one", over));
+            break;
+        }
+        n += 1;
+    }
+    let mut accepted = Vec::new();
     for (name, t) in &tokens {
         out.put("jwt_verify", name, t);
+        if w.tokens.verify(t.as_bytes()).is_ok() {
+            accepted.push(*name);
+        }
     }
+    println!("jwt_verify seeds accepted by TokenService::verify: {accepted:?}");
 
     // claims_decode: flags 0 = the service's header + payload; flags 1 =
     // header 0x00 payload; flags 3 = the same signed with k2.
     for (name, p) in &payloads {
-        out.put("claims_decode", name, [&[0u8][..], p.to_string().as_bytes()].concat());
+        out.put(
+            "claims_decode",
+            name,
+            [&[0u8][..], p.to_string().as_bytes()].concat(),
+        );
     }
     for (name, p) in &raw {
         out.put("claims_decode", name, [&[0u8][..], p.as_bytes()].concat());
     }
-    let hp = |flags: u8, h: &str, p: &Value| [&[flags][..], h.as_bytes(), &[0], p.to_string().as_bytes()].concat();
+    let hp = |flags: u8, h: &str, p: &Value| {
+        [&[flags][..], h.as_bytes(), &[0], p.to_string().as_bytes()].concat()
+    };
     out.put("claims_decode", "hdr_k2", hp(3, &h_k2, &claims()));
-    out.put("claims_decode", "hdr_crit", hp(1, &json!({"alg": "HS256", "kid": "k1", "crit": [CRIT], CRIT: 1}).to_string(), &claims()));
-    out.put("claims_decode", "hdr_no_kid", hp(1, r#"{"alg":"HS256"}"#, &claims()));
-    out.put("claims_decode", "hdr_typ", hp(1, r#"{"alg":"HS256","kid":"k1","typ":"at+jwt"}"#, &claims()));
+    out.put(
+        "claims_decode",
+        "hdr_crit",
+        hp(
+            1,
+            &json!({"alg": "HS256", "kid": "k1", "crit": [CRIT], CRIT: 1}).to_string(),
+            &claims(),
+        ),
+    );
+    out.put(
+        "claims_decode",
+        "hdr_no_kid",
+        hp(1, r#"{"alg":"HS256"}"#, &claims()),
+    );
+    out.put(
+        "claims_decode",
+        "hdr_typ",
+        hp(1, r#"{"alg":"HS256","kid":"k1","typ":"at+jwt"}"#, &claims()),
+    );
 
     // ---- bearer_header ----
     let bearer: Vec<(&str, Vec<u8>)> = vec![
@@ -156,7 +254,10 @@ fn main() {
         ("valid_signed", format!("bearer\t{signed}  ").into_bytes()),
         ("padded", b"Bearer abc==".to_vec()),
         ("basic", b"Basic dXNlcjpwYXNz".to_vec()),
-        ("two_lines", format!("Bearer {signed}\nBearer {signed}").into_bytes()),
+        (
+            "two_lines",
+            format!("Bearer {signed}\nBearer {signed}").into_bytes(),
+        ),
         ("two_tokens", b"Bearer a b".to_vec()),
         ("empty", b"Bearer ".to_vec()),
         ("nine_lines", b"a\nb\nc\nd\ne\nf\ng\nh\ni".to_vec()),
@@ -171,17 +272,48 @@ fn main() {
     let old = IdSigner::new(&[0x24; 32]).expect("key");
     let cookies: Vec<(&str, u8, String)> = vec![
         ("live", 0, format!("__Host-id={}", live.encode())),
-        ("live_post_csrf", 6, format!("a=1; __Host-id={}", live.encode())),
-        ("live_post_no_csrf", 2, format!("__Host-id={}", live.encode())),
+        (
+            "live_post_csrf",
+            6,
+            format!("a=1; __Host-id={}", live.encode()),
+        ),
+        (
+            "live_post_no_csrf",
+            2,
+            format!("__Host-id={}", live.encode()),
+        ),
         ("signed", 1, format!("__Host-id={}", signer.sign(&live))),
-        ("signed_old_key", 1, format!("__Host-id={}", old.sign(&live))),
-        ("quoted_lines", 0, format!("x=y\n __Host-id=\"{}\" ;z", live.encode())),
-        ("junk_duplicates", 0, format!("__Host-id=junk; __Host-id=; __Host-id={}", live.encode())),
-        ("lookalikes", 0, format!("%5F%5FHost-id={0}; __host-id={0}; \u{2000}__Host-id={0}", live.encode())),
+        (
+            "signed_old_key",
+            1,
+            format!("__Host-id={}", old.sign(&live)),
+        ),
+        (
+            "quoted_lines",
+            0,
+            format!("x=y\n __Host-id=\"{}\" ;z", live.encode()),
+        ),
+        (
+            "junk_duplicates",
+            0,
+            format!("__Host-id=junk; __Host-id=; __Host-id={}", live.encode()),
+        ),
+        (
+            "lookalikes",
+            0,
+            format!(
+                "%5F%5FHost-id={0}; __host-id={0}; \u{2000}__Host-id={0}",
+                live.encode()
+            ),
+        ),
         ("nine_lines", 0, "a=1\n".repeat(9)),
     ];
     for (name, flags, c) in &cookies {
-        out.put("cookie_header", name, [&[*flags][..], c.as_bytes()].concat());
+        out.put(
+            "cookie_header",
+            name,
+            [&[*flags][..], c.as_bytes()].concat(),
+        );
     }
 
     // ---- session_id ----
@@ -189,7 +321,11 @@ fn main() {
     out.put("session_id", "signed", signer.sign(&live));
     out.put("session_id", "signed_old", old.sign(&live));
     out.put("session_id", "key_hex", live.key().to_hex());
-    out.put("session_id", "non_canonical", format!("{}B", &live.encode()[..42]));
+    out.put(
+        "session_id",
+        "non_canonical",
+        format!("{}B", &live.encode()[..42]),
+    );
     println!("seeds written to {}", out.0.display());
 }
 

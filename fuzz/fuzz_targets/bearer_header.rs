@@ -46,8 +46,14 @@ fuzz_target!(|data: &[u8]| {
             };
             assert!(trimmed.len() > 6 && trimmed[..6].eq_ignore_ascii_case(b"bearer"));
             assert!(matches!(trimmed[6], b' ' | b'\t'));
-            assert!(trimmed.ends_with(token), "the token is not the end of the line");
-            let body = token.iter().position(|&b| !is_b64token_char(b)).unwrap_or(token.len());
+            assert!(
+                trimmed.ends_with(token),
+                "the token is not the end of the line"
+            );
+            let body = token
+                .iter()
+                .position(|&b| !is_b64token_char(b))
+                .unwrap_or(token.len());
             assert!(body > 0 && token[body..].iter().all(|&b| b == b'='));
         }
         Ok(None) => assert!(
@@ -60,7 +66,10 @@ fuzz_target!(|data: &[u8]| {
     let w = common::world();
     let outcome = w.rt.block_on(w.auth.authenticate(&view));
     if let AuthState::Authenticated(_) = outcome.state {
-        let token = parsed.ok().flatten().expect("authenticated without a bearer token");
+        let token = parsed
+            .ok()
+            .flatten()
+            .expect("authenticated without a bearer token");
         assert!(w.tokens.verify(token).is_ok());
         common::assert_properly_signed(token);
     }

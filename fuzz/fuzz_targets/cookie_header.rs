@@ -125,9 +125,16 @@ fuzz_target!(|data: &[u8]| {
         let live = SessionId::from_bytes(LIVE_ID);
         // The only way in is the live session's cookie (signed with either key).
         let named_live = w.policy.values(view.cookie_headers).any(|v| {
-            let id = if signed { w.signer.verify(v) } else { SessionId::decode(v) };
+            let id = if signed {
+                w.signer.verify(v)
+            } else {
+                SessionId::decode(v)
+            };
             id.is_some_and(|id| id == live)
         });
-        assert!(named_live, "authenticated without the live session's cookie");
+        assert!(
+            named_live,
+            "authenticated without the live session's cookie"
+        );
     }
 });

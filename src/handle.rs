@@ -1,0 +1,176 @@
+//! Handles that adapters hand to handlers: one per request, cheap to clone,
+//! the same type in every framework (each adapter only implements its
+//! extractor or guard for them).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use portcullis::handle::SessionHandle;
+//! use portcullis::{request::RequestView, Authenticator};
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let auth = Authenticator::builder().build().unwrap();
+//! let outcome = Arc::new(auth.authenticate(&RequestView::new("POST")).await);
+//! let session = SessionHandle::new(auth, outcome.clone());
+//! let info = session.login("alice", vec!["user".into()]).await.unwrap();
+//! assert_eq!(info.user, "alice");
+//! assert!(outcome.response.take().set_cookie.is_some());
+//! # });
+//! ```
+
+use std::sync::Arc;
+
+use crate::auth::{AuthOutcome, Authenticator, LoginInfo};
+use crate::identity::Identity;
+use crate::jwt::TokenPair;
+use crate::rejection::Rejection;
+use crate::session::SessionInfo;
+
+/// The cookie-session handle of a request: log in, rotate, log out, log out
+/// everywhere, list, CSRF token. Taking one never fails (a login route must
+/// work for anonymous callers); each operation checks what it needs.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    auth: Authenticator,
+    outcome: Arc<AuthOutcome>,
+}
+
+impl SessionHandle {
+    /// The handle for a request whose outcome is `outcome`.
+    #[must_use]
+    pub fn new(auth: Authenticator, outcome: Arc<AuthOutcome>) -> Self {
+        SessionHandle { auth, outcome }
+    }
+
+    /// Log `user` in with `roles`: every session the request's cookies named
+    /// ends (fixation defence), a fresh one is created and its cookie queued.
+    ///
+    /// # Errors
+    /// 503 when the store fails; 403 past a refusing session cap.
+    pub async fn login(&self, user: &str, roles: Vec<String>) -> Result<LoginInfo, Rejection> {
+        self.auth.login(&self.outcome, user, roles).await
+    }
+
+    /// Give the current session a new ID and CSRF token (call on privilege
+    /// change); returns the new CSRF token.
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
+    pub async fn rotate(&self) -> Result<String, Rejection> {
+        self.auth.rotate(&self.outcome).await
+    }
+
+    /// End this session (the store record and the cookie).
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
+    pub async fn logout(&self) -> Result<(), Rejection> {
+        self.auth.logout(&self.outcome).await
+    }
+
+    /// End every session of this user.
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
+    pub async fn logout_all(&self) -> Result<(), Rejection> {
+        self.auth.logout_all(&self.outcome).await
+    }
+
+    /// This user's live sessions (`current` marks this one).
+    ///
+    /// # Errors
+    /// 401 without a valid session; 503 on store failure.
+    pub async fn list(&self) -> Result<Vec<SessionInfo>, Rejection> {
+        self.auth.list_sessions(&self.outcome).await
+    }
+
+    /// The current session's CSRF token, if a session is active.
+    #[must_use]
+    pub fn csrf_token(&self) -> Option<String> {
+        self.auth.csrf_token(&self.outcome)
+    }
+
+    /// The caller, if authenticated (by any credential).
+    #[must_use]
+    pub fn identity(&self) -> Option<&Identity> {
+        self.outcome.state.identity()
+    }
+
+    /// This request's authentication outcome.
+    #[must_use]
+    pub fn outcome(&self) -> &Arc<AuthOutcome> {
+        &self.outcome
+    }
+
+    /// The authenticator.
+    #[must_use]
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.auth
+    }
+}
+
+/// The token handle of a request: issue, refresh and revoke tokens.
+/// Responses carrying tokens are marked `Cache-Control: no-store`.
+#[derive(Debug, Clone)]
+pub struct TokenHandle {
+    auth: Authenticator,
+    outcome: Arc<AuthOutcome>,
+}
+
+impl TokenHandle {
+    /// The handle for a request whose outcome is `outcome`.
+    #[must_use]
+    pub fn new(auth: Authenticator, outcome: Arc<AuthOutcome>) -> Self {
+        TokenHandle { auth, outcome }
+    }
+
+    /// Issue an access/refresh pair for `subject` (after checking the
+    /// password).
+    ///
+    /// # Errors
+    /// 503 when the store fails; 401 when token mode is off.
+    pub async fn issue(&self, subject: &str, roles: &[String]) -> Result<TokenPair, Rejection> {
+        self.auth.issue_tokens(&self.outcome, subject, roles).await
+    }
+
+    /// Exchange `refresh_token` for a new pair; the old one is spent, and
+    /// presenting a spent one revokes its whole family.
+    ///
+    /// # Errors
+    /// 401 for an invalid, spent or revoked refresh token; 503 on store failure.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Rejection> {
+        self.auth.refresh_tokens(&self.outcome, refresh_token).await
+    }
+
+    /// Revoke the request's bearer token and its refresh family.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503 on store failure.
+    pub async fn logout(&self) -> Result<(), Rejection> {
+        self.auth.token_logout(&self.outcome).await
+    }
+
+    /// Revoke every token issued to the request's bearer before now.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503 on store failure.
+    pub async fn logout_all(&self) -> Result<(), Rejection> {
+        self.auth.token_logout_all(&self.outcome).await
+    }
+
+    /// The caller, if authenticated (by any credential).
+    #[must_use]
+    pub fn identity(&self) -> Option<&Identity> {
+        self.outcome.state.identity()
+    }
+
+    /// This request's authentication outcome.
+    #[must_use]
+    pub fn outcome(&self) -> &Arc<AuthOutcome> {
+        &self.outcome
+    }
+
+    /// The authenticator.
+    #[must_use]
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.auth
+    }
+}
