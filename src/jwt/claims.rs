@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::{Serialize, Serializer};
 
 use super::error::JwtError;
@@ -255,7 +255,10 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
                 "roles" => set_once(&mut c.roles, map.next_value()?, "roles")?,
                 "iat_ms" => set_once(&mut c.iat_ms, map.next_value()?, "iat_ms")?,
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    // Materialise unknown members (rare) so that exactly the
+                    // JSON `verify` accepts is accepted here: out-of-range
+                    // numbers and over-deep nesting are refused, not skipped.
+                    map.next_value::<serde_json::Value>()?;
                 }
             }
         }
@@ -275,7 +278,9 @@ impl<'de> RawClaims<'de> {
     /// strings; `aud` a string or array of strings; `roles` an array of
     /// strings) and not repeated. `null` is a wrong type, not "absent".
     pub(crate) fn parse(json: &'de [u8]) -> Result<Self, JwtError> {
-        if !is_object(json) {
+        // JSON text is UTF-8 (RFC 8259 §8.1); checked up front because
+        // skipped members would otherwise escape serde_json's checks.
+        if !is_object(json) || std::str::from_utf8(json).is_err() {
             return Err(JwtError::MalformedClaims);
         }
         serde_json::from_slice::<RawClaims<'de>>(json).map_err(|_| JwtError::MalformedClaims)

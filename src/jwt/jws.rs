@@ -6,7 +6,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use super::error::JwtError;
 use super::json::{is_object, set_once, Str};
@@ -116,7 +116,10 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                 "crit" => set_once(&mut h.crit, map.next_value()?, "crit")?,
                 "b64" => set_once(&mut h.b64, map.next_value()?, "b64")?,
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    // Materialise unknown members (rare) so that exactly the
+                    // JSON `verify` accepts is accepted here: out-of-range
+                    // numbers and over-deep nesting are refused, not skipped.
+                    map.next_value::<serde_json::Value>()?;
                 }
             }
         }
@@ -139,7 +142,9 @@ const REGISTERED: &[&str] = &[
 impl<'de> Header<'de> {
     /// Parse a decoded header (must be a JSON object).
     pub(crate) fn parse(json: &'de [u8]) -> Result<Self, JwtError> {
-        if !is_object(json) {
+        // JSON text is UTF-8 (RFC 8259 §8.1); checked up front because
+        // skipped members would otherwise escape serde_json's checks.
+        if !is_object(json) || std::str::from_utf8(json).is_err() {
             return Err(JwtError::MalformedHeader);
         }
         serde_json::from_slice::<Header<'de>>(json).map_err(|_| JwtError::MalformedHeader)
