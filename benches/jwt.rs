@@ -8,7 +8,10 @@
 //!   (verify + a `MemoryRevocationList` holding 10 000 entries), next to a
 //!   bare `jsonwebtoken::decode` and a minimal hand-rolled verifier (the
 //!   floor: split, base64url, pre-keyed HMAC, serde, claim checks) on the
-//!   same token.
+//!   same token. `portcullis_authenticate` has the verified-token cache
+//!   off (every request fully verified); `*_cached` is the default
+//!   service, where a client presenting the same token again hits the
+//!   cache (time claims and the revocation list are still checked).
 //! - `es256/*`, `eddsa/*`: asymmetric `authenticate` and the
 //!   `jsonwebtoken::decode` baseline.
 //! - `bearer/parse_bearer`: the `Authorization: Bearer` header holding that
@@ -58,7 +61,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// A service with a revocation list holding 10 000 revoked tokens and 1 000
 /// subject cutoffs (none matching the benchmarked token).
-fn service(keys: KeyRegistry, rt: &tokio::runtime::Runtime) -> TokenService {
+fn service(keys: KeyRegistry, rt: &tokio::runtime::Runtime, cache: usize) -> TokenService {
     let clock = Arc::new(SystemClock);
     let list = Arc::new(MemoryRevocationList::new(clock.clone()));
     rt.block_on(async {
@@ -80,6 +83,7 @@ fn service(keys: KeyRegistry, rt: &tokio::runtime::Runtime) -> TokenService {
         .clock(clock.clone())
         .store(Arc::new(MemoryStore::with_clock(clock)))
         .revocations(list)
+        .verified_cache(cache)
         .build()
         .unwrap()
 }
@@ -117,7 +121,8 @@ fn handrolled(token: &[u8], mac: &Hmac<Sha256>, now: u64) -> Option<BaselineClai
 
 fn hs256(c: &mut Criterion) {
     let rt = runtime();
-    let svc = service(KeyRegistry::hs256("k1", SECRET).unwrap(), &rt);
+    let svc = service(KeyRegistry::hs256("k1", SECRET).unwrap(), &rt, 0);
+    let cached = service(KeyRegistry::hs256("k1", SECRET).unwrap(), &rt, 4096);
     let pair = rt
         .block_on(svc.issue("alice", &["user".into(), "admin".into()]))
         .unwrap();
@@ -128,6 +133,15 @@ fn hs256(c: &mut Criterion) {
     g.bench_function("portcullis_authenticate", |b| {
         b.iter(|| {
             svc.authenticate(black_box(token.as_bytes()))
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+        });
+    });
+    g.bench_function("portcullis_authenticate_cached", |b| {
+        b.iter(|| {
+            cached
+                .authenticate(black_box(token.as_bytes()))
                 .now_or_never()
                 .unwrap()
                 .unwrap()
@@ -163,21 +177,27 @@ fn asymmetric(c: &mut Criterion, name: &str, alg: Algorithm, private: &str, publ
         .private_pem("k1", alg, &key(private))
         .build()
         .unwrap();
-    let svc = service(keys, &rt);
+    let svc = service(keys.clone(), &rt, 0);
+    let cached = service(keys, &rt, 4096);
     let token = rt
         .block_on(svc.issue("alice", &["user".into()]))
         .unwrap()
         .access_token;
 
     let mut g = c.benchmark_group(name);
-    g.bench_function("portcullis_authenticate", |b| {
-        b.iter(|| {
-            svc.authenticate(black_box(token.as_bytes()))
-                .now_or_never()
-                .unwrap()
-                .unwrap()
+    for (label, svc) in [
+        ("portcullis_authenticate", &svc),
+        ("portcullis_authenticate_cached", &cached),
+    ] {
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                svc.authenticate(black_box(token.as_bytes()))
+                    .now_or_never()
+                    .unwrap()
+                    .unwrap()
+            });
         });
-    });
+    }
     let dk = match alg {
         Algorithm::EdDSA => jsonwebtoken::DecodingKey::from_ed_pem(&key(public)).unwrap(),
         _ => jsonwebtoken::DecodingKey::from_ec_pem(&key(public)).unwrap(),
@@ -217,7 +237,7 @@ fn eddsa(c: &mut Criterion) {
 
 fn refresh(c: &mut Criterion) {
     let rt = runtime();
-    let svc = service(KeyRegistry::hs256("k1", SECRET).unwrap(), &rt);
+    let svc = service(KeyRegistry::hs256("k1", SECRET).unwrap(), &rt, 4096);
     let first = rt.block_on(svc.issue("alice", &["user".into()])).unwrap();
     let current = RefCell::new(first.refresh_token);
     c.bench_function("refresh/rotate_memory_store", |b| {

@@ -53,27 +53,35 @@ pub enum AuthMethod {
     Test,
 }
 
-/// An authenticated caller. Cloning is cheap (shared strings), so
-/// extractors hand out copies freely.
+/// An authenticated caller. Cloning is cheap (a reference count, never a
+/// string copy), so extractors hand out copies freely.
 #[derive(Debug, Clone)]
-pub struct Identity {
-    who: Who,
-    method: AuthMethod,
+pub struct Identity(Repr);
+
+/// Where the subject, roles and method live: the session record itself
+/// (no copy on the request path), or one shared allocation (bearer tokens,
+/// which the verified-token cache hands out again without copying).
+#[derive(Debug, Clone)]
+enum Repr {
+    Session {
+        method: AuthMethod,
+        record: Arc<SessionRecord>,
+    },
+    Owned(Arc<Owned>),
 }
 
-/// Where the subject and roles live: copied once, or the session record
-/// itself (no copy on the request path).
-#[derive(Debug, Clone)]
-enum Who {
-    Owned(Arc<str>, Arc<[String]>),
-    Record(Arc<SessionRecord>),
+#[derive(Debug)]
+struct Owned {
+    subject: String,
+    roles: Vec<String>,
+    method: AuthMethod,
 }
 
 impl PartialEq for Identity {
     fn eq(&self, other: &Self) -> bool {
         self.subject() == other.subject()
             && self.roles() == other.roles()
-            && self.method == other.method
+            && self.method() == other.method()
     }
 }
 impl Eq for Identity {}
@@ -82,33 +90,34 @@ impl Identity {
     /// An identity with `subject`, `roles` and `method`.
     #[must_use]
     pub fn new(subject: impl Into<String>, roles: Vec<String>, method: AuthMethod) -> Self {
-        Identity {
-            who: Who::Owned(Arc::from(subject.into()), Arc::from(roles)),
+        Identity(Repr::Owned(Arc::new(Owned {
+            subject: subject.into(),
+            roles,
             method,
-        }
+        })))
     }
     /// The identity of the session `record` stored under `key`.
     #[must_use]
     pub fn from_session(key: SessionKey, record: Arc<SessionRecord>) -> Self {
-        Identity {
-            who: Who::Record(record),
+        Identity(Repr::Session {
             method: AuthMethod::Session(key),
-        }
+            record,
+        })
     }
     /// The user ID.
     #[must_use]
     pub fn subject(&self) -> &str {
-        match &self.who {
-            Who::Owned(s, _) => s,
-            Who::Record(r) => &r.user_id,
+        match &self.0 {
+            Repr::Owned(o) => &o.subject,
+            Repr::Session { record, .. } => &record.user_id,
         }
     }
     /// The roles.
     #[must_use]
     pub fn roles(&self) -> &[String] {
-        match &self.who {
-            Who::Owned(_, r) => r,
-            Who::Record(r) => &r.roles,
+        match &self.0 {
+            Repr::Owned(o) => &o.roles,
+            Repr::Session { record, .. } => &record.roles,
         }
     }
     /// True if the identity has `role`.
@@ -119,12 +128,15 @@ impl Identity {
     /// How the caller authenticated.
     #[must_use]
     pub fn method(&self) -> &AuthMethod {
-        &self.method
+        match &self.0 {
+            Repr::Owned(o) => &o.method,
+            Repr::Session { method, .. } => method,
+        }
     }
     /// The scheme rejections for this caller are phrased in.
     #[must_use]
     pub fn scheme(&self) -> Scheme {
-        match self.method {
+        match self.method() {
             AuthMethod::Bearer(_) => Scheme::Bearer,
             _ => Scheme::Session,
         }
@@ -284,7 +296,7 @@ impl AuthState {
         let missing = Rejection::new(RejectionKind::MissingCredentials, scheme);
         match self {
             AuthState::Authenticated(id)
-                if id.scheme() == scheme || matches!(id.method, AuthMethod::Test) =>
+                if id.scheme() == scheme || matches!(id.method(), AuthMethod::Test) =>
             {
                 req.check(id)
                     .map(|()| id)

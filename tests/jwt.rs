@@ -1489,3 +1489,115 @@ fn futures_are_send_and_service_is_shareable() {
     send(&f.svc.logout_all("a"));
     let _: Arc<dyn RevocationList> = f.revocations;
 }
+
+// ----- verified-token cache -----------------------------------------------
+
+/// Tokens presented again are served from the verified-token cache; the
+/// answers must be exactly those of a full verification.
+#[tokio::test]
+async fn verified_cache_repeats_time_and_revocation_checks() {
+    let f = fx();
+    let pair = f.svc.issue("alice", &roles()).await.unwrap();
+    let t = pair.access_token.as_bytes();
+    let first = f.svc.authenticate(t).await.unwrap();
+    let again = f.svc.authenticate(t).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(again.roles(), roles());
+    let AuthMethod::Bearer(info) = again.method() else {
+        panic!("not a bearer identity")
+    };
+    assert_eq!(info.exp, NOW + 900);
+
+    // A token of the same length and signature whose payload differs in one
+    // character lands in the same slot: it must not match.
+    let dot = pair.access_token.find('.').unwrap();
+    let mut forged = pair.access_token.clone().into_bytes();
+    forged[dot + 3] = if forged[dot + 3] == b'A' { b'B' } else { b'A' };
+    assert_eq!(
+        f.svc.authenticate(&forged).await.unwrap_err(),
+        RejectionKind::InvalidToken
+    );
+    assert!(f.svc.authenticate(t).await.is_ok());
+
+    // The clock is consulted on every hit: back before iat - leeway...
+    f.clock.set(NOW - 31);
+    assert_eq!(
+        f.svc.authenticate(t).await.unwrap_err(),
+        RejectionKind::InvalidToken
+    );
+    f.clock.set(NOW);
+    assert!(f.svc.authenticate(t).await.is_ok());
+    // ...and past exp + leeway.
+    f.clock.set(NOW + 900 + 30);
+    assert_eq!(
+        f.svc.authenticate(t).await.unwrap_err(),
+        RejectionKind::InvalidToken
+    );
+    f.clock.set(NOW);
+
+    // nbf: accepted within the leeway, refused when the clock goes back.
+    let nbf = hs256(HEADER, &with(claims(NOW), "nbf", json!(NOW + 20)), SECRET);
+    assert!(f.svc.authenticate(nbf.as_bytes()).await.is_ok());
+    f.clock.set(NOW - 11);
+    assert_eq!(
+        f.svc.authenticate(nbf.as_bytes()).await.unwrap_err(),
+        RejectionKind::InvalidToken
+    );
+    f.clock.set(NOW);
+
+    // Revocation is asked on every request: logout of the cached token...
+    f.svc.logout(&again).await.unwrap();
+    assert_eq!(
+        f.svc.authenticate(t).await.unwrap_err(),
+        RejectionKind::InvalidToken
+    );
+    // ...and logout-all for a token cached a moment before.
+    let other = f.svc.issue("alice", &roles()).await.unwrap();
+    assert!(f
+        .svc
+        .authenticate(other.access_token.as_bytes())
+        .await
+        .is_ok());
+    f.clock.advance_millis(1);
+    f.svc.logout_all("alice").await.unwrap();
+    assert_eq!(
+        f.svc
+            .authenticate(other.access_token.as_bytes())
+            .await
+            .unwrap_err(),
+        RejectionKind::InvalidToken
+    );
+}
+
+#[tokio::test]
+async fn verified_cache_size_one_and_off_give_the_same_answers() {
+    let clock = ManualClock::new(NOW);
+    let shared: SharedClock = Arc::new(clock.clone());
+    let store: Arc<MemoryStore> = Arc::new(MemoryStore::with_clock(shared.clone()));
+    let revocations = Arc::new(MemoryRevocationList::new(shared.clone()));
+    let svc = |slots| {
+        TokenService::builder(KeyRegistry::hs256("k1", SECRET).unwrap())
+            .clock(shared.clone())
+            .store(store.clone())
+            .revocations(revocations.clone())
+            .verified_cache(slots)
+            .build()
+            .unwrap()
+    };
+    let (one, off) = (svc(1), svc(0));
+    assert!(format!("{one:?}").contains("VerifiedCache"));
+    let a = one.issue("alice", &[]).await.unwrap().access_token;
+    let b = one.issue("bob", &[]).await.unwrap().access_token;
+    // Alternating tokens keep replacing the single slot.
+    for _ in 0..3 {
+        for t in [&a, &b] {
+            let x = one.authenticate(t.as_bytes()).await.unwrap();
+            let y = off.authenticate(t.as_bytes()).await.unwrap();
+            assert_eq!(x, y);
+        }
+    }
+    let who = off.authenticate(b.as_bytes()).await.unwrap();
+    off.logout(&who).await.unwrap();
+    assert!(one.authenticate(a.as_bytes()).await.is_ok());
+    assert!(one.authenticate(b.as_bytes()).await.is_err());
+}

@@ -108,3 +108,92 @@ fn the_mutated_token_is_valid_to_begin_with() {
     let token = TOKEN.with(Clone::clone);
     assert!(svc.verify(token.as_bytes()).is_ok());
 }
+
+/// One step of the cache differential test.
+#[derive(Debug, Clone)]
+enum Op {
+    /// Present token `i`, with byte `pos` replaced by `byte` if given.
+    Present(usize, Option<(prop::sample::Index, u8)>),
+    /// Move the clock by this many seconds (negative: back).
+    Clock(i64),
+    /// Log token `i` out.
+    Logout(usize),
+    /// Log every token of the subject out.
+    LogoutAll,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0usize..4, prop::option::of((any::<prop::sample::Index>(), any::<u8>())))
+            .prop_map(|(i, m)| Op::Present(i, m)),
+        2 => (-90i64..600).prop_map(Op::Clock),
+        1 => (0usize..4).prop_map(Op::Logout),
+        1 => Just(Op::LogoutAll),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The verified-token cache never changes an answer: a service with a
+    /// tiny cache (forcing replacements) and one without it, sharing clock,
+    /// store and revocation list, agree on every request of any sequence of
+    /// presentations, tamperings, clock moves and logouts.
+    #[test]
+    fn verified_cache_never_changes_an_answer(ops in prop::collection::vec(op(), 1..40)) {
+        use portcullis::clock::SharedClock;
+        use portcullis::jwt::MemoryRevocationList;
+        use portcullis::store::MemoryStore;
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let clock = ManualClock::new(1_700_000_000);
+            let shared: SharedClock = Arc::new(clock.clone());
+            let store = Arc::new(MemoryStore::with_clock(shared.clone()));
+            let revocations = Arc::new(MemoryRevocationList::new(shared.clone()));
+            let svc = |slots| {
+                TokenService::builder(KeyRegistry::hs256("k1", &[5u8; 32]).unwrap())
+                    .clock(shared.clone())
+                    .store(store.clone())
+                    .revocations(revocations.clone())
+                    .verified_cache(slots)
+                    .build()
+                    .unwrap()
+            };
+            let (cached, plain) = (svc(2), svc(0));
+            let mut tokens = Vec::new();
+            for who in ["alice", "alice", "bob", "carol"] {
+                tokens.push(cached.issue(who, &["user".into()]).await.unwrap().access_token);
+                clock.advance_millis(1);
+            }
+            let mut now = 1_700_000_000i64;
+            for op in ops {
+                match op {
+                    Op::Present(i, m) => {
+                        let mut t = tokens[i].clone().into_bytes();
+                        if let Some((pos, byte)) = m {
+                            let p = pos.index(t.len());
+                            t[p] = byte;
+                        }
+                        let a = cached.authenticate(&t).await;
+                        let b = plain.authenticate(&t).await;
+                        prop_assert_eq!(a, b);
+                    }
+                    Op::Clock(d) => {
+                        now += d;
+                        clock.set(u64::try_from(now).unwrap());
+                    }
+                    Op::Logout(i) => {
+                        if let Ok(who) = plain.authenticate(tokens[i].as_bytes()).await {
+                            plain.logout(&who).await.unwrap();
+                        }
+                    }
+                    Op::LogoutAll => {
+                        clock.advance_millis(1);
+                        plain.logout_all("alice").await.unwrap();
+                    }
+                }
+            }
+            Ok(())
+        })?;
+    }
+}

@@ -77,6 +77,7 @@ compile_error!(
 mod algorithm;
 mod backend;
 mod bearer;
+mod cache;
 mod claims;
 mod error;
 mod json;
@@ -98,7 +99,7 @@ pub use keys::{Jws, KeyRegistry, KeyRegistryBuilder};
 pub use revocation::{MemoryRevocationList, RevocationList, DEFAULT_SUBJECT_RETENTION};
 pub use service::{
     TokenPair, TokenService, TokenServiceBuilder, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL,
-    MAX_ACCESS_TTL, MAX_REFRESH_TTL,
+    DEFAULT_VERIFIED_CACHE_SLOTS, MAX_ACCESS_TTL, MAX_REFRESH_TTL, MAX_VERIFIED_CACHE_SLOTS,
 };
 pub use validation::{DEFAULT_LEEWAY, MAX_LEEWAY};
 

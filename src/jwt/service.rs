@@ -11,6 +11,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::backend;
+use super::cache::{Verified, VerifiedCache};
+pub use super::cache::{DEFAULT_VERIFIED_CACHE_SLOTS, MAX_VERIFIED_CACHE_SLOTS};
 use super::claims::{issued_at_millis, Claims, RawClaims, RESERVED_CLAIMS};
 use super::error::JwtError;
 use super::jws::MAX_TOKEN_LEN;
@@ -155,6 +157,7 @@ struct Inner {
     /// right after `logout_all`, within the same millisecond, gets a later
     /// issue time so the cutoff does not catch it.
     last_cutoff_ms: AtomicU64,
+    cache: Option<VerifiedCache>,
 }
 
 impl fmt::Debug for TokenService {
@@ -168,6 +171,7 @@ impl fmt::Debug for TokenService {
             .field("access_ttl", &i.access_ttl)
             .field("refresh_ttl", &i.refresh_ttl)
             .field("refresh_idle_ttl", &i.refresh_idle_ttl)
+            .field("verified_cache", &i.cache)
             .finish_non_exhaustive()
     }
 }
@@ -180,7 +184,18 @@ struct Access {
     sid: Option<String>,
     iat: UnixTime,
     exp: UnixTime,
+    nbf: Option<UnixTime>,
     issued_ms: u64,
+}
+
+impl Access {
+    fn identity(self) -> Identity {
+        Identity::new(
+            self.sub,
+            self.roles,
+            AuthMethod::Bearer(TokenInfo::new(self.jti, self.iat, self.exp, self.sid)),
+        )
+    }
 }
 
 fn store_failure(e: &StoreError) -> Rejection {
@@ -216,6 +231,7 @@ impl TokenService {
             revocations: None,
             clock: None,
             allowed_crit: Vec::new(),
+            verified_cache: DEFAULT_VERIFIED_CACHE_SLOTS,
         }
     }
 
@@ -244,6 +260,35 @@ impl TokenService {
     }
 
     // ----- verification -------------------------------------------------
+
+    /// A verified access token's identity and issue time (ms), from the
+    /// verified-token cache when these exact bytes passed before (the
+    /// time checks are repeated), else by full verification.
+    fn verified(&self, token: &[u8]) -> Result<(Identity, u64), JwtError> {
+        let inner = &*self.inner;
+        let Some(cache) = &inner.cache else {
+            let a = self.verify_access(token)?;
+            let issued_ms = a.issued_ms;
+            return Ok((a.identity(), issued_ms));
+        };
+        if let Some(v) = cache.get(token) {
+            inner
+                .validation
+                .check_times(v.exp, v.nbf, Some(v.iat), inner.clock.now())?;
+            return Ok((v.identity.clone(), v.issued_ms));
+        }
+        let a = self.verify_access(token)?;
+        let times = (a.exp, a.nbf, a.iat);
+        let issued_ms = a.issued_ms;
+        let identity = a.identity();
+        cache.insert(Arc::new(Verified::new(
+            token,
+            identity.clone(),
+            times,
+            issued_ms,
+        )));
+        Ok((identity, issued_ms))
+    }
 
     fn verify_access(&self, token: &[u8]) -> Result<Access, JwtError> {
         let inner = &*self.inner;
@@ -275,6 +320,7 @@ impl TokenService {
             sid: c.sid.map(super::json::Str::into_owned),
             iat,
             exp,
+            nbf: c.nbf,
             issued_ms: issued_at_millis(iat, c.iat_ms),
         })
     }
@@ -289,24 +335,23 @@ impl TokenService {
     /// [`RejectionKind::StoreUnavailable`] if the revocation list cannot
     /// answer (fail closed).
     pub async fn authenticate(&self, token: &[u8]) -> Result<Identity, RejectionKind> {
-        let a = match self.verify_access(token) {
-            Ok(a) => a,
+        let (identity, issued_ms) = match self.verified(token) {
+            Ok(v) => v,
             Err(e) => {
                 tracing::debug!(reason = %e, "bearer token refused");
                 return Err(RejectionKind::InvalidToken);
             }
         };
+        let AuthMethod::Bearer(info) = identity.method() else {
+            return Err(RejectionKind::InvalidToken); // built as Bearer above
+        };
         match self
             .inner
             .revocations
-            .is_revoked(&a.jti, &a.sub, a.issued_ms)
+            .is_revoked(&info.jti, identity.subject(), issued_ms)
             .await
         {
-            Ok(false) => Ok(Identity::new(
-                a.sub,
-                a.roles,
-                AuthMethod::Bearer(TokenInfo::new(a.jti, a.iat, a.exp, a.sid)),
-            )),
+            Ok(false) => Ok(identity),
             Ok(true) => {
                 tracing::debug!("bearer token refused: revoked");
                 Err(RejectionKind::InvalidToken)
@@ -741,6 +786,7 @@ pub struct TokenServiceBuilder {
     revocations: Option<Arc<dyn RevocationList>>,
     clock: Option<SharedClock>,
     allowed_crit: Vec<String>,
+    verified_cache: usize,
 }
 
 impl fmt::Debug for TokenServiceBuilder {
@@ -752,6 +798,7 @@ impl fmt::Debug for TokenServiceBuilder {
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("leeway", &self.leeway)
+            .field("verified_cache", &self.verified_cache)
             .finish_non_exhaustive()
     }
 }
@@ -826,6 +873,34 @@ impl TokenServiceBuilder {
         self
     }
 
+    /// Slots of the verified-token cache (default
+    /// [`DEFAULT_VERIFIED_CACHE_SLOTS`], rounded up to a power of two, at
+    /// most [`MAX_VERIFIED_CACHE_SLOTS`]; `0` turns it off).
+    ///
+    /// A client presenting the same access token again (the normal case
+    /// for an API client between refreshes) is then recognised by an exact,
+    /// constant-time byte comparison instead of a signature check and JSON
+    /// parse: about 1 µs saved per request with HS256, tens of µs with
+    /// ES256/EdDSA/RS256. `exp`, `nbf` and `iat` are still checked against
+    /// the clock on every request, and the revocation list is still asked
+    /// on every request, so logout and revocation take effect at once. Only
+    /// tokens that verified are cached; a full cache replaces entries, so
+    /// memory stays bounded (about 400 bytes per slot in use).
+    ///
+    /// ```
+    /// use portcullis::jwt::{KeyRegistry, TokenService};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let keys = KeyRegistry::hs256("k1", &[9u8; 32]).unwrap();
+    /// let svc = TokenService::builder(keys).verified_cache(0).build().unwrap();
+    /// let pair = svc.issue("alice", &[]).await.unwrap();
+    /// assert!(svc.authenticate(pair.access_token.as_bytes()).await.is_ok());
+    /// # });
+    /// ```
+    pub fn verified_cache(mut self, slots: usize) -> Self {
+        self.verified_cache = slots;
+        self
+    }
+
     /// Check the configuration and build the service.
     ///
     /// # Errors
@@ -873,6 +948,8 @@ impl TokenServiceBuilder {
                     .with_subject_retention(self.access_ttl + self.leeway + 1),
             )
         });
+        let cache = VerifiedCache::new(self.verified_cache)
+            .map_err(|e| ConfigError::Invalid(format!("verified-token cache: {e}")))?;
         Ok(TokenService {
             inner: Arc::new(Inner {
                 keys: self.keys,
@@ -889,6 +966,7 @@ impl TokenServiceBuilder {
                 refresh_ttl: self.refresh_ttl,
                 refresh_idle_ttl: idle,
                 last_cutoff_ms: AtomicU64::new(0),
+                cache,
             }),
         })
     }

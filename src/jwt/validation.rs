@@ -29,6 +29,31 @@ pub(crate) enum Required {
 }
 
 impl Validation {
+    /// The time-dependent checks of [`check`](Self::check), which the
+    /// verified-token cache repeats on every hit.
+    pub(crate) fn check_times(
+        &self,
+        exp: UnixTime,
+        nbf: Option<UnixTime>,
+        iat: Option<UnixTime>,
+        now: UnixTime,
+    ) -> Result<(), JwtError> {
+        if now >= exp.saturating_add(self.leeway) {
+            return Err(JwtError::Expired);
+        }
+        if let Some(nbf) = nbf {
+            if now.saturating_add(self.leeway) < nbf {
+                return Err(JwtError::NotYetValid);
+            }
+        }
+        if let Some(iat) = iat {
+            if iat > now.saturating_add(self.leeway) {
+                return Err(JwtError::IssuedInFuture);
+            }
+        }
+        Ok(())
+    }
+
     /// Check the registered claims at `now` (seconds):
     ///
     /// - `exp` required; refused once `now >= exp + leeway`;
@@ -44,19 +69,7 @@ impl Validation {
         required: Required,
     ) -> Result<(), JwtError> {
         let exp = c.exp.ok_or(JwtError::MissingClaim("exp"))?;
-        if now >= exp.saturating_add(self.leeway) {
-            return Err(JwtError::Expired);
-        }
-        if let Some(nbf) = c.nbf {
-            if now.saturating_add(self.leeway) < nbf {
-                return Err(JwtError::NotYetValid);
-            }
-        }
-        if let Some(iat) = c.iat {
-            if iat > now.saturating_add(self.leeway) {
-                return Err(JwtError::IssuedInFuture);
-            }
-        }
+        self.check_times(exp, c.nbf, c.iat, now)?;
         if let Some(want) = &self.issuer {
             match c.iss.as_deref() {
                 None => return Err(JwtError::MissingClaim("iss")),
