@@ -85,7 +85,9 @@ impl ResponseHeaders {
 }
 
 /// The result of [`Authenticator::authenticate`] for one request; adapters
-/// keep it in the request's extensions for extractors and handlers.
+/// keep it in the request's extensions for extractors and handlers. It
+/// remembers the [`Authenticator`] that produced it, so one value is all a
+/// handler needs for later operations (login, logout, tokens).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct AuthOutcome {
@@ -99,6 +101,24 @@ pub struct AuthOutcome {
     pub client: ClientInfo,
     /// Headers to add to the response.
     pub response: ResponseHeaders,
+    auth: Authenticator,
+}
+
+impl AuthOutcome {
+    /// The authenticator that produced this outcome.
+    ///
+    /// ```
+    /// use portcullis::{request::RequestView, Authenticator};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// let outcome = auth.authenticate(&RequestView::new("GET")).await;
+    /// assert!(outcome.authenticator().sessions().is_some());
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.auth
+    }
 }
 
 /// The body a login handler returns: who logged in and the CSRF token.
@@ -256,6 +276,7 @@ impl Authenticator {
             presented: Vec::new(),
             client: ClientInfo::new(view.peer_ip, view.user_agent),
             response: ResponseHeaders::default(),
+            auth: self.clone(),
         };
         // Bearer first: the Authorization header wins over a cookie.
         match parse_bearer(&view.authorization) {
@@ -281,6 +302,9 @@ impl Authenticator {
         let Some(sessions) = &self.inner.sessions else {
             return outcome;
         };
+        // Decode every candidate before the first await, so the cookie
+        // iterator is not part of the future (it stays small: adapters box
+        // it on every request).
         let mut any_cookie = false;
         for value in sessions
             .config()
@@ -289,16 +313,16 @@ impl Authenticator {
             .take(MAX_CANDIDATES)
         {
             any_cookie = true;
-            let Some(id) = sessions.decode_cookie(value) else {
-                continue;
-            };
-            let key = id.key();
-            outcome.presented.push(key);
-            if outcome.session.is_some() {
-                continue;
+            if let Some(id) = sessions.decode_cookie(value) {
+                outcome.presented.push(id.key());
             }
-            match sessions.find_key(key).await {
-                Ok(Some(active)) => outcome.session = Some(active),
+        }
+        for i in 0..outcome.presented.len() {
+            match sessions.find_key(outcome.presented[i]).await {
+                Ok(Some(active)) => {
+                    outcome.session = Some(active);
+                    break;
+                }
                 Ok(None) => {}
                 Err(r) => {
                     outcome.state = AuthState::Failed(r);

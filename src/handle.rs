@@ -9,7 +9,7 @@
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let auth = Authenticator::builder().build().unwrap();
 //! let outcome = Arc::new(auth.authenticate(&RequestView::new("POST")).await);
-//! let session = SessionHandle::new(auth, outcome.clone());
+//! let session = SessionHandle::new(outcome.clone());
 //! let info = session.login("alice", vec!["user".into()]).await.unwrap();
 //! assert_eq!(info.user, "alice");
 //! assert!(outcome.response.take().set_cookie.is_some());
@@ -29,15 +29,14 @@ use crate::session::SessionInfo;
 /// work for anonymous callers); each operation checks what it needs.
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
-    auth: Authenticator,
     outcome: Arc<AuthOutcome>,
 }
 
 impl SessionHandle {
     /// The handle for a request whose outcome is `outcome`.
     #[must_use]
-    pub fn new(auth: Authenticator, outcome: Arc<AuthOutcome>) -> Self {
-        SessionHandle { auth, outcome }
+    pub fn new(outcome: Arc<AuthOutcome>) -> Self {
+        SessionHandle { outcome }
     }
 
     /// Log `user` in with `roles`: every session the request's cookies named
@@ -46,7 +45,10 @@ impl SessionHandle {
     /// # Errors
     /// 503 when the store fails; 403 past a refusing session cap.
     pub async fn login(&self, user: &str, roles: Vec<String>) -> Result<LoginInfo, Rejection> {
-        self.auth.login(&self.outcome, user, roles).await
+        self.outcome
+            .authenticator()
+            .login(&self.outcome, user, roles)
+            .await
     }
 
     /// Give the current session a new ID and CSRF token (call on privilege
@@ -55,7 +57,7 @@ impl SessionHandle {
     /// # Errors
     /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
     pub async fn rotate(&self) -> Result<String, Rejection> {
-        self.auth.rotate(&self.outcome).await
+        self.outcome.authenticator().rotate(&self.outcome).await
     }
 
     /// End this session (the store record and the cookie).
@@ -63,7 +65,7 @@ impl SessionHandle {
     /// # Errors
     /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
     pub async fn logout(&self) -> Result<(), Rejection> {
-        self.auth.logout(&self.outcome).await
+        self.outcome.authenticator().logout(&self.outcome).await
     }
 
     /// End every session of this user.
@@ -71,7 +73,7 @@ impl SessionHandle {
     /// # Errors
     /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
     pub async fn logout_all(&self) -> Result<(), Rejection> {
-        self.auth.logout_all(&self.outcome).await
+        self.outcome.authenticator().logout_all(&self.outcome).await
     }
 
     /// This user's live sessions (`current` marks this one).
@@ -79,13 +81,16 @@ impl SessionHandle {
     /// # Errors
     /// 401 without a valid session; 503 on store failure.
     pub async fn list(&self) -> Result<Vec<SessionInfo>, Rejection> {
-        self.auth.list_sessions(&self.outcome).await
+        self.outcome
+            .authenticator()
+            .list_sessions(&self.outcome)
+            .await
     }
 
     /// The current session's CSRF token, if a session is active.
     #[must_use]
     pub fn csrf_token(&self) -> Option<String> {
-        self.auth.csrf_token(&self.outcome)
+        self.outcome.authenticator().csrf_token(&self.outcome)
     }
 
     /// The caller, if authenticated (by any credential).
@@ -103,7 +108,7 @@ impl SessionHandle {
     /// The authenticator.
     #[must_use]
     pub fn authenticator(&self) -> &Authenticator {
-        &self.auth
+        self.outcome.authenticator()
     }
 }
 
@@ -111,15 +116,14 @@ impl SessionHandle {
 /// Responses carrying tokens are marked `Cache-Control: no-store`.
 #[derive(Debug, Clone)]
 pub struct TokenHandle {
-    auth: Authenticator,
     outcome: Arc<AuthOutcome>,
 }
 
 impl TokenHandle {
     /// The handle for a request whose outcome is `outcome`.
     #[must_use]
-    pub fn new(auth: Authenticator, outcome: Arc<AuthOutcome>) -> Self {
-        TokenHandle { auth, outcome }
+    pub fn new(outcome: Arc<AuthOutcome>) -> Self {
+        TokenHandle { outcome }
     }
 
     /// Issue an access/refresh pair for `subject` (after checking the
@@ -128,7 +132,10 @@ impl TokenHandle {
     /// # Errors
     /// 503 when the store fails; 401 when token mode is off.
     pub async fn issue(&self, subject: &str, roles: &[String]) -> Result<TokenPair, Rejection> {
-        self.auth.issue_tokens(&self.outcome, subject, roles).await
+        self.outcome
+            .authenticator()
+            .issue_tokens(&self.outcome, subject, roles)
+            .await
     }
 
     /// Exchange `refresh_token` for a new pair; the old one is spent, and
@@ -137,7 +144,10 @@ impl TokenHandle {
     /// # Errors
     /// 401 for an invalid, spent or revoked refresh token; 503 on store failure.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Rejection> {
-        self.auth.refresh_tokens(&self.outcome, refresh_token).await
+        self.outcome
+            .authenticator()
+            .refresh_tokens(&self.outcome, refresh_token)
+            .await
     }
 
     /// Revoke the request's bearer token and its refresh family.
@@ -145,7 +155,10 @@ impl TokenHandle {
     /// # Errors
     /// 401 without a valid bearer token; 503 on store failure.
     pub async fn logout(&self) -> Result<(), Rejection> {
-        self.auth.token_logout(&self.outcome).await
+        self.outcome
+            .authenticator()
+            .token_logout(&self.outcome)
+            .await
     }
 
     /// Revoke every token issued to the request's bearer before now.
@@ -153,7 +166,10 @@ impl TokenHandle {
     /// # Errors
     /// 401 without a valid bearer token; 503 on store failure.
     pub async fn logout_all(&self) -> Result<(), Rejection> {
-        self.auth.token_logout_all(&self.outcome).await
+        self.outcome
+            .authenticator()
+            .token_logout_all(&self.outcome)
+            .await
     }
 
     /// The caller, if authenticated (by any credential).
@@ -171,6 +187,6 @@ impl TokenHandle {
     /// The authenticator.
     #[must_use]
     pub fn authenticator(&self) -> &Authenticator {
-        &self.auth
+        self.outcome.authenticator()
     }
 }

@@ -323,22 +323,34 @@ impl SessionManager {
             return Ok(None);
         }
         if now.saturating_sub(record.last_seen) >= self.config.rolling_interval {
-            let mut touched = SessionRecord::clone(&record);
-            touched.last_seen = now;
-            touched.idle_expires_at = now
-                .saturating_add(self.config.idle_timeout)
-                .min(touched.absolute_expires_at);
-            match self.store.update(&key, &touched).await {
-                Ok(v) => {
-                    touched.version = v;
-                    record = Arc::new(touched);
-                }
-                // Someone else wrote it meanwhile: their write is as good.
-                Err(StoreError::Conflict) => {}
-                Err(e) => return Err(unavailable(&e)),
-            }
+            // Boxed: the rare write path keeps a whole record across its
+            // await, which would otherwise enlarge every request's future.
+            record = Box::pin(self.touch(&key, record, now)).await?;
         }
         Ok(Some(ActiveSession { key, record }))
+    }
+
+    /// The rolling refresh: extend the idle deadline and write it once.
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        record: Arc<SessionRecord>,
+        now: UnixTime,
+    ) -> Result<Arc<SessionRecord>, Rejection> {
+        let mut touched = SessionRecord::clone(&record);
+        touched.last_seen = now;
+        touched.idle_expires_at = now
+            .saturating_add(self.config.idle_timeout)
+            .min(touched.absolute_expires_at);
+        match self.store.update(key, &touched).await {
+            Ok(v) => {
+                touched.version = v;
+                Ok(Arc::new(touched))
+            }
+            // Someone else wrote it meanwhile: their write is as good.
+            Err(StoreError::Conflict) => Ok(record),
+            Err(e) => Err(unavailable(&e)),
+        }
     }
 
     /// Log `user_id` in: end every session named in `presented` (fixation

@@ -16,19 +16,15 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
 use super::require::check;
 use super::response::MissingMiddlewareRejection;
-use crate::auth::{AuthOutcome, Authenticator};
+use crate::auth::AuthOutcome;
 use crate::identity::{AuthState, Identity, Requirement};
 use crate::rejection::{Rejection, Scheme};
 
-/// The outcome and authenticator `AuthMiddleware` stored in `req`.
-fn context(req: &HttpRequest) -> Result<(Authenticator, Arc<AuthOutcome>), actix_web::Error> {
-    let extensions = req.extensions();
-    match (
-        extensions.get::<Authenticator>(),
-        extensions.get::<Arc<AuthOutcome>>(),
-    ) {
-        (Some(auth), Some(outcome)) => Ok((auth.clone(), Arc::clone(outcome))),
-        _ => Err(MissingMiddlewareRejection::logged().into()),
+/// The outcome `AuthMiddleware` stored in `req`.
+fn context(req: &HttpRequest) -> Result<Arc<AuthOutcome>, actix_web::Error> {
+    match req.extensions().get::<Arc<AuthOutcome>>() {
+        Some(outcome) => Ok(Arc::clone(outcome)),
+        None => Err(MissingMiddlewareRejection::logged().into()),
     }
 }
 
@@ -195,7 +191,7 @@ impl FromRequest for SessionHandle {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(context(req).map(|(auth, outcome)| SessionHandle::new(auth, outcome)))
+        ready(context(req).map(SessionHandle::new))
     }
 }
 
@@ -204,6 +200,6 @@ impl FromRequest for TokenHandle {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(context(req).map(|(auth, outcome)| TokenHandle::new(auth, outcome)))
+        ready(context(req).map(TokenHandle::new))
     }
 }

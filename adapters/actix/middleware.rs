@@ -23,8 +23,8 @@ pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
 /// For every request it builds a [`RequestView`] from the method, every
 /// header line, the peer IP and the connection scheme, runs
 /// [`Authenticator::authenticate`] once, and stores the result as an
-/// `Arc<`[`AuthOutcome`]`>` (and the `Authenticator`) in the request
-/// extensions, where the [extractors](super) and [`RequireAuth`](super::RequireAuth)
+/// `Arc<`[`AuthOutcome`]`>` in the request extensions (one entry; it also
+/// gives access to the `Authenticator` that produced it), where the [extractors](super) and [`RequireAuth`](super::RequireAuth)
 /// find it. On the way out it appends the `Set-Cookie` the core queued (a
 /// login, a rotation, a logout, or the removal of a dead cookie) and
 /// `Cache-Control: no-store` when asked.
@@ -110,11 +110,7 @@ where
                 let view = request_view(&req);
                 Arc::new(auth.authenticate(&view).await)
             };
-            {
-                let mut extensions = req.extensions_mut();
-                extensions.insert(Arc::clone(&outcome));
-                extensions.insert(auth);
-            }
+            req.extensions_mut().insert(Arc::clone(&outcome));
             match service.call(req).await {
                 Ok(mut res) => {
                     append_pending(res.headers_mut(), &outcome);

@@ -33,18 +33,16 @@ use rocket::request::{FromRequest, Outcome, Request};
 use crate::handle::TokenHandle;
 use crate::rejection::Rejection;
 
-use super::outcome::{authenticator, missing_fairing, outcome};
+use super::outcome::{missing_fairing, outcome};
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for TokenHandle {
     type Error = Rejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Rejection> {
-        match (authenticator(req), outcome(req).await) {
-            (Some(auth), Some(outcome)) => {
-                Outcome::Success(TokenHandle::new(auth.clone(), Arc::clone(outcome)))
-            }
-            _ => missing_fairing(),
+        match outcome(req).await {
+            Some(outcome) => Outcome::Success(TokenHandle::new(Arc::clone(outcome))),
+            None => missing_fairing(),
         }
     }
 }

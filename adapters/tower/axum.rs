@@ -60,7 +60,7 @@ use super::response::{missing_layer_response, rejection_response};
 use crate::auth::AuthOutcome;
 pub use crate::handle::{SessionHandle, TokenHandle};
 pub use crate::identity::{AnyScheme, BearerScheme, RoleName, SchemeFilter, SessionScheme};
-use crate::{Authenticator, Identity, Rejection, Requirement, Scheme};
+use crate::{Identity, Rejection, Requirement, Scheme};
 
 impl IntoResponse for Rejection {
     /// Status, `WWW-Authenticate`, `Cache-Control: no-store` and the JSON
@@ -113,13 +113,6 @@ fn outcome(parts: &Parts) -> Result<&Arc<AuthOutcome>, ExtractRejection> {
     parts
         .extensions
         .get::<Arc<AuthOutcome>>()
-        .ok_or(ExtractRejection::MissingAuthLayer)
-}
-
-fn authenticator(parts: &Parts) -> Result<&Authenticator, ExtractRejection> {
-    parts
-        .extensions
-        .get::<Authenticator>()
         .ok_or(ExtractRejection::MissingAuthLayer)
 }
 
@@ -283,10 +276,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionHandle {
     type Rejection = ExtractRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(SessionHandle::new(
-            authenticator(parts)?.clone(),
-            Arc::clone(outcome(parts)?),
-        ))
+        Ok(SessionHandle::new(Arc::clone(outcome(parts)?)))
     }
 }
 
@@ -294,9 +284,6 @@ impl<S: Send + Sync> FromRequestParts<S> for TokenHandle {
     type Rejection = ExtractRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(TokenHandle::new(
-            authenticator(parts)?.clone(),
-            Arc::clone(outcome(parts)?),
-        ))
+        Ok(TokenHandle::new(Arc::clone(outcome(parts)?)))
     }
 }

@@ -33,8 +33,9 @@ pub fn default_peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
 /// (method, every header, the `:authority` as `Host` when no `Host` header
 /// was sent, the peer IP and whether the connection is HTTPS), runs
 /// [`Authenticator::authenticate`], and puts an
-/// `Arc<`[`AuthOutcome`](crate::AuthOutcome)`>` and the [`Authenticator`]
-/// into the request extensions. It never rejects: [`RequireLayer`] or the
+/// `Arc<`[`AuthOutcome`](crate::AuthOutcome)`>` into the request extensions
+/// (its [`authenticator`](crate::AuthOutcome::authenticator) is the
+/// [`Authenticator`]). It never rejects: [`RequireLayer`] or the
 /// axum extractors do. On the way out it appends the `Set-Cookie` the core
 /// queued (login, logout, a removal cookie for a dead session) and sets
 /// `Cache-Control: no-store` when asked to.

@@ -4,9 +4,9 @@
 //!
 //! - [`AuthLayer`] → [`Auth<S>`](Auth) → [`ResponseFuture`]: authenticates
 //!   every request once with [`Authenticator::authenticate`](crate::Authenticator::authenticate),
-//!   puts `Arc<`[`AuthOutcome`](crate::auth::AuthOutcome)`>` and the
-//!   [`Authenticator`](crate::Authenticator) into the request extensions,
-//!   and on the way out appends the `Set-Cookie` the core queued and sets
+//!   puts `Arc<`[`AuthOutcome`](crate::auth::AuthOutcome)`>` (which also
+//!   gives access to the [`Authenticator`](crate::Authenticator)) into the
+//!   request extensions, and on the way out appends the `Set-Cookie` the core queued and sets
 //!   `Cache-Control: no-store` when asked. It never refuses a request.
 //! - [`RequireLayer`] → [`Require<S, R>`](Require) → [`RequireFuture`]:
 //!   refuses requests that do not meet a [`Requirement`](crate::Requirement)

@@ -95,7 +95,6 @@ where
             };
             let outcome = Arc::new(outcome);
             parts.extensions.insert(Arc::clone(&outcome));
-            parts.extensions.insert(auth);
             (parts, outcome)
         });
         ResponseFuture::new(authenticating, body, inner)

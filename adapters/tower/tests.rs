@@ -57,7 +57,7 @@ async fn auth_layer_shares_the_outcome_and_the_authenticator() {
         .layer(AuthLayer::new(auth))
         .service_fn(|req: Request<String>| async move {
             let outcome = outcome_of(&req);
-            assert!(req.extensions().get::<Authenticator>().is_some());
+            assert!(outcome.authenticator().sessions().is_some());
             let who = outcome
                 .state
                 .identity()
@@ -82,8 +82,10 @@ async fn login_in_the_handler_appends_the_cookie_and_no_store() {
     let svc = ServiceBuilder::new()
         .layer(AuthLayer::new(authenticator()))
         .service_fn(|req: Request<String>| async move {
-            let auth = req.extensions().get::<Authenticator>().unwrap().clone();
-            auth.login(&outcome_of(&req), "alice", vec![])
+            let outcome = outcome_of(&req);
+            outcome
+                .authenticator()
+                .login(&outcome, "alice", vec![])
                 .await
                 .unwrap();
             let res = Response::builder()

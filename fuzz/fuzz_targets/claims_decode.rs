@@ -10,8 +10,9 @@
 //! the payload; bit 0 set: the rest is `header JSON` 0x00 `payload JSON`;
 //! bit 1: sign with the older key `k2` instead of `k1`.
 //!
-//! Oracles: nothing panics; `verify` and `authenticate` agree; an accepted
-//! token's claims satisfy the policy (exp/nbf/iat with leeway, iss, aud,
+//! Oracles: nothing panics; `verify` and `authenticate` agree (also when
+//! the same token is presented again and served from the verified-token
+//! cache); an accepted token's claims satisfy the policy (exp/nbf/iat with leeway, iss, aud,
 //! sub, jti) and agree with a plain `serde_json` parse of the payload;
 //! `verify_claims` into a map agrees with `verify`.
 #![no_main]
@@ -62,6 +63,9 @@ fuzz_target!(|data: &[u8]| {
     let verified = w.tokens.verify(token);
     let authenticated = w.rt.block_on(w.tokens.authenticate(token));
     common::assert_agree(token, verified.is_ok(), authenticated.is_ok());
+    // The same bytes again: a verified-token cache hit must answer alike.
+    let again = w.rt.block_on(w.tokens.authenticate(token));
+    assert_eq!(authenticated, again, "a cache hit changed the answer");
     let as_map = w
         .tokens
         .verify_claims::<serde_json::Map<String, serde_json::Value>>(token);

@@ -169,8 +169,10 @@ pub fn assert_claims_sound(token: &[u8]) {
 /// fuzz/README.md.)
 pub fn assert_agree(token: &[u8], verified: bool, authenticated: bool) {
     assert_eq!(
-        verified, authenticated,
-        "verify ({verified}) and authenticate ({authenticated}) disagree"
+        verified,
+        authenticated,
+        "verify ({verified}) and authenticate ({authenticated}) disagree on a {}-byte token",
+        token.len()
     );
 }
 
