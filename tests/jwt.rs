@@ -19,6 +19,10 @@ use portcullis::{ConfigError, RejectionKind, StoreError};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+#[path = "support/cache_twins.rs"]
+mod cache_twins;
+use cache_twins::cache_twins;
+
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 const NOW: UnixTime = 1_700_000_000;
 const ISS: &str = "https://auth.test";
@@ -1571,20 +1575,7 @@ async fn verified_cache_repeats_time_and_revocation_checks() {
 
 #[tokio::test]
 async fn verified_cache_size_one_and_off_give_the_same_answers() {
-    let clock = ManualClock::new(NOW);
-    let shared: SharedClock = Arc::new(clock.clone());
-    let store: Arc<MemoryStore> = Arc::new(MemoryStore::with_clock(shared.clone()));
-    let revocations = Arc::new(MemoryRevocationList::new(shared.clone()));
-    let svc = |slots| {
-        TokenService::builder(KeyRegistry::hs256("k1", SECRET).unwrap())
-            .clock(shared.clone())
-            .store(store.clone())
-            .revocations(revocations.clone())
-            .verified_cache(slots)
-            .build()
-            .unwrap()
-    };
-    let (one, off) = (svc(1), svc(0));
+    let (one, off, _clock) = cache_twins(SECRET, NOW, 1);
     assert!(format!("{one:?}").contains("VerifiedCache"));
     let a = one.issue("alice", &[]).await.unwrap().access_token;
     let b = one.issue("bob", &[]).await.unwrap().access_token;

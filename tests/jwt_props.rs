@@ -9,6 +9,10 @@ use portcullis::request::HeaderLines;
 use portcullis::RejectionKind;
 use proptest::prelude::*;
 
+#[path = "support/cache_twins.rs"]
+mod cache_twins;
+use cache_twins::cache_twins;
+
 fn lines(values: &[Vec<u8>]) -> HeaderLines<'_> {
     let mut l = HeaderLines::default();
     for v in values {
@@ -141,25 +145,9 @@ proptest! {
     /// presentations, tamperings, clock moves and logouts.
     #[test]
     fn verified_cache_never_changes_an_answer(ops in prop::collection::vec(op(), 1..40)) {
-        use portcullis::clock::SharedClock;
-        use portcullis::jwt::MemoryRevocationList;
-        use portcullis::store::MemoryStore;
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         rt.block_on(async {
-            let clock = ManualClock::new(1_700_000_000);
-            let shared: SharedClock = Arc::new(clock.clone());
-            let store = Arc::new(MemoryStore::with_clock(shared.clone()));
-            let revocations = Arc::new(MemoryRevocationList::new(shared.clone()));
-            let svc = |slots| {
-                TokenService::builder(KeyRegistry::hs256("k1", &[5u8; 32]).unwrap())
-                    .clock(shared.clone())
-                    .store(store.clone())
-                    .revocations(revocations.clone())
-                    .verified_cache(slots)
-                    .build()
-                    .unwrap()
-            };
-            let (cached, plain) = (svc(2), svc(0));
+            let (cached, plain, clock) = cache_twins(&[5u8; 32], 1_700_000_000, 2);
             let mut tokens = Vec::new();
             for who in ["alice", "alice", "bob", "carol"] {
                 tokens.push(cached.issue(who, &["user".into()]).await.unwrap().access_token);
