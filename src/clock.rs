@@ -38,9 +38,21 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_millis(&self) -> u64 {
+        // u64 arithmetic: `Duration::as_millis` goes through u128.
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .map(|d| {
+                d.as_secs()
+                    .saturating_mul(1000)
+                    .saturating_add(u64::from(d.subsec_millis()))
+            })
+            .unwrap_or(0)
+    }
+    // Read on every request: skip the millisecond round trip.
+    fn now(&self) -> UnixTime {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
             .unwrap_or(0)
     }
 }

@@ -195,8 +195,21 @@ fn trim_sp(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// The bytes our cookie values (base64url IDs, optionally `.`-signed) are
+/// made of, as a table: the check runs on every byte of every request.
+const VALUE_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.';
+        i += 1;
+    }
+    t
+};
+
 fn is_value_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
+    VALUE_CHARS[usize::from(b)]
 }
 
 fn is_token_char(b: u8) -> bool {
