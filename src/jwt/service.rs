@@ -93,7 +93,10 @@ impl fmt::Debug for TokenPair {
 ///
 /// - [`authenticate`](Self::authenticate) is the per-request path: verify
 ///   the JWT (format, header, key, signature, claims) and ask the
-///   [`RevocationList`] once.
+///   [`RevocationList`] once. A token presented again is recognised by the
+///   verified-token cache (see
+///   [`verified_cache`](TokenServiceBuilder::verified_cache)); its time
+///   claims and the revocation list are still checked every time.
 /// - [`issue`](Self::issue) starts a refresh family (a
 ///   [`SessionRecord`] of kind [`RecordKind::RefreshFamily`] in the
 ///   [`SessionStore`]) and returns a [`TokenPair`].
