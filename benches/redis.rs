@@ -15,6 +15,8 @@
 //! Set `PORTCULLIS_BENCH_CALLS` to change the manual loop's call count
 //! (default 20 000).
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
 
@@ -22,13 +24,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use fixtures::record;
 use portcullis::clock::{Clock, SystemClock};
 use portcullis::id::SessionId;
 use portcullis::jwt::{KeyRegistry, RevocationList, TokenService};
 use portcullis::redis::{RedisRevocationList, RedisStore};
 use portcullis::request::RequestView;
 use portcullis::session::{SessionConfig, SessionLimitPolicy};
-use portcullis::store::{SessionRecord, SessionStore};
+use portcullis::store::SessionStore;
 use portcullis::Authenticator;
 use redis_server::RedisServer;
 
@@ -41,16 +44,6 @@ struct Fixture {
     list: Arc<RedisRevocationList>,
     cookies: Arc<Vec<String>>,
     access: Arc<String>,
-}
-
-fn record(user: &str, now: u64) -> SessionRecord {
-    let mut r = SessionRecord::new(user, now, 1_800, 43_200);
-    r.roles = vec!["user".into(), "admin".into()];
-    r.ip = Some("203.0.113.77".into());
-    r.user_agent =
-        Some("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into());
-    r.secret = [1; 32];
-    r
 }
 
 async fn fixture() -> Fixture {

@@ -9,16 +9,19 @@
 //!
 //! Set `PORTCULLIS_BENCH_SESSIONS` to change the memory sample (default 1M).
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use fixtures::record;
 use portcullis::clock::{Clock, SystemClock};
 use portcullis::id::SessionId;
 use portcullis::request::RequestView;
 use portcullis::session::SessionConfig;
-use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
+use portcullis::store::{MemoryStore, SessionStore};
 use portcullis::Authenticator;
 
 struct Counting;
@@ -48,16 +51,6 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-fn record(user: &str, now: u64) -> SessionRecord {
-    let mut r = SessionRecord::new(user, now, 1_800, 43_200);
-    r.roles = vec!["user".into(), "admin".into()];
-    r.ip = Some("203.0.113.77".into());
-    r.user_agent =
-        Some("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into());
-    r.secret = [1; 32];
-    r
 }
 
 fn fill(store: &MemoryStore, rt: &tokio::runtime::Runtime, n: usize) -> Vec<SessionId> {

@@ -24,6 +24,31 @@ use crate::jwt::TokenPair;
 use crate::rejection::Rejection;
 use crate::session::SessionInfo;
 
+/// The accessors both handles share (each is a view of one outcome).
+macro_rules! outcome_accessors {
+    ($($handle:ident),+) => {$(
+        impl $handle {
+            /// The caller, if authenticated (by any credential).
+            #[must_use]
+            pub fn identity(&self) -> Option<&Identity> {
+                self.outcome.state.identity()
+            }
+
+            /// This request's authentication outcome.
+            #[must_use]
+            pub fn outcome(&self) -> &Arc<AuthOutcome> {
+                &self.outcome
+            }
+
+            /// The authenticator.
+            #[must_use]
+            pub fn authenticator(&self) -> &Authenticator {
+                self.outcome.authenticator()
+            }
+        }
+    )+};
+}
+
 /// The cookie-session handle of a request: log in, rotate, log out, log out
 /// everywhere, list, CSRF token. Taking one never fails (a login route must
 /// work for anonymous callers); each operation checks what it needs.
@@ -92,24 +117,6 @@ impl SessionHandle {
     pub fn csrf_token(&self) -> Option<String> {
         self.outcome.authenticator().csrf_token(&self.outcome)
     }
-
-    /// The caller, if authenticated (by any credential).
-    #[must_use]
-    pub fn identity(&self) -> Option<&Identity> {
-        self.outcome.state.identity()
-    }
-
-    /// This request's authentication outcome.
-    #[must_use]
-    pub fn outcome(&self) -> &Arc<AuthOutcome> {
-        &self.outcome
-    }
-
-    /// The authenticator.
-    #[must_use]
-    pub fn authenticator(&self) -> &Authenticator {
-        self.outcome.authenticator()
-    }
 }
 
 /// The token handle of a request: issue, refresh and revoke tokens.
@@ -171,22 +178,6 @@ impl TokenHandle {
             .token_logout_all(&self.outcome)
             .await
     }
-
-    /// The caller, if authenticated (by any credential).
-    #[must_use]
-    pub fn identity(&self) -> Option<&Identity> {
-        self.outcome.state.identity()
-    }
-
-    /// This request's authentication outcome.
-    #[must_use]
-    pub fn outcome(&self) -> &Arc<AuthOutcome> {
-        &self.outcome
-    }
-
-    /// The authenticator.
-    #[must_use]
-    pub fn authenticator(&self) -> &Authenticator {
-        self.outcome.authenticator()
-    }
 }
+
+outcome_accessors!(SessionHandle, TokenHandle);

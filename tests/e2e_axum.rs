@@ -4,17 +4,18 @@
 //! and oversized headers).
 #![cfg(feature = "axum")]
 
+#[path = "support/axum_demo.rs"]
+mod axum_demo;
 #[path = "../examples/demo_axum.rs"]
 mod demo_axum;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use demo_axum::common::{self, Settings};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// A running demo server and a client for it.
 struct Server {
@@ -26,31 +27,13 @@ struct Server {
 /// curl session), on a free port. The server task ends with the test's
 /// runtime.
 async fn start() -> Server {
-    let settings = Settings::from_vars(&|k| match k {
+    let (addr, client) = axum_demo::start(&|k| match k {
         "INSECURE_COOKIES" => Some("1".to_owned()),
         // Tests log the same users in many times per second.
         "MAX_SESSIONS_PER_USER" => Some("1000".to_owned()),
         _ => None,
     })
-    .unwrap_or_else(|e| panic!("settings: {e}"));
-    let auth = common::authenticator(&settings)
-        .await
-        .unwrap_or_else(|e| panic!("authenticator: {e}"));
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("local_addr: {e}"));
-    let app = demo_axum::app(auth).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let client = Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_else(|e| panic!("client: {e}"));
+    .await;
     Server { addr, client }
 }
 

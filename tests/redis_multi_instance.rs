@@ -7,6 +7,8 @@
 //! (needs `redis-server` on PATH; the test fails if it is missing).
 #![cfg(all(feature = "redis", feature = "axum"))]
 
+#[path = "support/axum_demo.rs"]
+mod axum_demo;
 #[path = "../examples/demo_axum.rs"]
 mod demo_axum;
 #[path = "support/redis_server.rs"]
@@ -15,11 +17,9 @@ mod redis_server;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use demo_axum::common::{self, Settings};
 use redis_server::RedisServer;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
 const SECRET: &str = "multi-instance-test-secret-0123456789abcdef";
 
@@ -36,32 +36,14 @@ struct Session {
 }
 
 async fn start(redis_url: &str) -> Instance {
-    let settings = Settings::from_vars(&|k| match k {
+    let (addr, client) = axum_demo::start(&|k| match k {
         "REDIS_URL" => Some(redis_url.to_owned()),
         "JWT_SECRET" => Some(SECRET.to_owned()),
         "INSECURE_COOKIES" => Some("1".to_owned()),
         "MAX_SESSIONS_PER_USER" => Some("1000".to_owned()),
         _ => None,
     })
-    .unwrap_or_else(|e| panic!("settings: {e}"));
-    let auth = common::authenticator(&settings)
-        .await
-        .unwrap_or_else(|e| panic!("authenticator: {e}"));
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("addr: {e}"));
-    let app = demo_axum::app(auth).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let client = Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_else(|e| panic!("client: {e}"));
+    .await;
     Instance { addr, client }
 }
 
