@@ -88,8 +88,11 @@ async fn health() -> &'static str {
 
 async fn session_login(
     session: SessionHandle,
-    JsonBody(req): JsonBody<LoginRequest>,
-) -> Result<HttpResponse, Rejection> {
+    body: Result<JsonBody<LoginRequest>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    // The cross-origin rule answers before the body (login CSRF).
+    session.check_login_origin()?;
+    let JsonBody(req) = body?;
     let Some((user, roles)) = common::verify_login(req).await else {
         return Ok(json_error(401, common::BAD_CREDENTIALS));
     };

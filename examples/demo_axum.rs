@@ -94,7 +94,18 @@ async fn health() -> &'static str {
     "ok"
 }
 
-async fn session_login(session: SessionHandle, JsonBody(req): JsonBody<LoginRequest>) -> Response {
+async fn session_login(
+    session: SessionHandle,
+    body: Result<JsonBody<LoginRequest>, Response>,
+) -> Response {
+    // The cross-origin rule answers before the body (login CSRF).
+    if let Err(rejection) = session.check_login_origin() {
+        return rejection.into_response();
+    }
+    let JsonBody(req) = match body {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     let Some((user, roles)) = verify(req).await else {
         return json_error(401, common::BAD_CREDENTIALS);
     };

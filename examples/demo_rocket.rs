@@ -105,6 +105,8 @@ async fn session_login(
     session: SessionHandle,
     body: Result<JsonBody<LoginRequest>, ApiError>,
 ) -> JsonResult<portcullis::auth::LoginInfo> {
+    // The cross-origin rule answers before the body (login CSRF).
+    session.check_login_origin()?;
     let Some((user, roles)) = common::verify_login(body?.0).await else {
         return Err(ApiError::Json(401, common::BAD_CREDENTIALS));
     };

@@ -39,6 +39,7 @@ use crate::error::ConfigError;
 use crate::id::SessionKey;
 use crate::identity::{AuthState, Identity, Requirement};
 use crate::jwt::{parse_bearer, TokenPair, TokenService};
+use crate::proxy::TrustedProxies;
 use crate::rejection::{Rejection, RejectionKind, Scheme};
 use crate::request::RequestView;
 use crate::session::{ActiveSession, ClientInfo, SessionConfig, SessionInfo, SessionManager};
@@ -50,8 +51,9 @@ pub struct ResponseHeaders {
     inner: Mutex<PendingHeaders>,
 }
 
-/// What [`ResponseHeaders::take`] hands to the adapter.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// What [`ResponseHeaders::take`] hands to the adapter. `Debug` does not
+/// show the `Set-Cookie` value (it carries a session ID).
+#[derive(Default, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PendingHeaders {
     /// A `Set-Cookie` value (a new session, or a removal cookie).
@@ -59,6 +61,15 @@ pub struct PendingHeaders {
     /// Send `Cache-Control: no-store` (the response sets or clears an ID or
     /// carries tokens).
     pub no_store: bool,
+}
+
+impl std::fmt::Debug for PendingHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingHeaders")
+            .field("set_cookie", &self.set_cookie.as_ref().map(|_| "REDACTED"))
+            .field("no_store", &self.no_store)
+            .finish()
+    }
 }
 
 impl ResponseHeaders {
@@ -97,8 +108,13 @@ pub struct AuthOutcome {
     pub session: Option<ActiveSession>,
     /// Keys of every well-formed session cookie presented (ended at login).
     pub presented: Vec<SessionKey>,
-    /// The client's IP and User-Agent (recorded at login).
+    /// The client's IP (after the trusted-proxy rule) and User-Agent
+    /// (recorded at login).
     pub client: ClientInfo,
+    /// Why an unsafe request fails the cross-origin rule, if it does
+    /// (checked for every unsafe request, with or without a cookie: a
+    /// cookie-session login refuses it, see [`Authenticator::login`]).
+    pub cross_origin: Option<RejectionKind>,
     /// Headers to add to the response.
     pub response: ResponseHeaders,
     auth: Authenticator,
@@ -146,6 +162,7 @@ struct Inner {
     sessions: Option<SessionManager>,
     tokens: Option<TokenService>,
     csrf: CsrfConfig,
+    proxies: TrustedProxies,
 }
 
 /// Builder for [`Authenticator`]. Defaults: cookie sessions on a
@@ -157,6 +174,7 @@ pub struct AuthenticatorBuilder {
     sessions: Option<SessionConfig>,
     tokens: Option<TokenService>,
     csrf: CsrfConfig,
+    proxies: TrustedProxies,
 }
 
 impl std::fmt::Debug for AuthenticatorBuilder {
@@ -198,6 +216,28 @@ impl AuthenticatorBuilder {
         self.csrf = csrf;
         self
     }
+    /// The reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto`
+    /// are believed (default: none, so both headers are ignored). See
+    /// [`TrustedProxies`].
+    ///
+    /// ```
+    /// use portcullis::{proxy::TrustedProxies, request::RequestView, Authenticator};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder()
+    ///     .trusted_proxies(TrustedProxies::parse("10.0.0.0/8").unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// let mut view = RequestView::new("GET");
+    /// view.peer_ip = Some("10.0.0.1".parse().unwrap());
+    /// view.add_header("x-forwarded-for", b"198.51.100.7");
+    /// let outcome = auth.authenticate(&view).await;
+    /// assert_eq!(outcome.client.ip, Some("198.51.100.7".parse().unwrap()));
+    /// # });
+    /// ```
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
+        self
+    }
     /// Validate and build.
     ///
     /// # Errors
@@ -224,6 +264,7 @@ impl AuthenticatorBuilder {
                 sessions,
                 tokens: self.tokens,
                 csrf: self.csrf,
+                proxies: self.proxies,
             }),
         })
     }
@@ -238,6 +279,7 @@ impl Authenticator {
             sessions: Some(SessionConfig::default()),
             tokens: None,
             csrf: CsrfConfig::default(),
+            proxies: TrustedProxies::default(),
         }
     }
 
@@ -267,6 +309,12 @@ impl Authenticator {
     /// Authenticate one request. Never fails outright: failures are in
     /// [`AuthOutcome::state`] so optional routes can still run.
     pub async fn authenticate(&self, view: &RequestView<'_>) -> AuthOutcome {
+        let client = self.inner.proxies.resolve(view);
+        let cross_origin = if view.is_safe_method() {
+            None
+        } else {
+            self.inner.csrf.check_origin_with(view, client.https).err()
+        };
         let mut outcome = AuthOutcome {
             state: AuthState::Anonymous(Rejection::new(
                 RejectionKind::MissingCredentials,
@@ -274,12 +322,19 @@ impl Authenticator {
             )),
             session: None,
             presented: Vec::new(),
-            client: ClientInfo::new(view.peer_ip, view.user_agent),
+            client: ClientInfo::new(client.ip, view.user_agent),
+            cross_origin,
             response: ResponseHeaders::default(),
             auth: self.clone(),
         };
-        // Bearer first: the Authorization header wins over a cookie.
-        match parse_bearer(&view.authorization) {
+        // Bearer first: the Authorization header wins over a cookie. With
+        // token mode off it is not ours at all (a gateway may inject its
+        // own identity token), so it is ignored.
+        let bearer = match &self.inner.tokens {
+            Some(_) => parse_bearer(&view.authorization),
+            None => Ok(None),
+        };
+        match bearer {
             Err(kind) => {
                 outcome.state = AuthState::Failed(Rejection::bearer(kind));
                 return outcome;
@@ -293,6 +348,7 @@ impl Authenticator {
                         }
                         Err(kind) => AuthState::Anonymous(Rejection::bearer(kind)),
                     },
+                    // Unreachable: without token mode `bearer` is `None`.
                     None => AuthState::Anonymous(Rejection::bearer(RejectionKind::InvalidToken)),
                 };
                 return outcome;
@@ -309,19 +365,27 @@ impl Authenticator {
         for value in sessions
             .config()
             .cookie
-            .values(view.cookie_headers)
+            .values(&view.cookie_headers)
             .take(MAX_CANDIDATES)
         {
             any_cookie = true;
             if let Some(id) = sessions.decode_cookie(value) {
-                outcome.presented.push(id.key());
+                // The same cookie sent twice names one session, not two.
+                let key = id.key();
+                if !outcome.presented.contains(&key) {
+                    outcome.presented.push(key);
+                }
             }
         }
+        // Every candidate is looked up: two live sessions of our name
+        // (cookie tossing) make the request anonymous, so a tossed cookie
+        // can never choose the session.
+        let mut live = 0usize;
         for i in 0..outcome.presented.len() {
             match sessions.find_key(outcome.presented[i]).await {
                 Ok(Some(active)) => {
+                    live += 1;
                     outcome.session = Some(active);
-                    break;
                 }
                 Ok(None) => {}
                 Err(r) => {
@@ -330,14 +394,25 @@ impl Authenticator {
                 }
             }
         }
+        if live > 1 {
+            outcome.session = None;
+            outcome.state = AuthState::Anonymous(Rejection::session(RejectionKind::InvalidSession));
+            return outcome;
+        }
         outcome.state = match &outcome.session {
-            Some(active) => match self.inner.csrf.check(view, &active.record.secret) {
-                Ok(()) => AuthState::Authenticated(Identity::from_session(
-                    active.key,
-                    active.record.clone(),
-                )),
-                Err(kind) => AuthState::Failed(Rejection::session(kind)),
-            },
+            Some(active) => {
+                match self
+                    .inner
+                    .csrf
+                    .check_with(view, client.https, &active.record.secret)
+                {
+                    Ok(()) => AuthState::Authenticated(Identity::from_session(
+                        active.key,
+                        active.record.clone(),
+                    )),
+                    Err(kind) => AuthState::Failed(Rejection::session(kind)),
+                }
+            }
             None if any_cookie => {
                 // A dead or forged cookie: tell the browser to drop it.
                 outcome
@@ -370,12 +445,44 @@ impl Authenticator {
             .ok_or(Rejection::session(RejectionKind::MissingCredentials))
     }
 
-    /// Log a user in: ends every session the request's cookies named
-    /// (fixation defence), creates a fresh session and CSRF token, and queues
-    /// the `Set-Cookie` in `outcome.response`.
+    /// Refuse a cookie-session login (or re-authentication) that fails the
+    /// cross-origin rule, with or without a cookie: a cross-site form must
+    /// not log the victim into the attacker's account (login CSRF). Call
+    /// it first in a login handler, before reading the body or checking a
+    /// password, so the answer is the same whatever the credentials;
+    /// [`login`](Self::login) checks it again.
+    ///
+    /// ```
+    /// use portcullis::{request::RequestView, Authenticator};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// let mut view = RequestView::new("POST");
+    /// view.add_header("sec-fetch-site", b"cross-site");
+    /// let outcome = auth.authenticate(&view).await;
+    /// assert_eq!(auth.check_login_origin(&outcome).unwrap_err().status(), 403);
+    /// assert_eq!(auth.login(&outcome, "alice", vec![]).await.unwrap_err().status(), 403);
+    /// assert!(outcome.response.take().set_cookie.is_none());
+    /// # });
+    /// ```
     ///
     /// # Errors
-    /// 503 when the store fails; 403 past a refusing session cap.
+    /// 403 ([`RejectionKind::CrossSiteRequest`]).
+    pub fn check_login_origin(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+        match outcome.cross_origin {
+            Some(kind) => Err(Rejection::session(kind)),
+            None => Ok(()),
+        }
+    }
+
+    /// Log a user in: ends every session the request's cookies named
+    /// (fixation defence), creates a fresh session and CSRF token, and queues
+    /// the `Set-Cookie` in `outcome.response`. An unsafe request that fails
+    /// the cross-origin rule is refused first (see
+    /// [`check_login_origin`](Self::check_login_origin)).
+    ///
+    /// # Errors
+    /// 403 for a cross-origin request or past a refusing session cap; 503
+    /// when the store fails.
     pub async fn login(
         &self,
         outcome: &AuthOutcome,
@@ -383,6 +490,7 @@ impl Authenticator {
         roles: Vec<String>,
     ) -> Result<LoginInfo, Rejection> {
         let m = self.manager()?;
+        self.check_login_origin(outcome)?;
         let login = m
             .login(user, roles.clone(), &outcome.presented, &outcome.client)
             .await?;

@@ -156,10 +156,13 @@ impl CookiePolicy {
 
     /// Every well-formed value of our cookie across the `Cookie` header
     /// lines, in order, at most [`MAX_CANDIDATES`] (see the module docs).
-    pub fn values<'a>(&'a self, headers: HeaderLines<'a>) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn values<'s, 'h: 's>(
+        &'s self,
+        headers: &'s HeaderLines<'h>,
+    ) -> impl Iterator<Item = &'h str> + 's {
         let name = self.name.as_bytes();
         headers
-            .into_lines()
+            .iter()
             .flat_map(|line| line.split(|&b| b == b';'))
             .filter_map(move |pair| {
                 let pair = trim_sp(pair);

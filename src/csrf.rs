@@ -4,11 +4,15 @@
 //! DELETE, ...) that authenticates with the session cookie; safe methods and
 //! bearer-token requests need neither:
 //!
-//! 1. **Origin**: `Sec-Fetch-Site: cross-site` or `same-site` is refused,
-//!    `same-origin` and `none` pass. Without it, an `Origin` header must
-//!    match the request's own origin (its `Host`, and its scheme when known)
-//!    or a configured trusted origin; `Origin: null` never matches. With
-//!    neither header the token alone decides. A header sent twice is refused.
+//! 1. **Origin** (the demo contract's cross-origin rule): one
+//!    `Sec-Fetch-Site` header decides: `same-origin` and `none` pass;
+//!    `same-site` and `cross-site` pass only with exactly one `Origin` that
+//!    is a configured trusted origin; other values fall back to `Origin`.
+//!    Without it, an `Origin` header must match the request's own origin
+//!    (its `Host`, and its scheme when known) or a trusted origin;
+//!    `Origin: null` never matches. With neither header the token alone
+//!    decides. Either header sent twice is refused. The same rule guards
+//!    the cookie-session login with or without a cookie (login CSRF).
 //! 2. **Token**: `X-CSRF-Token` must equal the session's CSRF token,
 //!    compared in constant time. The token is the per-session secret,
 //!    returned at login and rotated with the session ID.
@@ -44,6 +48,18 @@ use crate::rejection::RejectionKind;
 use crate::request::{RequestView, Single};
 
 /// CSRF settings.
+///
+/// ```
+/// use portcullis::csrf::CsrfConfig;
+/// use portcullis::request::RequestView;
+/// let csrf = CsrfConfig::default().trust_origin("https://app.example.com");
+/// // A browser on the trusted front-end sends `Sec-Fetch-Site: same-site`.
+/// let mut view = RequestView::new("POST");
+/// view.add_header("host", b"api.example.com");
+/// view.add_header("sec-fetch-site", b"same-site");
+/// view.add_header("origin", b"https://app.example.com");
+/// assert_eq!(csrf.check_origin(&view), Ok(()));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CsrfConfig {
@@ -67,10 +83,21 @@ impl CsrfConfig {
     /// # Errors
     /// [`RejectionKind::CrossSiteRequest`] or [`RejectionKind::CsrfTokenInvalid`].
     pub fn check(&self, view: &RequestView<'_>, secret: &[u8; 32]) -> Result<(), RejectionKind> {
+        self.check_with(view, view.https, secret)
+    }
+
+    /// [`check`](Self::check) with the request's scheme as resolved by the
+    /// trusted-proxy rule.
+    pub(crate) fn check_with(
+        &self,
+        view: &RequestView<'_>,
+        https: Option<bool>,
+        secret: &[u8; 32],
+    ) -> Result<(), RejectionKind> {
         if view.is_safe_method() {
             return Ok(());
         }
-        self.check_origin(view)?;
+        self.check_origin_with(view, https)?;
         check_token(view.csrf_token, secret)
     }
 
@@ -79,6 +106,14 @@ impl CsrfConfig {
     /// # Errors
     /// [`RejectionKind::CrossSiteRequest`].
     pub fn check_origin(&self, view: &RequestView<'_>) -> Result<(), RejectionKind> {
+        self.check_origin_with(view, view.https)
+    }
+
+    pub(crate) fn check_origin_with(
+        &self,
+        view: &RequestView<'_>,
+        https: Option<bool>,
+    ) -> Result<(), RejectionKind> {
         match view.sec_fetch_site {
             Single::One(v)
                 if v.eq_ignore_ascii_case(b"same-origin") || v.eq_ignore_ascii_case(b"none") =>
@@ -89,7 +124,11 @@ impl CsrfConfig {
                 if v.eq_ignore_ascii_case(b"cross-site")
                     || v.eq_ignore_ascii_case(b"same-site") =>
             {
-                return Err(RejectionKind::CrossSiteRequest)
+                // Only a configured front-end origin may send these.
+                return match view.origin {
+                    Single::One(origin) if self.is_trusted(origin) => Ok(()),
+                    _ => Err(RejectionKind::CrossSiteRequest),
+                };
             }
             Single::Many => return Err(RejectionKind::CrossSiteRequest),
             // Unknown values: fall back to Origin.
@@ -99,7 +138,7 @@ impl CsrfConfig {
             Single::Absent => Ok(()),
             Single::Many => Err(RejectionKind::CrossSiteRequest),
             Single::One(origin) => {
-                if self.is_trusted(origin) || same_origin(origin, view) {
+                if self.is_trusted(origin) || same_origin(origin, view, https) {
                     Ok(())
                 } else {
                     Err(RejectionKind::CrossSiteRequest)
@@ -109,13 +148,15 @@ impl CsrfConfig {
     }
 
     fn is_trusted(&self, origin: &[u8]) -> bool {
-        self.trusted_origins
-            .iter()
-            .any(|t| t.as_bytes().eq_ignore_ascii_case(origin))
+        origin != b"null"
+            && self
+                .trusted_origins
+                .iter()
+                .any(|t| t.as_bytes().eq_ignore_ascii_case(origin))
     }
 }
 
-fn same_origin(origin: &[u8], view: &RequestView<'_>) -> bool {
+fn same_origin(origin: &[u8], view: &RequestView<'_>, https: Option<bool>) -> bool {
     let (scheme, authority) = if let Some(a) = origin.strip_prefix(b"https://") {
         ("https", a)
     } else if let Some(a) = origin.strip_prefix(b"http://") {
@@ -123,7 +164,7 @@ fn same_origin(origin: &[u8], view: &RequestView<'_>) -> bool {
     } else {
         return false; // includes "null"
     };
-    if let Some(https) = view.https {
+    if let Some(https) = https {
         if https != (scheme == "https") {
             return false;
         }
@@ -144,12 +185,15 @@ fn same_origin(origin: &[u8], view: &RequestView<'_>) -> bool {
 ///
 /// # Errors
 /// [`RejectionKind::CsrfTokenInvalid`] when absent, duplicated, malformed or
-/// different.
+/// different, and always for an all-zero secret (a record made without a
+/// drawn secret: its token would be predictable).
 pub fn check_token(presented: Single<'_>, secret: &[u8; 32]) -> Result<(), RejectionKind> {
-    let ok = presented
-        .one()
-        .and_then(decode_fixed::<32>)
-        .is_some_and(|t| bool::from(t.ct_eq(secret)));
+    let zero = secret.ct_eq(&[0u8; 32]);
+    let ok = !bool::from(zero)
+        && presented
+            .one()
+            .and_then(decode_fixed::<32>)
+            .is_some_and(|t| bool::from(t.ct_eq(secret)));
     if ok {
         Ok(())
     } else {

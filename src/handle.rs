@@ -76,6 +76,18 @@ impl SessionHandle {
             .await
     }
 
+    /// Refuse a login from another origin (login CSRF): call it first in a
+    /// cookie-session login handler, before reading the body (see
+    /// [`Authenticator::check_login_origin`]).
+    ///
+    /// # Errors
+    /// 403 for a request that fails the cross-origin rule.
+    pub fn check_login_origin(&self) -> Result<(), Rejection> {
+        self.outcome
+            .authenticator()
+            .check_login_origin(&self.outcome)
+    }
+
     /// Give the current session a new ID and CSRF token (call on privilege
     /// change); returns the new CSRF token.
     ///

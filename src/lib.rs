@@ -47,6 +47,7 @@ pub mod handle;
 pub mod id;
 pub mod identity;
 pub mod jwt;
+pub mod proxy;
 pub mod redirect;
 pub mod rejection;
 pub mod request;

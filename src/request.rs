@@ -18,36 +18,79 @@
 
 use std::net::IpAddr;
 
-/// Most header lines of one name that are looked at (more are ignored and
-/// flagged, so a flood of `Cookie` lines costs nothing).
-pub const MAX_HEADER_LINES: usize = 8;
+/// Most bytes of one repeatable header that are looked at, all its lines
+/// together (more are ignored and flagged). The work is bounded by bytes,
+/// not by a count of lines: over HTTP/2 and HTTP/3 browsers send every
+/// cookie as its own `cookie` line (RFC 9113 §8.2.3), so a user with many
+/// older cookies sends many lines, and the server's own header limits
+/// already bound how many there can be.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
-/// Up to [`MAX_HEADER_LINES`] values of a repeatable header, borrowed.
-#[derive(Debug, Clone, Copy, Default)]
+/// Lines kept without allocating; later ones spill to the heap (rare).
+const INLINE_LINES: usize = 8;
+
+/// The values of a repeatable header, borrowed, in order, up to
+/// [`MAX_HEADER_BYTES`] in all.
+///
+/// ```
+/// use portcullis::request::HeaderLines;
+/// let mut lines = HeaderLines::default();
+/// let crumbs: Vec<String> = (0..64).map(|i| format!("c{i}=1")).collect();
+/// for c in &crumbs {
+///     lines.push(c.as_bytes());
+/// }
+/// lines.push(b"__Host-id=ours");
+/// assert_eq!(lines.len(), 65);
+/// assert_eq!(lines.iter().last(), Some(&b"__Host-id=ours"[..]));
+/// assert!(!lines.overflowed());
+/// ```
+#[derive(Clone, Default)]
 pub struct HeaderLines<'a> {
-    lines: [&'a [u8]; MAX_HEADER_LINES],
+    inline: [&'a [u8]; INLINE_LINES],
+    spill: Vec<&'a [u8]>,
     len: usize,
+    bytes: usize,
     overflow: bool,
 }
 
+impl std::fmt::Debug for HeaderLines<'_> {
+    // Header values carry cookies and tokens: show only their shape.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeaderLines")
+            .field("lines", &self.len)
+            .field("bytes", &self.bytes)
+            .field("overflowed", &self.overflow)
+            .finish()
+    }
+}
+
 impl<'a> HeaderLines<'a> {
-    /// Append a value (ignored past [`MAX_HEADER_LINES`], see
+    /// Append a value. Once the lines would pass [`MAX_HEADER_BYTES`] in
+    /// all, this and every later value is ignored (see
     /// [`overflowed`](Self::overflowed)).
     pub fn push(&mut self, value: &'a [u8]) {
-        if self.len < MAX_HEADER_LINES {
-            self.lines[self.len] = value;
-            self.len += 1;
-        } else {
-            self.overflow = true;
+        if self.overflow {
+            return;
         }
+        let bytes = self.bytes.saturating_add(value.len());
+        if bytes > MAX_HEADER_BYTES {
+            self.overflow = true;
+            return;
+        }
+        self.bytes = bytes;
+        if self.len < INLINE_LINES {
+            self.inline[self.len] = value;
+        } else {
+            self.spill.push(value);
+        }
+        self.len += 1;
     }
     /// The values, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
-        self.lines[..self.len].iter().copied()
-    }
-    /// The values, in order, by value (the view is `Copy`).
-    pub fn into_lines(self) -> impl Iterator<Item = &'a [u8]> {
-        self.lines.into_iter().take(self.len)
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &'a [u8]> + '_ {
+        self.inline[..self.len.min(INLINE_LINES)]
+            .iter()
+            .chain(self.spill.iter())
+            .copied()
     }
     /// How many values were kept.
     #[must_use]
@@ -59,15 +102,17 @@ impl<'a> HeaderLines<'a> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// True when more than [`MAX_HEADER_LINES`] values were sent.
+    /// True when the values passed [`MAX_HEADER_BYTES`] and the rest were
+    /// ignored.
     #[must_use]
     pub fn overflowed(&self) -> bool {
         self.overflow
     }
 }
 
-/// A header that must appear at most once.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A header that must appear at most once. `Debug` never shows the value
+/// (it may be a CSRF token).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub enum Single<'a> {
     /// Not sent.
     #[default]
@@ -76,6 +121,16 @@ pub enum Single<'a> {
     One(&'a [u8]),
     /// Sent more than once: treated as untrustworthy by every check.
     Many,
+}
+
+impl std::fmt::Debug for Single<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Single::Absent => "Absent",
+            Single::One(_) => "One(REDACTED)",
+            Single::Many => "Many",
+        })
+    }
 }
 
 impl<'a> Single<'a> {
@@ -96,7 +151,7 @@ impl<'a> Single<'a> {
 }
 
 /// What the core needs to know about a request.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct RequestView<'a> {
     /// The method, e.g. `"GET"`.
@@ -115,11 +170,35 @@ pub struct RequestView<'a> {
     pub host: Single<'a>,
     /// `User-Agent`.
     pub user_agent: Option<&'a [u8]>,
-    /// Whether the connection is known to be HTTPS (`None`: unknown, e.g.
-    /// behind a TLS-terminating proxy).
+    /// Every `X-Forwarded-For` line (believed only from a trusted proxy,
+    /// see [`TrustedProxies`](crate::proxy::TrustedProxies)).
+    pub forwarded_for: HeaderLines<'a>,
+    /// `X-Forwarded-Proto` (believed only from a trusted proxy).
+    pub forwarded_proto: Single<'a>,
+    /// Whether the connection itself is known to be HTTPS (`None`:
+    /// unknown). Adapters fill this from the connection, never from a
+    /// client header; behind a proxy the core reads `X-Forwarded-Proto`.
     pub https: Option<bool>,
     /// The peer's IP address, if known.
     pub peer_ip: Option<IpAddr>,
+}
+
+impl std::fmt::Debug for RequestView<'_> {
+    // Cookies, tokens and the CSRF token never print; only their presence.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestView")
+            .field("method", &self.method)
+            .field("cookie_headers", &self.cookie_headers)
+            .field("authorization", &self.authorization)
+            .field("origin", &self.origin)
+            .field("sec_fetch_site", &self.sec_fetch_site)
+            .field("csrf_token", &self.csrf_token)
+            .field("host", &self.host)
+            .field("forwarded_for", &self.forwarded_for)
+            .field("forwarded_proto", &self.forwarded_proto)
+            .field("https", &self.https)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> RequestView<'a> {
@@ -148,6 +227,10 @@ impl<'a> RequestView<'a> {
             12 if n.eq_ignore_ascii_case(b"x-csrf-token") => self.csrf_token.push(value),
             13 if n.eq_ignore_ascii_case(b"authorization") => self.authorization.push(value),
             14 if n.eq_ignore_ascii_case(b"sec-fetch-site") => self.sec_fetch_site.push(value),
+            15 if n.eq_ignore_ascii_case(b"x-forwarded-for") => self.forwarded_for.push(value),
+            17 if n.eq_ignore_ascii_case(b"x-forwarded-proto") => {
+                self.forwarded_proto.push(value);
+            }
             _ => {}
         }
     }

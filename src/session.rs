@@ -50,6 +50,10 @@ pub struct SessionConfig {
     pub absolute_timeout: u64,
     /// `last_seen` and the idle expiry are written at most once per this many
     /// seconds (default 60), so a busy session does not write on every request.
+    /// The interval in effect is at most a quarter of the idle timeout, so a
+    /// session in use never reaches its idle deadline between two writes
+    /// (and the idle timeout seen by an active user shrinks by at most a
+    /// quarter).
     pub rolling_interval: u64,
     /// Cap on concurrent sessions per user (default 5; `None`: no cap).
     pub max_sessions_per_user: Option<usize>,
@@ -131,13 +135,23 @@ impl SessionConfig {
 }
 
 /// Who is logging in from where (recorded in the session for listing).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `Debug` shows neither the IP nor the User-Agent.
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientInfo {
     /// Peer IP.
     pub ip: Option<IpAddr>,
     /// User-Agent, truncated to 256 bytes.
     pub user_agent: Option<String>,
+}
+
+impl std::fmt::Debug for ClientInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientInfo")
+            .field("ip", &self.ip.as_ref().map(|_| "REDACTED"))
+            .field("user_agent", &self.user_agent.as_ref().map(|_| "REDACTED"))
+            .finish()
+    }
 }
 
 impl ClientInfo {
@@ -221,6 +235,8 @@ pub struct SessionManager {
     store: Arc<dyn SessionStore>,
     config: Arc<SessionConfig>,
     clock: SharedClock,
+    /// The rolling interval in effect (see [`SessionConfig::rolling_interval`]).
+    rolling: u64,
 }
 
 impl std::fmt::Debug for SessionManager {
@@ -247,10 +263,12 @@ impl SessionManager {
         clock: SharedClock,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
+        let rolling = config.rolling_interval.min(config.idle_timeout / 4);
         Ok(SessionManager {
             store,
             config: Arc::new(config),
             clock,
+            rolling,
         })
     }
 
@@ -322,7 +340,7 @@ impl SessionManager {
             // The store should not return it; be strict anyway.
             return Ok(None);
         }
-        if now.saturating_sub(record.last_seen) >= self.config.rolling_interval {
+        if now.saturating_sub(record.last_seen) >= self.rolling {
             // Boxed: the rare write path keeps a whole record across its
             // await, which would otherwise enlarge every request's future.
             record = Box::pin(self.touch(&key, record, now)).await?;
@@ -459,14 +477,28 @@ impl SessionManager {
     /// Give the session a new ID (privilege change), keeping its data and
     /// expiry; the CSRF token rotates too. The old ID stops working at once.
     ///
+    /// The successor is created before the old record is deleted, and if
+    /// that delete finds the old record already gone (a concurrent logout,
+    /// log-out-everywhere or eviction ended it) the successor is deleted
+    /// too and the rotation refused: a rotation never resurrects a session
+    /// another request just ended, under any interleaving.
+    ///
     /// # Errors
-    /// 503 when the store fails.
+    /// 401 when the session ended meanwhile; 503 when the store fails.
     pub async fn rotate(&self, current: &ActiveSession) -> Result<LoginOutcome, Rejection> {
         let outcome = self.create(SessionRecord::clone(&current.record)).await?;
-        self.store
+        let existed = self
+            .store
             .delete(&current.key)
             .await
             .map_err(|e| unavailable(&e))?;
+        if !existed {
+            self.store
+                .delete(&outcome.key)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            return Err(Rejection::session(RejectionKind::InvalidSession));
+        }
         Ok(outcome)
     }
 

@@ -624,8 +624,24 @@ async fn a_rejection_is_the_same_bytes_from_extractor_handler_and_guard() {
         (r.status, r.header("www-authenticate").as_deref()),
         (401, bearer.www_authenticate())
     );
-    // Two Authorization headers: 400 with the invalid_request challenge.
-    let r = h
+    // Two Authorization headers: 400 with the invalid_request challenge
+    // (in token mode; without it `Authorization` is not ours and is ignored,
+    // review finding L11).
+    let tokens = portcullis::jwt::TokenService::builder(
+        portcullis::jwt::KeyRegistry::hs256("k1", &[7u8; 32]).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .build()
+    .unwrap_or_else(|e| panic!("{e}"));
+    let with_tokens = ActixHarness {
+        app: test::init_service(test_app(
+            Authenticator::builder()
+                .tokens(tokens)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}")),
+        ))
+        .await,
+    };
+    let r = with_tokens
         .send(
             "GET",
             "/many",
@@ -756,9 +772,10 @@ async fn the_demo_answers_json_for_unknown_routes_and_methods() {
 
 #[actix_web::test]
 async fn the_origin_check_knows_the_connection_scheme() {
-    // Over plain HTTP an `https://` Origin is another origin; behind a proxy
-    // that says `X-Forwarded-Proto: https` it is this one (actix-web's
-    // `ConnectionInfo`).
+    // Over plain HTTP an `https://` Origin is another origin. A client's own
+    // `X-Forwarded-Proto: https` changes nothing (review: actix-web's
+    // `ConnectionInfo` believed it); behind a configured trusted proxy
+    // (`TRUSTED_PROXIES`) the header is believed and the origin matches.
     let h = harness(demo_auth().await).await;
     let s = contract::login_session(&h, "alice", &[]).await;
     let https_origin = format!("https://{}", contract::HOST);
@@ -788,6 +805,37 @@ async fn the_origin_check_knows_the_connection_scheme() {
     let proxied = common_headers(&[("x-forwarded-proto", b"https")]);
     let proxied: Vec<(&str, &[u8])> = proxied.iter().map(|(n, v)| (*n, v.as_slice())).collect();
     let r = h.send("POST", "/session/logout", &proxied, b"").await;
-    assert_eq!(r.status, 204);
-    assert_eq!(contract::session_status(&h, &s).await, 401);
+    assert_eq!(
+        r.status, 403,
+        "X-Forwarded-Proto from a peer that is no proxy"
+    );
+    assert_eq!(contract::session_status(&h, &s).await, 200);
+
+    let mut vars: Vec<(&str, &str)> = contract::SUITE_SETTINGS.to_vec();
+    vars.push(("TRUSTED_PROXIES", "127.0.0.1"));
+    let settings = Settings::from_vars(&|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap_or_else(|e| panic!("settings: {e}"));
+    let behind_proxy = harness(
+        common::authenticator(&settings)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await;
+    let s = contract::login_session(&behind_proxy, "alice", &[]).await;
+    let proxied = {
+        let mut v = common_headers(&[("x-forwarded-proto", b"https")]);
+        v[0].1 = s.cookie.clone().into_bytes();
+        v[1].1 = s.csrf.clone().into_bytes();
+        v
+    };
+    let proxied: Vec<(&str, &[u8])> = proxied.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+    let r = behind_proxy
+        .send("POST", "/session/logout", &proxied, b"")
+        .await;
+    assert_eq!(r.status, 204, "X-Forwarded-Proto from a trusted proxy");
+    assert_eq!(contract::session_status(&behind_proxy, &s).await, 401);
 }

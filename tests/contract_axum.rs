@@ -143,8 +143,10 @@ async fn contract_same_failures_are_stable() {
 async fn insecure_cookies_setting_drops_secure_and_prefix() {
     let s = Settings::from_vars(&|k| match k {
         "INSECURE_COOKIES" => Some("1".to_owned()),
-        "MAX_SESSIONS_PER_USER" => Some("1000".to_owned()),
-        _ => None,
+        _ => contract::SUITE_SETTINGS
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned()),
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let auth = common::authenticator(&s)

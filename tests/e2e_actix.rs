@@ -532,3 +532,42 @@ fn bad_settings_stop_the_server_with_a_message() {
         assert!(stderr.contains(&format!("error: {var}")), "{var}: {stderr}");
     }
 }
+
+/// H1 (review): a browser over HTTP/2 sends each cookie on its own line;
+/// over HTTP/1.1 the same is many `Cookie:` lines. Our cookie behind 1, 8,
+/// 9 and 64 other lines, or behind 16 KiB of other cookies, is found.
+#[actix_web::test]
+async fn h1_session_cookie_found_after_many_cookie_lines() {
+    let s = Server::start(&[("INSECURE_COOKIES", "1")]);
+    let c = client();
+    let (cookie, _) = login(&c, &s, "alice", None).await;
+    let request = |lines: &[String]| {
+        let mut r =
+            b"GET /session/me HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n".to_vec();
+        for l in lines {
+            r.extend_from_slice(format!("cookie: {l}\r\n").as_bytes());
+        }
+        r.extend_from_slice(b"\r\n");
+        r
+    };
+    let addr = s.addr;
+    for before in [0usize, 1, 8, 9, 64] {
+        let mut lines: Vec<String> = (0..before).map(|i| format!("c{i}=v{i}")).collect();
+        lines.push(cookie.clone());
+        let bytes = request(&lines);
+        let status = tokio::task::spawn_blocking(move || raw_status(addr, &bytes))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status, Some(200), "after {before} cookie lines");
+    }
+    let mut lines: Vec<String> = (0..16)
+        .map(|i| format!("big{i}={}", "x".repeat(1020)))
+        .collect();
+    lines.push(cookie.clone());
+    let bytes = request(&lines);
+    let status = tokio::task::spawn_blocking(move || raw_status(addr, &bytes))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, Some(200), "after 16 KiB of other cookies");
+    s.stop().await;
+}

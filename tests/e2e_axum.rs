@@ -500,3 +500,28 @@ async fn a_burst_on_one_session_does_not_lose_the_logout() {
     assert_eq!(res.status(), 401);
     s.health().await;
 }
+
+/// H1 (review): a browser over HTTP/2 sends each cookie on its own line;
+/// over HTTP/1.1 the same is many `Cookie:` lines. Our cookie behind 1, 8,
+/// 9 and 64 other lines, or behind 16 KiB of other cookies, is found.
+#[tokio::test]
+async fn h1_session_cookie_found_after_many_cookie_lines() {
+    let s = start().await;
+    let session = s.login("alice", None).await;
+    for before in [0usize, 1, 8, 9, 64] {
+        let mut extra = Vec::new();
+        for i in 0..before {
+            extra.extend_from_slice(format!("cookie: c{i}=v{i}\r\n").as_bytes());
+        }
+        extra.extend_from_slice(format!("cookie: {}\r\n", session.cookie).as_bytes());
+        let status = raw(s.addr, raw_get("/session/me", &extra)).await;
+        assert_eq!(status, Some(200), "after {before} cookie lines");
+    }
+    let mut extra = Vec::new();
+    for i in 0..16 {
+        extra.extend_from_slice(format!("cookie: big{i}={}\r\n", "x".repeat(1020)).as_bytes());
+    }
+    extra.extend_from_slice(format!("cookie: {}\r\n", session.cookie).as_bytes());
+    assert_eq!(raw(s.addr, raw_get("/session/me", &extra)).await, Some(200));
+    s.health().await;
+}

@@ -501,3 +501,35 @@ async fn garbage_cookies_and_bad_input_get_4xx_and_the_server_keeps_serving() {
     assert_eq!(s.get("/health", &[]).await.status(), StatusCode::OK);
     assert_eq!(s.me(&alice.cookie).await, StatusCode::OK);
 }
+
+/// H1 (review): a browser over HTTP/2 sends each cookie on its own line;
+/// over HTTP/1.1 the same is many `Cookie:` lines. Our cookie behind 1, 8,
+/// 9 and 64 other lines, or behind 16 KiB of other cookies, is found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h1_session_cookie_found_after_many_cookie_lines() {
+    let s = Server::start(INSECURE).await;
+    let login = s.login("alice", &[]).await;
+    let request = |lines: &[String]| {
+        let mut r =
+            b"GET /session/me HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n".to_vec();
+        for l in lines {
+            r.extend_from_slice(format!("cookie: {l}\r\n").as_bytes());
+        }
+        r.extend_from_slice(b"\r\n");
+        r
+    };
+    for before in [0usize, 1, 8, 9, 64] {
+        let mut lines: Vec<String> = (0..before).map(|i| format!("c{i}=v{i}")).collect();
+        lines.push(login.cookie.clone());
+        assert_eq!(s.raw(&request(&lines)), 200, "after {before} cookie lines");
+    }
+    let mut lines: Vec<String> = (0..16)
+        .map(|i| format!("big{i}={}", "x".repeat(1020)))
+        .collect();
+    lines.push(login.cookie.clone());
+    assert_eq!(
+        s.raw(&request(&lines)),
+        200,
+        "after 16 KiB of other cookies"
+    );
+}

@@ -143,12 +143,10 @@ pub(crate) fn request_view(req: &ServiceRequest) -> RequestView<'_> {
         }
     }
     view.peer_ip = req.peer_addr().map(|addr| addr.ip());
-    // The scheme only matters to the Origin check of an unsafe request that
-    // sends one Origin; `connection_info()` allocates (host, scheme, peer
-    // strings), so it is not built for every other request.
-    if !view.is_safe_method() && matches!(view.origin, Single::One(_)) {
-        view.https = Some(req.connection_info().scheme() == "https");
-    }
+    // The connection's own scheme, never `connection_info()`, which believes
+    // a client's `X-Forwarded-Proto`: behind a trusted proxy the core reads
+    // that header itself (`Authenticator::builder().trusted_proxies`).
+    view.https = Some(req.app_config().secure());
     view
 }
 

@@ -9,7 +9,9 @@ use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
 use portcullis::clock::{SharedClock, SystemClock};
 use portcullis::cookie::CookiePolicy;
+use portcullis::csrf::CsrfConfig;
 use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenService};
+use portcullis::proxy::TrustedProxies;
 use portcullis::session::{SessionConfig, SessionLimitPolicy};
 use portcullis::store::{MemoryStore, SessionStore};
 use portcullis::Authenticator;
@@ -26,6 +28,10 @@ pub struct Settings {
     pub session_absolute: u64,
     pub max_sessions_per_user: usize,
     pub insecure_cookies: bool,
+    /// `TRUSTED_PROXIES`: whose forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// `TRUSTED_ORIGINS`: front-end origins allowed cross-origin.
+    pub trusted_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -40,6 +46,8 @@ impl std::fmt::Debug for Settings {
             .field("session_absolute", &self.session_absolute)
             .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("insecure_cookies", &self.insecure_cookies)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("trusted_origins", &self.trusted_origins)
             .finish()
     }
 }
@@ -84,6 +92,9 @@ impl Settings {
             Some(_) => return Err("INSECURE_COOKIES must be 1 or unset".into()),
         };
         let redis_url = get("REDIS_URL").filter(|u| !u.is_empty());
+        let trusted_proxies = TrustedProxies::parse(&get("TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|e| format!("TRUSTED_PROXIES: {e}"))?;
+        let trusted_origins = origins(&get("TRUSTED_ORIGINS").unwrap_or_default())?;
         Ok(Settings {
             port: number(get, "PORT", 3000u16, 0)?,
             redis_url,
@@ -94,8 +105,31 @@ impl Settings {
             session_absolute: number(get, "SESSION_ABSOLUTE_SECS", 43_200u64, 1)?,
             max_sessions_per_user: number(get, "MAX_SESSIONS_PER_USER", 5usize, 1)?,
             insecure_cookies,
+            trusted_proxies,
+            trusted_origins,
         })
     }
+}
+
+/// `TRUSTED_ORIGINS`: comma-separated `scheme://host[:port]`, nothing else.
+fn origins(list: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for o in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let rest = o
+            .strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', '@', ' ']) => {
+                out.push(o.to_ascii_lowercase());
+            }
+            _ => {
+                return Err(format!(
+                    "TRUSTED_ORIGINS: `{o}` is not an origin like https://app.example.com"
+                ))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A demo user.
@@ -232,11 +266,17 @@ pub fn authenticator_with(
             SessionLimitPolicy::EvictOldest,
         )
         .cookie(cookie);
+    let csrf = settings
+        .trusted_origins
+        .iter()
+        .fold(CsrfConfig::default(), |c, o| c.trust_origin(o.clone()));
     Authenticator::builder()
         .store(stores.sessions)
         .clock(clock)
         .sessions(sessions)
         .tokens(tokens)
+        .csrf(csrf)
+        .trusted_proxies(settings.trusted_proxies.clone())
         .build()
         .map_err(|e| e.to_string())
 }

@@ -1,5 +1,5 @@
 //! Fuzz `Authorization` parsing: arbitrary bytes split on `\n` into one or
-//! several `Authorization` header lines (more than `MAX_HEADER_LINES`
+//! several `Authorization` header lines (many, up to `MAX_HEADER_BYTES`
 //! exercises the overflow), through `portcullis::jwt::parse_bearer`, then
 //! the whole request through `Authenticator::authenticate` (token mode on an
 //! HS256 registry; seeds carry a valid `Bearer` header).

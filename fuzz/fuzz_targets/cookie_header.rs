@@ -1,6 +1,6 @@
 //! Fuzz the `Cookie` request-header path: arbitrary bytes, split on `\n`
 //! into several `Cookie` header lines (HTTP/2 splits them; more than
-//! `MAX_HEADER_LINES` exercises the overflow), read by
+//! `MAX_HEADER_BYTES` exercises the overflow), read by
 //! `CookiePolicy::values`, each value decoded with `SessionId::decode` and
 //! `IdSigner::verify`, and the whole request run through
 //! `Authenticator::authenticate` (plain and signed cookies, with one live
@@ -101,7 +101,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let mut n = 0;
-    for value in w.policy.values(view.cookie_headers) {
+    for value in w.policy.values(&view.cookie_headers) {
         n += 1;
         assert!(!value.is_empty() && value.len() <= MAX_COOKIE_VALUE_LEN);
         assert!(value
@@ -124,7 +124,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(who.subject(), "fuzz");
         let live = SessionId::from_bytes(LIVE_ID);
         // The only way in is the live session's cookie (signed with either key).
-        let named_live = w.policy.values(view.cookie_headers).any(|v| {
+        let named_live = w.policy.values(&view.cookie_headers).any(|v| {
             let id = if signed {
                 w.signer.verify(v)
             } else {

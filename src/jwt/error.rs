@@ -56,6 +56,9 @@ pub enum JwtError {
     WrongIssuer,
     /// `aud` does not contain the configured audience.
     WrongAudience,
+    /// `exp` − `iat` is longer than the verifier's maximum token lifetime
+    /// (plus leeway): a correctly signed but overlong token.
+    LifetimeTooLong,
     /// Application claims use a reserved (registered) claim name; signing
     /// refused (names the claim).
     ReservedClaim(String),
@@ -103,6 +106,7 @@ impl fmt::Display for JwtError {
             JwtError::IssuedInFuture => f.write_str("token issued in the future"),
             JwtError::WrongIssuer => f.write_str("wrong issuer"),
             JwtError::WrongAudience => f.write_str("wrong audience"),
+            JwtError::LifetimeTooLong => f.write_str("token lifetime longer than allowed"),
             JwtError::ReservedClaim(c) => write!(f, "application claim `{c}` is reserved"),
             JwtError::NoSigningKey => f.write_str("no signing key configured"),
             JwtError::Signing => f.write_str("signing failed"),

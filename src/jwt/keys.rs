@@ -178,7 +178,8 @@ pub(crate) const MAX_RSA_BITS: usize = 8192;
 pub(crate) fn check_rsa(n: &[u8], e: &[u8]) -> Result<(Vec<u8>, Vec<u8>), ConfigError> {
     let n = trim_zeros(n);
     let e = trim_zeros(e);
-    let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+    // An empty modulus is 0 bits (not an underflow): refused below.
+    let bits = (n.len() * 8).saturating_sub(n.first().map_or(0, |b| b.leading_zeros() as usize));
     if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
         return Err(ConfigError::Key(format!(
             "RSA modulus must be {MIN_RSA_BITS} to {MAX_RSA_BITS} bits (got {bits})"

@@ -235,6 +235,7 @@ impl TokenService {
             clock: None,
             allowed_crit: Vec::new(),
             verified_cache: DEFAULT_VERIFIED_CACHE_SLOTS,
+            max_lifetime: None,
         }
     }
 
@@ -790,6 +791,7 @@ pub struct TokenServiceBuilder {
     clock: Option<SharedClock>,
     allowed_crit: Vec<String>,
     verified_cache: usize,
+    max_lifetime: Option<Option<u64>>,
 }
 
 impl fmt::Debug for TokenServiceBuilder {
@@ -869,6 +871,29 @@ impl TokenServiceBuilder {
         self
     }
 
+    /// The longest lifetime (`exp` − `iat`, seconds) an access token may
+    /// have to be accepted, plus the leeway (default: the access-token
+    /// lifetime). A correctly signed token that claims to live longer is
+    /// refused, so a token minted with a far-future `exp` (a leaked key, a
+    /// bug elsewhere) cannot outlive log-out-everywhere. `None` removes the
+    /// cap: only for tokens of another issuer whose lifetimes you do not
+    /// control.
+    ///
+    /// ```
+    /// use portcullis::jwt::{KeyRegistry, TokenService, JwtError};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let svc = TokenService::builder(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap()).build().unwrap();
+    /// let mut claims = svc.claims_for("alice", &[]).unwrap();
+    /// claims.exp = claims.iat + 365 * 86_400; // signed, but a year long
+    /// let token = svc.sign(&claims).unwrap();
+    /// assert_eq!(svc.verify(token.as_bytes()).unwrap_err(), JwtError::LifetimeTooLong);
+    /// # });
+    /// ```
+    pub fn max_token_lifetime(mut self, secs: Option<u64>) -> Self {
+        self.max_lifetime = Some(secs);
+        self
+    }
+
     /// Accept tokens whose `crit` header lists `name` (an extension your
     /// application checks itself). Without this every `crit` is refused.
     pub fn allow_crit(mut self, name: impl Into<String>) -> Self {
@@ -925,6 +950,9 @@ impl TokenServiceBuilder {
         if !(1..=self.refresh_ttl).contains(&idle) {
             return bad("refresh_idle_ttl must be 1..=refresh_ttl seconds".into());
         }
+        if self.max_lifetime == Some(Some(0)) {
+            return bad("max_token_lifetime must be at least 1 second".into());
+        }
         if self.leeway > MAX_LEEWAY {
             return bad(format!("leeway must be at most {MAX_LEEWAY} seconds"));
         }
@@ -961,6 +989,7 @@ impl TokenServiceBuilder {
                     issuer: self.issuer,
                     audience: self.audience,
                     allowed_crit: self.allowed_crit,
+                    max_lifetime: self.max_lifetime.unwrap_or(Some(self.access_ttl)),
                 },
                 store,
                 revocations,

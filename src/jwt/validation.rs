@@ -17,6 +17,9 @@ pub(crate) struct Validation {
     pub(crate) issuer: Option<String>,
     pub(crate) audience: Option<String>,
     pub(crate) allowed_crit: Vec<String>,
+    /// Longest `exp` − `iat` accepted for access tokens (plus leeway);
+    /// `None`: no cap.
+    pub(crate) max_lifetime: Option<u64>,
 }
 
 /// Which claims must be present besides `exp`.
@@ -88,8 +91,13 @@ impl Validation {
             if c.sub.as_deref().is_none_or(str::is_empty) {
                 return Err(JwtError::MissingClaim("sub"));
             }
-            if c.iat.is_none() {
+            let Some(iat) = c.iat else {
                 return Err(JwtError::MissingClaim("iat"));
+            };
+            if let Some(max) = self.max_lifetime {
+                if exp.saturating_sub(iat) > max.saturating_add(self.leeway) {
+                    return Err(JwtError::LifetimeTooLong);
+                }
             }
             if c.jti.as_deref().is_none_or(str::is_empty) {
                 return Err(JwtError::MissingClaim("jti"));
@@ -109,6 +117,7 @@ mod tests {
             issuer: Some("iss".into()),
             audience: Some("api".into()),
             allowed_crit: vec![],
+            max_lifetime: Some(100),
         }
     }
 
@@ -143,6 +152,17 @@ mod tests {
                 150
             ),
             Err(JwtError::MissingClaim("exp"))
+        );
+    }
+
+    #[test]
+    fn lifetime_cap() {
+        let base = r#""sub":"a","jti":"j","iss":"iss","aud":"api""#;
+        // 100 s + 30 s leeway is the longest accepted.
+        assert!(check(&format!("{{{base},\"iat\":100,\"exp\":230}}"), 150).is_ok());
+        assert_eq!(
+            check(&format!("{{{base},\"iat\":100,\"exp\":231}}"), 150),
+            Err(JwtError::LifetimeTooLong)
         );
     }
 

@@ -51,7 +51,7 @@ pub enum RecordKind {
 /// assert_eq!(r.expires_at(), 2_800);
 /// assert!(!r.is_expired(2_799) && r.is_expired(2_800));
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SessionRecord {
     /// Session or refresh family.
@@ -93,10 +93,36 @@ pub struct SessionRecord {
     pub version: u64,
 }
 
+impl std::fmt::Debug for SessionRecord {
+    // The secret (CSRF token / refresh hash), the client's IP and
+    // User-Agent and the application data never print: `Debug` reaches
+    // logs through `#[tracing::instrument]` and `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("kind", &self.kind)
+            .field("user_id", &self.user_id)
+            .field("roles", &self.roles)
+            .field("created_at", &self.created_at)
+            .field("last_seen", &self.last_seen)
+            .field("idle_expires_at", &self.idle_expires_at)
+            .field("absolute_expires_at", &self.absolute_expires_at)
+            .field("ip", &self.ip.as_ref().map(|_| "REDACTED"))
+            .field("user_agent", &self.user_agent.as_ref().map(|_| "REDACTED"))
+            .field("secret", &"REDACTED")
+            .field(
+                "data",
+                &format_args!("{} members, REDACTED", self.data.len()),
+            )
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
 impl SessionRecord {
     /// A session for `user_id` created at `now` with the given idle and
     /// absolute lifetimes (seconds). The idle expiry never passes the
-    /// absolute one.
+    /// absolute one. The CSRF secret is drawn from the OS generator (should
+    /// that fail it stays all-zero, which no CSRF check ever accepts).
     #[must_use]
     pub fn new(
         user_id: impl Into<String>,
@@ -116,7 +142,7 @@ impl SessionRecord {
             absolute_expires_at: absolute,
             ip: None,
             user_agent: None,
-            secret: [0; 32],
+            secret: crate::id::random_32().unwrap_or([0; 32]),
             data: serde_json::Map::new(),
             version: 0,
         }

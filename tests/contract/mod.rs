@@ -95,7 +95,16 @@ use base64::Engine as _;
 /// the "oldest" session among several created in the same second (the
 /// store's timestamps are whole seconds) could end a session a row is still
 /// using.
-pub const SUITE_SETTINGS: &[(&str, &str)] = &[("MAX_SESSIONS_PER_USER", "1000")];
+///
+/// `TRUSTED_ORIGINS` names one front-end origin, [`TRUSTED_ORIGIN`], so
+/// the cross-origin rule's trusted branch is exercised.
+pub const SUITE_SETTINGS: &[(&str, &str)] = &[
+    ("MAX_SESSIONS_PER_USER", "1000"),
+    ("TRUSTED_ORIGINS", TRUSTED_ORIGIN),
+];
+
+/// The suite's trusted front-end origin (`TRUSTED_ORIGINS`).
+pub const TRUSTED_ORIGIN: &str = "https://app.portcullis.test";
 
 /// The `Host` the suite sends where the origin matters (in-process
 /// harnesses add none; the suite's `Origin` values are built from it).
@@ -381,6 +390,7 @@ pub async fn run_all<H: Harness>(h: &H) {
     session_logout(h).await;
     session_logout_all(h).await;
     csrf_cross_origin(h).await;
+    m3_login_csrf_is_refused(h).await;
     token_login(h).await;
     token_me(h).await;
     token_admin(h).await;
@@ -837,6 +847,39 @@ pub async fn csrf_cross_origin<H: Harness>(h: &H) {
                 ("sec-fetch-site", b"cross-site"),
             ],
         ),
+        (
+            "Sec-Fetch-Site: same-site without Origin",
+            &[("sec-fetch-site", b"same-site")],
+        ),
+        (
+            "Sec-Fetch-Site: same-site, trusted Origin twice",
+            &[
+                ("sec-fetch-site", b"same-site"),
+                ("origin", TRUSTED_ORIGIN.as_bytes()),
+                ("origin", TRUSTED_ORIGIN.as_bytes()),
+            ],
+        ),
+        (
+            "Sec-Fetch-Site: cross-site, untrusted Origin",
+            &[
+                ("sec-fetch-site", b"cross-site"),
+                ("origin", b"https://evil.portcullis.test"),
+            ],
+        ),
+        (
+            "Sec-Fetch-Site: same-site, trusted origin on another port",
+            &[
+                ("sec-fetch-site", b"same-site"),
+                ("origin", b"https://app.portcullis.test:8443"),
+            ],
+        ),
+        (
+            "Sec-Fetch-Site: same-site, trusted origin over http",
+            &[
+                ("sec-fetch-site", b"same-site"),
+                ("origin", b"http://app.portcullis.test"),
+            ],
+        ),
     ];
     for (what, extra) in refused {
         let row = format!("POST /session/logout ({what})");
@@ -895,6 +938,26 @@ pub async fn csrf_cross_origin<H: Harness>(h: &H) {
         ("Sec-Fetch-Site: none", &[("sec-fetch-site", b"none")]),
         ("matching Origin", &[("origin", SAME_ORIGIN.as_bytes())]),
         ("neither header, right token", &[]),
+        // M2 (review): a configured front-end origin works with the
+        // `Sec-Fetch-Site` every current browser sends.
+        (
+            "m2 Sec-Fetch-Site: same-site, trusted Origin",
+            &[
+                ("sec-fetch-site", b"same-site"),
+                ("origin", TRUSTED_ORIGIN.as_bytes()),
+            ],
+        ),
+        (
+            "m2 Sec-Fetch-Site: cross-site, trusted Origin",
+            &[
+                ("sec-fetch-site", b"cross-site"),
+                ("origin", TRUSTED_ORIGIN.as_bytes()),
+            ],
+        ),
+        (
+            "m2 trusted Origin without Sec-Fetch-Site",
+            &[("origin", TRUSTED_ORIGIN.as_bytes())],
+        ),
     ];
     for (what, extra) in passing {
         let row = format!("POST /session/logout ({what})");
@@ -908,6 +971,131 @@ pub async fn csrf_cross_origin<H: Harness>(h: &H) {
     let row = "POST /session/logout (cross-origin rule)";
     let r = post_as(h, "/session/logout", &s, Some(&s.csrf), &[host]).await;
     expect_status(&r, 204, row);
+}
+
+/// M3 (review): `POST /session/login` from another origin is 403 and sets
+/// no cookie, with or without a cookie and whatever the credentials (the
+/// cross-origin rule comes before the body); a presented session stays.
+/// The token login is outside the rule.
+pub async fn m3_login_csrf_is_refused<H: Harness>(h: &H) {
+    let host: (&str, &[u8]) = ("host", HOST.as_bytes());
+    let s = login_session(h, "alice", &[]).await;
+    let cross: &[(&str, &[(&str, &[u8])])] = &[
+        (
+            "Sec-Fetch-Site: cross-site",
+            &[("sec-fetch-site", b"cross-site")],
+        ),
+        (
+            "Sec-Fetch-Site: same-site",
+            &[("sec-fetch-site", b"same-site")],
+        ),
+        (
+            "Origin of another site",
+            &[("origin", b"http://evil.example")],
+        ),
+        ("Origin: null", &[("origin", b"null")]),
+        (
+            "two Origin headers",
+            &[
+                ("origin", SAME_ORIGIN.as_bytes()),
+                ("origin", SAME_ORIGIN.as_bytes()),
+            ],
+        ),
+    ];
+    for (what, extra) in cross {
+        for (with_cookie, password_) in [(false, password("alice")), (true, "wrong".to_owned())] {
+            let row = format!(
+                "POST /session/login (m3 {what}, {}, {})",
+                if with_cookie {
+                    "with a cookie"
+                } else {
+                    "no cookie"
+                },
+                if password_ == "wrong" {
+                    "wrong password"
+                } else {
+                    "right password"
+                },
+            );
+            let mut headers: Headers<'_> = vec![host];
+            headers.extend_from_slice(extra);
+            if with_cookie {
+                headers.push(("cookie", s.cookie.as_bytes()));
+            }
+            let r = post_json(
+                h,
+                "/session/login",
+                &headers,
+                &credentials("alice", &password_),
+            )
+            .await;
+            expect_status(&r, 403, &row);
+            expect_error_body(&r, &row, &[s.value.as_str(), password_.as_str()]);
+            assert!(
+                r.header("set-cookie").is_none(),
+                "[{row}] no cookie: {}",
+                describe(&r)
+            );
+        }
+        // Before the body: a form post (another content type) is 403 too.
+        let mut headers: Headers<'_> =
+            vec![host, ("content-type", b"application/x-www-form-urlencoded")];
+        headers.extend_from_slice(extra);
+        let r = h
+            .send(
+                "POST",
+                "/session/login",
+                &headers,
+                b"username=alice&password=alice-password",
+            )
+            .await;
+        expect_status(
+            &r,
+            403,
+            &format!("POST /session/login (m3 {what}, form body)"),
+        );
+    }
+    assert_eq!(
+        session_status(h, &s).await,
+        200,
+        "[m3] the presented session stays"
+    );
+    // Same-origin and trusted logins work.
+    for (what, extra) in [
+        (
+            "same-origin",
+            &[("sec-fetch-site", &b"same-origin"[..])][..],
+        ),
+        ("matching Origin", &[("origin", SAME_ORIGIN.as_bytes())][..]),
+        (
+            "trusted origin",
+            &[
+                ("sec-fetch-site", &b"same-site"[..]),
+                ("origin", TRUSTED_ORIGIN.as_bytes()),
+            ][..],
+        ),
+        ("neither header", &[][..]),
+    ] {
+        let mut headers: Headers<'_> = vec![host];
+        headers.extend_from_slice(extra);
+        let r = post_json(
+            h,
+            "/session/login",
+            &headers,
+            &credentials("alice", &password("alice")),
+        )
+        .await;
+        expect_status(&r, 200, &format!("POST /session/login (m3 {what})"));
+    }
+    // The token login sets no cookie and stays outside the rule.
+    let r = post_json(
+        h,
+        "/jwt/login",
+        &[host, ("sec-fetch-site", b"cross-site")],
+        &credentials("alice", &password("alice")),
+    )
+    .await;
+    expect_status(&r, 200, "POST /jwt/login (cross-site: outside the rule)");
 }
 
 /// `POST /jwt/login`: 200 `{"access_token","refresh_token","token_type":

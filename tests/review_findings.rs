@@ -1,0 +1,329 @@
+//! One test per finding of the independent security review (issue #12),
+//! each named after its finding and written to fail on the code before the
+//! fix. Findings visible over HTTP are also in the contract and attack
+//! suites (every adapter) and in the e2e tests (every demo).
+
+use std::sync::Arc;
+
+use portcullis::clock::{ManualClock, SharedClock};
+use portcullis::csrf::encode_token;
+use portcullis::id::SessionId;
+use portcullis::identity::Requirement;
+use portcullis::jwt::{JwtError, KeyRegistry, TokenService};
+use portcullis::request::RequestView;
+use portcullis::session::SessionConfig;
+use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
+use portcullis::{AuthOutcome, Authenticator, RejectionKind};
+
+const T0: u64 = 1_700_000_000;
+
+fn clock() -> (ManualClock, SharedClock) {
+    let c = ManualClock::new(T0);
+    let shared: SharedClock = Arc::new(c.clone());
+    (c, shared)
+}
+
+/// `name=value` of a `Set-Cookie`.
+fn pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+async fn login(auth: &Authenticator, user: &str) -> (String, String) {
+    let anon = auth.authenticate(&RequestView::new("POST")).await;
+    let info = auth
+        .login(&anon, user, vec!["user".into()])
+        .await
+        .unwrap_or_else(|e| panic!("login: {e:?}"));
+    let sc = anon.response.take().set_cookie.unwrap_or_default();
+    (pair(&sc), info.csrf_token)
+}
+
+async fn with_cookie(auth: &Authenticator, method: &str, cookie: &str) -> AuthOutcome {
+    let mut view = RequestView::new(method);
+    view.add_header("cookie", cookie.as_bytes());
+    auth.authenticate(&view).await
+}
+
+async fn user_of(auth: &Authenticator, cookie: &str) -> Option<String> {
+    let o = with_cookie(auth, "GET", cookie).await;
+    o.state
+        .require(&Requirement::Authenticated)
+        .ok()
+        .map(|id| id.subject().to_owned())
+}
+
+// ----- H1 --------------------------------------------------------------------
+
+#[tokio::test]
+async fn h1_session_cookie_found_after_many_cookie_lines() {
+    let auth = Authenticator::builder().build().unwrap();
+    let (cookie, _) = login(&auth, "alice").await;
+    for before in [1usize, 8, 9, 64] {
+        let crumbs: Vec<String> = (0..before).map(|i| format!("c{i}=v{i}")).collect();
+        let mut view = RequestView::new("GET");
+        for c in &crumbs {
+            view.add_header("cookie", c.as_bytes());
+        }
+        view.add_header("cookie", cookie.as_bytes());
+        let o = auth.authenticate(&view).await;
+        assert!(
+            o.state.require(&Requirement::Authenticated).is_ok(),
+            "after {before} crumbled cookie lines"
+        );
+    }
+    // The fixation defence sees a cookie past line 8 too: logging in with it
+    // ends that session.
+    let mut crumbs: Vec<String> = (0..20).map(|i| format!("c{i}=v{i}")).collect();
+    crumbs.push(cookie.clone());
+    let mut view = RequestView::new("POST");
+    for c in &crumbs {
+        view.add_header("cookie", c.as_bytes());
+    }
+    let o = auth.authenticate(&view).await;
+    auth.login(&o, "alice", vec![]).await.unwrap();
+    assert_eq!(user_of(&auth, &cookie).await, None);
+}
+
+#[tokio::test]
+async fn h1_two_live_sessions_of_our_name_choose_nobody() {
+    let auth = Authenticator::builder().build().unwrap();
+    let (alice, _) = login(&auth, "alice").await;
+    let (mallory, _) = login(&auth, "mallory").await;
+    for header in [format!("{mallory}; {alice}"), format!("{alice}; {mallory}")] {
+        let o = with_cookie(&auth, "GET", &header).await;
+        let err = o.state.require(&Requirement::Authenticated).unwrap_err();
+        assert_eq!(err.status(), 401);
+        assert!(o.session.is_none());
+    }
+    // Each alone still works.
+    assert_eq!(user_of(&auth, &alice).await.as_deref(), Some("alice"));
+    assert_eq!(user_of(&auth, &mallory).await.as_deref(), Some("mallory"));
+}
+
+// ----- L1 --------------------------------------------------------------------
+
+#[tokio::test]
+async fn l1_rotate_does_not_resurrect_a_session_ended_meanwhile() {
+    let auth = Authenticator::builder().build().unwrap();
+    let (cookie, _) = login(&auth, "alice").await;
+    let o = with_cookie(&auth, "GET", &cookie).await;
+    // A concurrent logout ends the session after this request found it.
+    let sessions = auth.sessions().unwrap();
+    let key = o.session.as_ref().unwrap().key;
+    sessions.logout(&key).await.unwrap();
+    let err = auth.rotate(&o).await.unwrap_err();
+    assert_eq!(err.status(), 401);
+    assert!(o.response.take().set_cookie.is_none());
+    assert!(sessions.list("alice", None).await.unwrap().is_empty());
+
+    // The same for a role change, and for log-out-everywhere.
+    let (cookie, _) = login(&auth, "alice").await;
+    let o = with_cookie(&auth, "GET", &cookie).await;
+    sessions.logout_all("alice").await.unwrap();
+    let current = o.session.as_ref().unwrap();
+    assert_eq!(
+        sessions
+            .set_roles(current, vec!["admin".into()])
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+    assert!(sessions.list("alice", None).await.unwrap().is_empty());
+}
+
+// ----- L2 --------------------------------------------------------------------
+
+#[tokio::test]
+async fn l2_debug_never_shows_csrf_secret_ip_user_agent_or_data() {
+    let auth = Authenticator::builder().build().unwrap();
+    let mut view = RequestView::new("POST");
+    view.peer_ip = Some("203.0.113.77".parse().unwrap());
+    view.add_header("user-agent", b"SecretAgent/7.7");
+    let anon = auth.authenticate(&view).await;
+    let info = auth
+        .login(&anon, "alice", vec!["user".into()])
+        .await
+        .unwrap();
+    let sc = anon.response.take().set_cookie.unwrap();
+    let cookie = pair(&sc);
+    let id = cookie.split('=').nth(1).unwrap().to_owned();
+
+    let mut view = RequestView::new("GET");
+    view.add_header("cookie", cookie.as_bytes());
+    view.add_header("x-csrf-token", info.csrf_token.as_bytes());
+    let o = auth.authenticate(&view).await;
+    let mut s = o.session.clone().unwrap();
+    Arc::make_mut(&mut s.record)
+        .data
+        .insert("note".into(), "private-note-value".into());
+    o.response.set_cookie(sc.clone());
+    let identity = o
+        .state
+        .require(&Requirement::Authenticated)
+        .unwrap()
+        .clone();
+    let o = Arc::new(o);
+    let dbg = format!(
+        "{view:?} {o:?} {s:?} {identity:?} {:?} {:?} {:?} {anon:?}",
+        s.record,
+        portcullis::SessionHandle::new(o.clone()),
+        portcullis::TokenHandle::new(o.clone()),
+    );
+    for secret in [
+        info.csrf_token.as_str(),
+        id.as_str(),
+        "203.0.113.77",
+        "SecretAgent",
+        "private-note-value",
+    ] {
+        assert!(!dbg.contains(secret), "Debug shows {secret}: {dbg}");
+    }
+    assert!(dbg.contains("alice"));
+}
+
+// ----- L3 --------------------------------------------------------------------
+
+#[tokio::test]
+async fn l3_overlong_token_is_refused_even_when_correctly_signed() {
+    let (_, shared) = clock();
+    let svc = TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+        .clock(shared.clone())
+        .build()
+        .unwrap();
+    let mut claims = svc.claims_for("alice", &[]).unwrap();
+    claims.exp = claims.iat + 30 * 86_400;
+    let token = svc.sign(&claims).unwrap();
+    assert_eq!(
+        svc.authenticate(token.as_bytes()).await.unwrap_err(),
+        RejectionKind::InvalidToken
+    );
+    assert_eq!(
+        svc.verify(token.as_bytes()).unwrap_err(),
+        JwtError::LifetimeTooLong
+    );
+    // At the limit (access TTL + leeway) it is accepted.
+    let mut claims = svc.claims_for("alice", &[]).unwrap();
+    claims.exp = claims.iat + svc.access_ttl() + 30;
+    assert!(svc
+        .authenticate(svc.sign(&claims).unwrap().as_bytes())
+        .await
+        .is_ok());
+    // A verifier of another issuer's tokens can lift the cap explicitly.
+    let lenient = TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+        .clock(shared)
+        .max_token_lifetime(None)
+        .build()
+        .unwrap();
+    assert!(lenient.authenticate(token.as_bytes()).await.is_ok());
+}
+
+// ----- L6 --------------------------------------------------------------------
+
+#[tokio::test]
+async fn l6_active_session_lives_to_its_absolute_timeout_whatever_the_interval() {
+    let (c, shared) = clock();
+    let store = Arc::new(MemoryStore::with_clock(shared.clone()));
+    // The default rolling interval (60 s) is far above the idle timeout.
+    let auth = Authenticator::builder()
+        .clock(shared)
+        .store(store)
+        .sessions(SessionConfig::default().idle_timeout(2).absolute_timeout(5))
+        .build()
+        .unwrap();
+    let (cookie, _) = login(&auth, "alice").await;
+    for t in 1..5 {
+        c.advance(1);
+        assert_eq!(
+            user_of(&auth, &cookie).await.as_deref(),
+            Some("alice"),
+            "used every second, still alive at {t} s"
+        );
+    }
+    c.advance(1);
+    assert_eq!(user_of(&auth, &cookie).await, None, "dead at 5 s");
+}
+
+// ----- L8 --------------------------------------------------------------------
+
+#[tokio::test]
+async fn l8_record_made_outside_the_manager_has_no_predictable_csrf_token() {
+    let (_, shared) = clock();
+    let store = Arc::new(MemoryStore::with_clock(shared.clone()));
+    let auth = Authenticator::builder()
+        .clock(shared)
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let id = SessionId::generate().unwrap();
+    let record = SessionRecord::new("alice", T0, 1_800, 43_200);
+    store.create(&id.key(), &record).await.unwrap();
+    let cookie = format!("__Host-id={}", id.encode());
+    let mut view = RequestView::new("POST");
+    view.add_header("cookie", cookie.as_bytes());
+    let zero = encode_token(&[0u8; 32]);
+    view.add_header("x-csrf-token", zero.as_bytes());
+    let o = auth.authenticate(&view).await;
+    let err = o.state.require(&Requirement::Authenticated).unwrap_err();
+    assert_eq!(err.kind(), RejectionKind::CsrfTokenInvalid);
+
+    // And an all-zero secret is refused even if a store hands one back.
+    let mut zeroed = SessionRecord::new("alice", T0, 1_800, 43_200);
+    zeroed.secret = [0; 32];
+    let id = SessionId::generate().unwrap();
+    store.create(&id.key(), &zeroed).await.unwrap();
+    let cookie = format!("__Host-id={}", id.encode());
+    let mut view = RequestView::new("POST");
+    view.add_header("cookie", cookie.as_bytes());
+    view.add_header("x-csrf-token", zero.as_bytes());
+    let o = auth.authenticate(&view).await;
+    assert_eq!(
+        o.state
+            .require(&Requirement::Authenticated)
+            .unwrap_err()
+            .kind(),
+        RejectionKind::CsrfTokenInvalid
+    );
+}
+
+// ----- L10 -------------------------------------------------------------------
+
+#[test]
+fn l10_rsa_jwk_with_an_empty_modulus_is_an_error_not_a_panic() {
+    for n in ["", "AA", "AAAA"] {
+        let jwk =
+            serde_json::json!({"kty": "RSA", "kid": "r", "alg": "RS256", "n": n, "e": "AQAB"});
+        let err = KeyRegistry::builder().jwk(&jwk).build().unwrap_err();
+        assert!(err.to_string().contains("modulus"), "{err}");
+    }
+}
+
+// ----- L11 -------------------------------------------------------------------
+
+#[tokio::test]
+async fn l11_authorization_is_ignored_when_token_mode_is_off() {
+    let auth = Authenticator::builder().build().unwrap();
+    let (cookie, _) = login(&auth, "alice").await;
+    for authorization in [
+        &b"Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"[..],
+        b"Bearer",
+        b"Bearer a b c",
+        b"Basic dXNlcjpwYXNz",
+    ] {
+        let mut view = RequestView::new("GET");
+        view.add_header("cookie", cookie.as_bytes());
+        view.add_header("authorization", authorization);
+        view.add_header("authorization", authorization);
+        let o = auth.authenticate(&view).await;
+        assert_eq!(
+            o.state
+                .require(&Requirement::Authenticated)
+                .map(|i| i.subject().to_owned())
+                .ok()
+                .as_deref(),
+            Some("alice"),
+            "{}",
+            String::from_utf8_lossy(authorization)
+        );
+    }
+}
