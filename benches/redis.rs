@@ -146,7 +146,7 @@ fn criterion_benches(c: &mut Criterion) {
     });
     group.bench_function("is_revoked", |b| {
         b.to_async(&rt).iter(|| async {
-            let r = f.list.is_revoked("some-jti", "alice", 1).await;
+            let r = f.list.is_revoked("some-jti", None, "alice", 1).await;
             assert_eq!(r, Ok(false));
         });
     });
@@ -209,7 +209,7 @@ fn latency_report(_: &mut Criterion) {
         let wall = Instant::now();
         for _ in 0..calls {
             let t = Instant::now();
-            let r = f.list.is_revoked("some-jti", "alice", 1).await;
+            let r = f.list.is_revoked("some-jti", None, "alice", 1).await;
             s.push(t.elapsed());
             assert_eq!(r, Ok(false));
         }
@@ -265,7 +265,7 @@ fn latency_report(_: &mut Criterion) {
                 let mut s = Vec::with_capacity(per_task);
                 for _ in 0..per_task {
                     let start = Instant::now();
-                    let r = list.is_revoked("some-jti", "alice", 1).await;
+                    let r = list.is_revoked("some-jti", None, "alice", 1).await;
                     s.push(start.elapsed());
                     assert_eq!(r, Ok(false));
                 }

@@ -249,6 +249,22 @@ impl AuthenticatorBuilder {
                 "enable sessions, tokens or both".into(),
             ));
         }
+        // Beside a store that several instances share, per-process token
+        // state would split between them: refresh families and revocations
+        // that one instance writes and another never sees.
+        if let (Some(store), Some(tokens)) = (&self.store, &self.tokens) {
+            let (private_store, private_revocations) = tokens.private_state();
+            if store.is_shared() && (private_store || private_revocations) {
+                return Err(ConfigError::Invalid(
+                    "the session store is shared by several instances, but the TokenService \
+                     keeps its refresh families or revocations in process memory: give it the \
+                     same store (`TokenServiceBuilder::store`) and a shared revocation list \
+                     (`TokenServiceBuilder::revocations`; an explicit MemoryRevocationList is \
+                     accepted if you really want one per process)"
+                        .into(),
+                ));
+            }
+        }
         let clock = self.clock;
         let sessions = match self.sessions {
             Some(cfg) => {
@@ -526,16 +542,87 @@ impl Authenticator {
         Ok(())
     }
 
-    /// End every session of the current user and queue the removal cookie.
+    /// Log the current session's user out everywhere (see
+    /// [`logout_everywhere`](Self::logout_everywhere)) and queue the removal
+    /// cookie.
     ///
     /// # Errors
     /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
     pub async fn logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
         let m = self.manager()?;
         let current = self.current_session(outcome)?;
+        self.logout_everywhere(&current.record.user_id).await?;
         outcome
             .response
-            .set_cookie(m.logout_all(&current.record.user_id).await?);
+            .set_cookie(m.config().cookie.removal_cookie());
+        Ok(())
+    }
+
+    /// Log `user` out everywhere (password change, "sign out all
+    /// devices", an administrator's lock-out): every access token issued to
+    /// the user before now is refused, and every refresh family and cookie
+    /// session of the user ends. The token cut-off comes first and each
+    /// family is ended by delete-then-revoke, so no refresh in flight can
+    /// mint a token that survives this.
+    ///
+    /// ```
+    /// use portcullis::{request::RequestView, Authenticator, jwt::{KeyRegistry, TokenService}};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let tokens = TokenService::builder(KeyRegistry::hs256("k", &[1u8; 32]).unwrap()).build().unwrap();
+    /// let auth = Authenticator::builder().tokens(tokens.clone()).build().unwrap();
+    /// let anon = auth.authenticate(&RequestView::new("POST")).await;
+    /// auth.login(&anon, "alice", vec![]).await.unwrap();
+    /// let pair = tokens.issue("alice", &[]).await.unwrap();
+    /// auth.logout_everywhere("alice").await.unwrap();
+    /// assert!(tokens.authenticate(pair.access_token.as_bytes()).await.is_err());
+    /// assert!(tokens.refresh(&pair.refresh_token).await.is_err());
+    /// assert!(auth.sessions().unwrap().list("alice", None).await.unwrap().is_empty());
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// 503 when the store or revocation list fails.
+    pub async fn logout_everywhere(&self, user: &str) -> Result<(), Rejection> {
+        if let Some(tokens) = &self.inner.tokens {
+            tokens.logout_all(user).await?;
+        }
+        if let Some(m) = &self.inner.sessions {
+            m.logout_all(user).await?;
+        }
+        Ok(())
+    }
+
+    /// Change `user`'s roles everywhere at once (a demotion takes effect
+    /// now, not at the next login): every live cookie session answers with
+    /// the new roles, every refresh family mints with them from its next
+    /// refresh, and every access token issued before now is refused.
+    /// Nothing else ends.
+    ///
+    /// ```
+    /// use portcullis::{request::RequestView, identity::Requirement, Authenticator};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// let anon = auth.authenticate(&RequestView::new("POST")).await;
+    /// auth.login(&anon, "bob", vec!["admin".into()]).await.unwrap();
+    /// let cookie = anon.response.take().set_cookie.unwrap();
+    /// auth.set_user_roles("bob", &["user".into()]).await.unwrap();
+    /// let mut view = RequestView::new("GET");
+    /// view.add_header("cookie", cookie.split(';').next().unwrap().as_bytes());
+    /// let who = auth.authenticate(&view).await;
+    /// let who = who.state.require(&Requirement::Authenticated).unwrap();
+    /// assert!(!who.has_role("admin") && who.has_role("user"));
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// 503 when the store or revocation list fails.
+    pub async fn set_user_roles(&self, user: &str, roles: &[String]) -> Result<(), Rejection> {
+        if let Some(m) = &self.inner.sessions {
+            m.set_user_roles(user, roles).await?;
+        }
+        if let Some(tokens) = &self.inner.tokens {
+            tokens.set_roles(user, roles).await?;
+        }
         Ok(())
     }
 
@@ -570,7 +657,10 @@ impl Authenticator {
         subject: &str,
         roles: &[String],
     ) -> Result<TokenPair, Rejection> {
-        let pair = self.token_service()?.issue(subject, roles).await?;
+        let pair = self
+            .token_service()?
+            .issue_for(subject, roles, &outcome.client)
+            .await?;
         outcome.response.no_store();
         Ok(pair)
     }
@@ -585,7 +675,10 @@ impl Authenticator {
         outcome: &AuthOutcome,
         refresh_token: &str,
     ) -> Result<TokenPair, Rejection> {
-        let pair = self.token_service()?.refresh(refresh_token).await?;
+        let pair = self
+            .token_service()?
+            .refresh_from(refresh_token, &outcome.client)
+            .await?;
         outcome.response.no_store();
         Ok(pair)
     }
@@ -602,16 +695,18 @@ impl Authenticator {
         service.logout(id).await
     }
 
-    /// Revoke every token issued to the request's bearer before now.
+    /// Log the bearer's user out everywhere (see
+    /// [`logout_everywhere`](Self::logout_everywhere)): tokens, refresh
+    /// families and cookie sessions.
     ///
     /// # Errors
     /// 401 without a valid bearer token; 503 on store failure.
     pub async fn token_logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
-        let service = self.token_service()?;
+        self.token_service()?;
         let id = outcome
             .state
             .require_scheme(Scheme::Bearer, &Requirement::Authenticated)?;
-        service.logout_all(id.subject()).await
+        self.logout_everywhere(id.subject()).await
     }
 
     /// The current session's CSRF token, if a session is active.

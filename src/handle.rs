@@ -105,7 +105,9 @@ impl SessionHandle {
         self.outcome.authenticator().logout(&self.outcome).await
     }
 
-    /// End every session of this user.
+    /// Log this user out everywhere: every session and refresh family
+    /// ends and every access token issued before now is refused
+    /// ([`Authenticator::logout_everywhere`]).
     ///
     /// # Errors
     /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
@@ -169,7 +171,8 @@ impl TokenHandle {
             .await
     }
 
-    /// Revoke the request's bearer token and its refresh family.
+    /// Revoke the request's bearer token and end its refresh family (with
+    /// every access token minted from it).
     ///
     /// # Errors
     /// 401 without a valid bearer token; 503 on store failure.
@@ -180,7 +183,9 @@ impl TokenHandle {
             .await
     }
 
-    /// Revoke every token issued to the request's bearer before now.
+    /// Log the bearer's user out everywhere: every access token issued
+    /// before now is refused and every refresh family and cookie session
+    /// ends ([`Authenticator::logout_everywhere`]).
     ///
     /// # Errors
     /// 401 without a valid bearer token; 503 on store failure.

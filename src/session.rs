@@ -28,7 +28,7 @@ use crate::csrf::encode_token;
 use crate::error::{ConfigError, StoreError};
 use crate::id::{random_32, IdSigner, SessionId, SessionKey};
 use crate::rejection::{Rejection, RejectionKind};
-use crate::store::{RecordKind, SessionRecord, SessionStore};
+use crate::store::{update_with_retry, RecordKind, SessionRecord, SessionStore};
 
 /// What to do when a user logs in past [`SessionConfig::max_sessions_per_user`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -536,8 +536,25 @@ impl SessionManager {
         Ok(self.config.cookie.removal_cookie())
     }
 
-    /// End every session (and refresh family) of `user_id`; returns the
-    /// removal `Set-Cookie` value.
+    /// Replace the roles of every live cookie session of `user_id` at once
+    /// (compare-and-set with retry, so a concurrent rolling write is not
+    /// lost and does not bring the old roles back). Sessions keep their IDs.
+    ///
+    /// # Errors
+    /// 503 when the store fails.
+    pub async fn set_user_roles(&self, user_id: &str, roles: &[String]) -> Result<(), Rejection> {
+        for (key, _) in self.sessions_of(user_id).await? {
+            update_with_retry(&*self.store, &key, |r| r.roles = roles.to_vec())
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
+        Ok(())
+    }
+
+    /// End every record of `user_id` in the store (cookie sessions and any
+    /// refresh families); returns the removal `Set-Cookie` value. Access
+    /// tokens are not refused by this: log out everywhere with
+    /// [`Authenticator::logout_everywhere`](crate::Authenticator::logout_everywhere).
     ///
     /// # Errors
     /// 503 when the store fails.

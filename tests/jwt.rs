@@ -1032,9 +1032,14 @@ async fn logout_revokes_the_jti_and_the_family() {
         .await
         .is_ok());
     assert!(f.svc.refresh(&other.refresh_token).await.is_ok());
-    // The revocation entry expires with the token (exp + leeway).
-    assert_eq!(f.revocations.len(), 1);
+    // Two revocation entries: the token, until its exp + leeway, and its
+    // family (every access token minted from it, review finding L4), until
+    // the latest expiry one of them can have; both expire by themselves.
+    assert_eq!(f.revocations.len(), 2);
     f.clock.advance(900 + 30);
+    f.revocations.purge_expired();
+    assert_eq!(f.revocations.len(), 1);
+    f.clock.advance(1);
     f.revocations.purge_expired();
     assert_eq!(f.revocations.len(), 0);
     // A non-bearer identity cannot be logged out here.
@@ -1313,7 +1318,16 @@ impl RevocationList for Down {
     async fn revoke_subject_before(&self, _: &str, _: u64) -> Result<(), StoreError> {
         Err(StoreError::Timeout)
     }
-    async fn is_revoked(&self, _: &str, _: &str, _: u64) -> Result<bool, StoreError> {
+    async fn revoke_family(&self, _: &str, _: UnixTime) -> Result<(), StoreError> {
+        Err(StoreError::Timeout)
+    }
+    async fn is_revoked(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: &str,
+        _: u64,
+    ) -> Result<bool, StoreError> {
         Err(StoreError::Timeout)
     }
 }

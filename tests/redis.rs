@@ -5,6 +5,8 @@
 //! `cargo test --test redis --features "redis conformance"`
 #![cfg(all(feature = "redis", feature = "conformance"))]
 
+#[path = "support/races.rs"]
+mod races;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 
@@ -386,7 +388,7 @@ async fn a_read_right_after_an_unnoticed_restart_succeeds() {
     );
     server.kill();
     server.restart();
-    assert_eq!(list.is_revoked("j", "hank", 0).await, Ok(false));
+    assert_eq!(list.is_revoked("j", None, "hank", 0).await, Ok(false));
     server.kill();
     server.restart();
     assert_eq!(s.list_user("hank").await.map(|v| v.len()), Ok(0));
@@ -525,13 +527,21 @@ async fn a_revoked_jti_is_refused_through_another_connection_at_once() {
     let server = RedisServer::start();
     let a = RedisRevocationList::from_store(&store(&server).await);
     let b = RedisRevocationList::from_store(&store(&server).await);
-    assert!(!b.is_revoked("j1", "alice", now_ms()).await.expect("check"));
+    assert!(!b
+        .is_revoked("j1", None, "alice", now_ms())
+        .await
+        .expect("check"));
     a.revoke_token("j1", now() + 60).await.expect("revoke");
     assert!(
-        b.is_revoked("j1", "alice", now_ms()).await.expect("check"),
+        b.is_revoked("j1", None, "alice", now_ms())
+            .await
+            .expect("check"),
         "seen on b at once"
     );
-    assert!(!b.is_revoked("j2", "alice", now_ms()).await.expect("check"));
+    assert!(!b
+        .is_revoked("j2", None, "alice", now_ms())
+        .await
+        .expect("check"));
 
     let mut c = raw(&server).await;
     let ttl: i64 = c.pttl(format!("{PREFIX}rj:j1")).await.expect("pttl");
@@ -559,30 +569,38 @@ async fn subject_cutoffs_refuse_tokens_issued_up_to_the_instant_and_keep_the_lat
     let b = RedisRevocationList::from_store(&store(&server).await);
     let t = now_ms();
     a.revoke_subject_before("bob", t).await.expect("revoke");
-    assert!(b.is_revoked("x", "bob", t - 1_000).await.expect("check"));
+    assert!(b
+        .is_revoked("x", None, "bob", t - 1_000)
+        .await
+        .expect("check"));
     assert!(
-        b.is_revoked("x", "bob", t).await.expect("check"),
+        b.is_revoked("x", None, "bob", t).await.expect("check"),
         "issued at the instant: revoked"
     );
     assert!(
-        !b.is_revoked("x", "bob", t + 1).await.expect("check"),
+        !b.is_revoked("x", None, "bob", t + 1).await.expect("check"),
         "one ms later: valid"
     );
     assert!(
-        !b.is_revoked("x", "carol", t - 1_000).await.expect("check"),
+        !b.is_revoked("x", None, "carol", t - 1_000)
+            .await
+            .expect("check"),
         "other subjects untouched"
     );
     a.revoke_subject_before("bob", t - 500)
         .await
         .expect("earlier instant");
     assert!(
-        b.is_revoked("x", "bob", t).await.expect("check"),
+        b.is_revoked("x", None, "bob", t).await.expect("check"),
         "the later instant is kept"
     );
     a.revoke_subject_before("bob", t + 500)
         .await
         .expect("later instant");
-    assert!(b.is_revoked("x", "bob", t + 400).await.expect("check"));
+    assert!(b
+        .is_revoked("x", None, "bob", t + 400)
+        .await
+        .expect("check"));
 
     let mut c = raw(&server).await;
     let ttl: i64 = c.pttl(format!("{PREFIX}rs:bob")).await.expect("pttl");
@@ -609,7 +627,7 @@ async fn revocation_entries_expire_by_themselves() {
     let keys: Vec<String> = c.keys("*").await.expect("keys");
     assert!(keys.is_empty(), "entries expire: {keys:?}");
     assert!(!list
-        .is_revoked("short", "dan", t * 1_000)
+        .is_revoked("short", None, "dan", t * 1_000)
         .await
         .expect("check"));
 }
@@ -619,7 +637,7 @@ async fn revocation_checks_fail_closed_when_redis_is_down() {
     let mut server = RedisServer::start();
     let list = RedisRevocationList::from_store(&store(&server).await);
     server.kill();
-    let r = list.is_revoked("j", "s", 0).await;
+    let r = list.is_revoked("j", None, "s", 0).await;
     assert!(
         matches!(r, Err(StoreError::Unavailable(_) | StoreError::Timeout)),
         "{r:?}"
@@ -731,4 +749,68 @@ async fn token_state_is_shared_between_instances() {
     let listed = s.list_user("bob").await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].1.kind, RecordKind::RefreshFamily);
+}
+
+// ----- review finding M1 (and L4, L5) on Redis --------------------------------
+
+/// The race scenarios of tests/support/races.rs on one Redis server (each
+/// scenario uses its own users, so they share it).
+#[tokio::test]
+async fn m1_l4_l5_family_endings_leave_no_token_alive_on_redis() {
+    let server = RedisServer::start();
+    let s = store(&server).await;
+    let pair = || -> (Arc<dyn SessionStore>, Arc<dyn RevocationList>) {
+        (
+            Arc::new(s.clone()),
+            Arc::new(RedisRevocationList::from_store(&s)),
+        )
+    };
+    let (a, b) = pair();
+    races::m1_refresh_between_cutoff_and_list(a, b).await;
+    let (a, b) = pair();
+    races::m1_refresh_between_list_and_delete(a, b).await;
+    let (a, b) = pair();
+    races::m1_refresh_racing_logout(a, b).await;
+    let (a, b) = pair();
+    races::m1_refresh_racing_reuse_detection(a, b).await;
+    let (a, b) = pair();
+    races::l4_logout_refuses_the_thiefs_refreshed_token(a, b).await;
+    let (a, b) = pair();
+    races::l5_logout_everywhere_ends_everything(a, b).await;
+}
+
+/// Review: a `TokenService` left on its per-process defaults beside a
+/// shared session store would keep refresh families or revocations that
+/// other instances never see; building the `Authenticator` refuses it.
+#[tokio::test]
+async fn token_service_with_private_state_beside_a_shared_store_is_refused() {
+    let server = RedisServer::start();
+    let s = store(&server).await;
+    let keys = || KeyRegistry::hs256("k1", &[5u8; 32]).expect("key");
+    let bare = TokenService::builder(keys()).build().expect("service");
+    let err = portcullis::Authenticator::builder()
+        .store(Arc::new(s.clone()))
+        .tokens(bare)
+        .build()
+        .expect_err("private token state beside Redis");
+    assert!(err.to_string().contains("shared"), "{err}");
+    let half = TokenService::builder(keys())
+        .store(Arc::new(s.clone()))
+        .build()
+        .expect("service");
+    assert!(portcullis::Authenticator::builder()
+        .store(Arc::new(s.clone()))
+        .tokens(half)
+        .build()
+        .is_err());
+    let shared = TokenService::builder(keys())
+        .store(Arc::new(s.clone()))
+        .revocations(Arc::new(RedisRevocationList::from_store(&s)))
+        .build()
+        .expect("service");
+    assert!(portcullis::Authenticator::builder()
+        .store(Arc::new(s.clone()))
+        .tokens(shared)
+        .build()
+        .is_ok());
 }

@@ -140,13 +140,19 @@ pub struct User {
     pub password_hash: &'static str,
 }
 
-/// alice / alice-password (user); admin / admin-password (user, admin).
-/// Hashes made with `argon2` 0.5 defaults (argon2id, m=19456, t=2, p=1).
+/// alice / alice-password (user); bob / bob-password (user); admin /
+/// admin-password (user, admin). Hashes made with `argon2` 0.5 defaults
+/// (argon2id, m=19456, t=2, p=1; bob's with m=16384).
 pub const USERS: &[User] = &[
     User {
         name: "alice",
         roles: &["user"],
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$nfM/c/dPEA2qp7TQFaYtXA$Ztd5ZgfW0WXUHqBB2KFcWdbvTaPzrk9UqczZi1tzuqs",
+    },
+    User {
+        name: "bob",
+        roles: &["user"],
+        password_hash: "$argon2id$v=19$m=16384,t=2,p=1$YVJ1WE4yUnU2TTVmNURwQg$VpFvtzqEaypmvKkqxd+Er4FaG08dTi3TQgrxCKhpeDs",
     },
     User {
         name: "admin",
@@ -244,6 +250,7 @@ pub fn authenticator_with(
         .audience(TOKEN_AUDIENCE)
         .access_ttl(settings.access_ttl)
         .refresh_ttl(settings.refresh_ttl)
+        .max_families_per_user(Some(settings.max_sessions_per_user))
         .store(stores.sessions.clone())
         .revocations(stores.revocations)
         .clock(clock.clone())

@@ -77,9 +77,11 @@ compile_error!(
 mod algorithm;
 mod backend;
 mod bearer;
+mod builder;
 mod cache;
 mod claims;
 mod error;
+mod family;
 mod json;
 mod jwk;
 mod jws;
@@ -92,14 +94,15 @@ mod validation;
 pub use algorithm::Algorithm;
 pub use backend::BACKEND;
 pub use bearer::parse_bearer;
+pub use builder::{TokenServiceBuilder, DEFAULT_MAX_FAMILIES_PER_USER};
 pub use claims::{Audience, Claims, RESERVED_CLAIMS};
 pub use error::JwtError;
 pub use jws::{MAX_KID_LEN, MAX_TOKEN_LEN};
 pub use keys::{Jws, KeyRegistry, KeyRegistryBuilder};
 pub use revocation::{MemoryRevocationList, RevocationList, DEFAULT_SUBJECT_RETENTION};
 pub use service::{
-    TokenPair, TokenService, TokenServiceBuilder, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL,
-    DEFAULT_VERIFIED_CACHE_SLOTS, MAX_ACCESS_TTL, MAX_REFRESH_TTL, MAX_VERIFIED_CACHE_SLOTS,
+    TokenPair, TokenService, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, DEFAULT_VERIFIED_CACHE_SLOTS,
+    MAX_ACCESS_TTL, MAX_REFRESH_TTL, MAX_VERIFIED_CACHE_SLOTS,
 };
 pub use validation::{DEFAULT_LEEWAY, MAX_LEEWAY};
 

@@ -14,6 +14,9 @@ use crate::id::{decode_fixed, random_32, sha256, SessionId, SessionKey};
 /// Length of the encoded refresh token (64 bytes in unpadded base64url).
 pub(crate) const REFRESH_TOKEN_LEN: usize = 86;
 
+/// Domain separation of successor derivation.
+const SUCCESSOR_TAG: &[u8] = b"portcullis refresh successor\0";
+
 pub(crate) struct RefreshToken {
     family: [u8; 32],
     secret: [u8; 32],
@@ -28,12 +31,20 @@ impl RefreshToken {
         })
     }
 
-    /// The same family with a fresh secret (rotation).
-    pub(crate) fn rotate(&self) -> Result<Self, RngError> {
-        Ok(RefreshToken {
+    /// The successor of this token in its family: the secret is derived
+    /// from this secret and a random `nonce` the family record keeps, so
+    /// the same client retrying within the grace window can be handed the
+    /// same successor again, while the store alone (which holds only hashes
+    /// and the nonce) cannot produce it.
+    pub(crate) fn successor(&self, nonce: &[u8; 32]) -> Self {
+        let mut input = [0u8; SUCCESSOR_TAG.len() + 64];
+        input[..SUCCESSOR_TAG.len()].copy_from_slice(SUCCESSOR_TAG);
+        input[SUCCESSOR_TAG.len()..SUCCESSOR_TAG.len() + 32].copy_from_slice(&self.secret);
+        input[SUCCESSOR_TAG.len() + 32..].copy_from_slice(nonce);
+        RefreshToken {
             family: self.family,
-            secret: random_32()?,
-        })
+            secret: sha256(&input),
+        }
     }
 
     /// Parse the client's string; anything but exactly 86 canonical
@@ -91,9 +102,12 @@ mod tests {
         let back = RefreshToken::parse(&s).unwrap();
         assert!(back.matches(&t.secret_hash()));
         assert_eq!(back.key(), t.key());
-        let r = t.rotate().unwrap();
-        assert_eq!(r.key(), t.key());
-        assert!(!r.matches(&t.secret_hash()));
+        let n = [7u8; 32];
+        let s1 = t.successor(&n);
+        assert_eq!(s1.key(), t.key());
+        assert!(s1.matches(&t.successor(&n).secret_hash()));
+        assert!(!s1.matches(&t.successor(&[8u8; 32]).secret_hash()));
+        assert!(!s1.matches(&t.secret_hash()));
         assert!(RefreshToken::parse(&s[..85]).is_none());
         assert!(RefreshToken::parse(&format!("{}=", &s[..85])).is_none());
         assert!(RefreshToken::parse("").is_none());

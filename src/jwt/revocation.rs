@@ -1,5 +1,6 @@
 //! The revocation list (token blacklist): by `jti` until the token's own
-//! expiry, and by subject for everything issued up to an instant.
+//! expiry, by refresh family (every access token minted from it), and by
+//! subject for everything issued up to an instant.
 
 use std::cmp::Reverse;
 use std::collections::hash_map::RandomState;
@@ -25,6 +26,9 @@ use crate::error::StoreError;
 /// - [`revoke_token`](Self::revoke_token) remembers a `jti` until
 ///   `expires_at` (seconds); after that the entry may disappear by itself
 ///   (the token is expired anyway), so memory stays bounded.
+/// - [`revoke_family`](Self::revoke_family) refuses every token carrying
+///   that refresh family (`sid`) until `expires_at`, so ending a family
+///   ends every access token minted from it at once, of any generation.
 /// - [`revoke_subject_before`](Self::revoke_subject_before) refuses every
 ///   token of `subject` whose issue time (milliseconds) is `<=` the instant
 ///   ("log out everywhere", password change). Calling it again keeps the
@@ -43,12 +47,16 @@ use crate::error::StoreError;
 /// let clock = ManualClock::new(1_000);
 /// let list: Arc<dyn RevocationList> = Arc::new(MemoryRevocationList::new(Arc::new(clock.clone())));
 /// list.revoke_token("jti-1", 1_900).await.unwrap();
-/// assert!(list.is_revoked("jti-1", "alice", 1_000_000).await.unwrap());
-/// assert!(!list.is_revoked("jti-2", "alice", 1_000_000).await.unwrap());
+/// assert!(list.is_revoked("jti-1", None, "alice", 1_000_000).await.unwrap());
+/// assert!(!list.is_revoked("jti-2", None, "alice", 1_000_000).await.unwrap());
+///
+/// list.revoke_family("family-7", 1_900).await.unwrap();
+/// assert!(list.is_revoked("jti-5", Some("family-7"), "bob", 1_000_000).await.unwrap());
+/// assert!(!list.is_revoked("jti-5", Some("family-8"), "bob", 1_000_000).await.unwrap());
 ///
 /// list.revoke_subject_before("alice", 1_000_500).await.unwrap();
-/// assert!(list.is_revoked("jti-3", "alice", 1_000_500).await.unwrap());  // issued at the instant
-/// assert!(!list.is_revoked("jti-4", "alice", 1_000_501).await.unwrap()); // one ms later
+/// assert!(list.is_revoked("jti-3", None, "alice", 1_000_500).await.unwrap());  // issued at the instant
+/// assert!(!list.is_revoked("jti-4", None, "alice", 1_000_501).await.unwrap()); // one ms later
 /// # });
 /// ```
 #[async_trait]
@@ -57,6 +65,11 @@ pub trait RevocationList: Send + Sync + 'static {
     /// verifier's leeway).
     async fn revoke_token(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError>;
 
+    /// Refuse every token of refresh family `family` (its `sid` claim)
+    /// until `expires_at` (the latest expiry any of them can have, plus
+    /// leeway).
+    async fn revoke_family(&self, family: &str, expires_at: UnixTime) -> Result<(), StoreError>;
+
     /// Refuse every token of `subject` issued at or before `instant_millis`.
     async fn revoke_subject_before(
         &self,
@@ -64,11 +77,12 @@ pub trait RevocationList: Send + Sync + 'static {
         instant_millis: u64,
     ) -> Result<(), StoreError>;
 
-    /// True if the token `jti` of `subject`, issued at `issued_at_millis`,
-    /// is revoked by either rule.
+    /// True if the token `jti` of refresh family `family` (if any) and of
+    /// `subject`, issued at `issued_at_millis`, is revoked by any rule.
     async fn is_revoked(
         &self,
         jti: &str,
+        family: Option<&str>,
         subject: &str,
         issued_at_millis: u64,
     ) -> Result<bool, StoreError>;
@@ -145,6 +159,7 @@ fn remove_if<V>(m: &mut Map<V>, h: u64, key: &str, due: impl FnOnce(&V) -> bool)
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum EntryKind {
     Jti,
+    Family,
     Subject,
 }
 
@@ -155,6 +170,8 @@ type Due = (UnixTime, EntryKind, u64, Box<str>);
 struct Shard {
     /// jti -> expires_at (seconds).
     jtis: Map<UnixTime>,
+    /// refresh family -> expires_at (seconds).
+    families: Map<UnixTime>,
     /// subject -> (cutoff in ms, keep until in seconds).
     subjects: Map<(u64, UnixTime)>,
     /// Min-heap of entries by expiry, for the incremental purge.
@@ -178,6 +195,7 @@ impl Shard {
             // stored expiry is the one that came due.
             let gone = match kind {
                 EntryKind::Jti => remove_if(&mut self.jtis, h, &key, |&exp| exp <= at),
+                EntryKind::Family => remove_if(&mut self.families, h, &key, |&exp| exp <= at),
                 EntryKind::Subject => {
                     remove_if(&mut self.subjects, h, &key, |&(_, until)| until <= at)
                 }
@@ -206,7 +224,7 @@ impl Shard {
 /// list.revoke_token("j", 1_060).await.unwrap();
 /// assert_eq!(list.len(), 1);
 /// clock.advance(61);
-/// assert!(!list.is_revoked("j", "bob", 0).await.unwrap()); // expired: forgotten
+/// assert!(!list.is_revoked("j", None, "bob", 0).await.unwrap()); // expired: forgotten
 /// list.purge_expired();
 /// assert_eq!(list.len(), 0);
 /// # });
@@ -296,28 +314,53 @@ fn write(l: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
     l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-#[async_trait]
-impl RevocationList for MemoryRevocationList {
-    async fn revoke_token(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+impl MemoryRevocationList {
+    /// Remember `id` (a jti or a family) until `expires_at`.
+    fn revoke_until(&self, kind: EntryKind, id: &str, expires_at: UnixTime) {
         let now = self.clock.now();
         if expires_at <= now {
-            return Ok(()); // already expired: nothing to remember
+            return; // already expired: nothing to remember
         }
-        let (h, shard) = self.locate(jti);
+        let (h, shard) = self.locate(id);
         let mut shard = write(shard);
         let removed = shard.sweep(now, SWEEP_PER_WRITE);
-        let added = upsert(&mut shard.jtis, h, jti, expires_at, |v, new| {
-            *v = (*v).max(new)
-        });
-        shard
-            .expiry
-            .push(Reverse((expires_at, EntryKind::Jti, h, jti.into())));
+        let map = if kind == EntryKind::Family {
+            &mut shard.families
+        } else {
+            &mut shard.jtis
+        };
+        let added = upsert(map, h, id, expires_at, |v, new| *v = (*v).max(new));
+        shard.expiry.push(Reverse((expires_at, kind, h, id.into())));
         // Counted under the shard lock, so an entry is always counted in
         // before a sweep can count it out.
         self.entries
             .fetch_add(usize::from(added), Ordering::Relaxed);
         self.entries.fetch_sub(removed, Ordering::Relaxed);
         drop(shard);
+    }
+
+    /// True if `id` is remembered in `kind`'s map and not yet expired.
+    fn holds(&self, kind: EntryKind, id: &str, now: UnixTime) -> bool {
+        let (h, shard) = self.locate(id);
+        let shard = read(shard);
+        let map = if kind == EntryKind::Family {
+            &shard.families
+        } else {
+            &shard.jtis
+        };
+        get(map, h, id).is_some_and(|&exp| now < exp)
+    }
+}
+
+#[async_trait]
+impl RevocationList for MemoryRevocationList {
+    async fn revoke_token(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+        self.revoke_until(EntryKind::Jti, jti, expires_at);
+        Ok(())
+    }
+
+    async fn revoke_family(&self, family: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+        self.revoke_until(EntryKind::Family, family, expires_at);
         Ok(())
     }
 
@@ -356,6 +399,7 @@ impl RevocationList for MemoryRevocationList {
     async fn is_revoked(
         &self,
         jti: &str,
+        family: Option<&str>,
         subject: &str,
         issued_at_millis: u64,
     ) -> Result<bool, StoreError> {
@@ -363,11 +407,10 @@ impl RevocationList for MemoryRevocationList {
             return Ok(false);
         }
         let now = self.clock.now();
-        let (h, shard) = self.locate(jti);
-        if let Some(&exp) = get(&read(shard).jtis, h, jti) {
-            if now < exp {
-                return Ok(true);
-            }
+        if self.holds(EntryKind::Jti, jti, now)
+            || family.is_some_and(|f| self.holds(EntryKind::Family, f, now))
+        {
+            return Ok(true);
         }
         let (h, shard) = self.locate(subject);
         if let Some(&(cutoff, until)) = get(&read(shard).subjects, h, subject) {
@@ -420,7 +463,7 @@ mod tests {
             list.revoke_token("j", 1_100).await.unwrap();
             clock.advance(50);
             list.purge_expired();
-            assert!(list.is_revoked("j", "s", 0).await.unwrap());
+            assert!(list.is_revoked("j", None, "s", 0).await.unwrap());
             assert_eq!(list.len(), 1);
         });
     }
@@ -432,9 +475,9 @@ mod tests {
             let list = MemoryRevocationList::new(Arc::new(clock.clone()));
             list.revoke_subject_before("s", 1_000_200).await.unwrap();
             list.revoke_subject_before("s", 1_000_100).await.unwrap();
-            assert!(list.is_revoked("x", "s", 1_000_150).await.unwrap());
-            assert!(!list.is_revoked("x", "s", 1_000_201).await.unwrap());
-            assert!(!list.is_revoked("x", "t", 0).await.unwrap());
+            assert!(list.is_revoked("x", None, "s", 1_000_150).await.unwrap());
+            assert!(!list.is_revoked("x", None, "s", 1_000_201).await.unwrap());
+            assert!(!list.is_revoked("x", None, "t", 0).await.unwrap());
         });
     }
 }

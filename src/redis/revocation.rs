@@ -12,6 +12,7 @@ use crate::jwt::RevocationList;
 
 /// Key kinds under the prefix.
 const JTI: &str = "rj";
+const FAMILY: &str = "rf";
 const SUBJECT: &str = "rs";
 
 /// Default time a subject cutoff is kept after its instant: 30 days, beyond
@@ -26,9 +27,10 @@ pub const DEFAULT_SUBJECT_RETENTION: u64 = 30 * 86_400;
 /// | key | content | TTL |
 /// |-----|---------|-----|
 /// | `<prefix>rj:<jti>` | the token's expiry (unix seconds) | until that expiry |
+/// | `<prefix>rf:<family>` | the latest expiry of a token of that refresh family | until then |
 /// | `<prefix>rs:<subject>` | "revoked up to" instant (unix ms; the latest wins) | the instant plus the subject retention |
 ///
-/// [`is_revoked`](RevocationList::is_revoked) reads both entries in one
+/// [`is_revoked`](RevocationList::is_revoked) reads the entries in one
 /// pipelined round trip. There is no in-process cache: a revocation made on
 /// one instance is refused by every other instance on its next request.
 ///
@@ -39,7 +41,7 @@ pub const DEFAULT_SUBJECT_RETENTION: u64 = 30 * 86_400;
 /// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
 /// let list = RedisRevocationList::from_store(&store).with_subject_retention(3_600);
 /// list.revoke_token("jti-123", 1_900_000_000).await?;
-/// assert!(list.is_revoked("jti-123", "alice", 0).await?);
+/// assert!(list.is_revoked("jti-123", None, "alice", 0).await?);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -123,6 +125,15 @@ impl RevocationList for RedisRevocationList {
             .await
     }
 
+    async fn revoke_family(&self, family: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+        let now_ms = self.shared.clock.now_millis();
+        if expires_at.saturating_mul(1000) <= now_ms {
+            return Ok(());
+        }
+        self.keep_max(FAMILY, family, expires_at, ttl_millis(expires_at, now_ms))
+            .await
+    }
+
     async fn revoke_subject_before(
         &self,
         subject: &str,
@@ -138,18 +149,31 @@ impl RevocationList for RedisRevocationList {
     async fn is_revoked(
         &self,
         jti: &str,
+        family: Option<&str>,
         subject: &str,
         issued_at_millis: u64,
     ) -> Result<bool, StoreError> {
         let (jk, sk) = (self.shared.key(JTI, jti), self.shared.key(SUBJECT, subject));
-        let (token_exp, cutoff): (Option<u64>, Option<u64>) = self
+        // A token without a family asks for a key that never exists, so the
+        // one round trip has one shape.
+        let fk = self.shared.key(FAMILY, family.unwrap_or(""));
+        let (token_exp, family_exp, cutoff): (Option<u64>, Option<u64>, Option<u64>) = self
             .shared
             .read(|mut c| {
-                let (jk, sk) = (jk.as_str(), sk.as_str());
-                async move { redis::pipe().get(jk).get(sk).query_async(&mut c).await }
+                let (jk, fk, sk) = (jk.as_str(), fk.as_str(), sk.as_str());
+                async move {
+                    redis::pipe()
+                        .get(jk)
+                        .get(fk)
+                        .get(sk)
+                        .query_async(&mut c)
+                        .await
+                }
             })
             .await?;
         let now = self.shared.clock.now();
-        Ok(token_exp.is_some_and(|exp| now < exp) || cutoff.is_some_and(|c| issued_at_millis <= c))
+        Ok(token_exp.is_some_and(|exp| now < exp)
+            || (family.is_some() && family_exp.is_some_and(|exp| now < exp))
+            || cutoff.is_some_and(|c| issued_at_millis <= c))
     }
 }

@@ -236,6 +236,10 @@ fn decode(bytes: &[u8]) -> Result<SessionRecord, StoreError> {
 
 #[async_trait]
 impl SessionStore for RedisStore {
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
         let now_ms = self.now_ms();
         if record.is_expired(now_ms / 1000) {

@@ -241,4 +241,38 @@ pub trait SessionStore: Send + Sync + 'static {
         &self,
         user_id: &str,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError>;
+
+    /// True when several processes may share this store (a network store
+    /// such as Redis or SQL), so state kept beside it in process memory
+    /// would split between instances. The default is `false`.
+    fn is_shared(&self) -> bool {
+        false
+    }
+}
+
+/// Attempts of [`update_with_retry`] before it gives up on a record that
+/// keeps changing under it.
+const UPDATE_ATTEMPTS: usize = 8;
+
+/// Load the record under `key`, change it with `change`, and write it back
+/// with the store's compare-and-set, reloading and reapplying on a
+/// conflict, so a concurrent write is never lost and never overwritten
+/// with stale data. `Ok(false)` when the record is gone.
+pub(crate) async fn update_with_retry(
+    store: &dyn SessionStore,
+    key: &SessionKey,
+    mut change: impl FnMut(&mut SessionRecord),
+) -> Result<bool, StoreError> {
+    for _ in 0..UPDATE_ATTEMPTS {
+        let Some(mut record) = store.load(key).await? else {
+            return Ok(false);
+        };
+        change(&mut record);
+        match store.update(key, &record).await {
+            Ok(_) => return Ok(true),
+            Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict)
 }

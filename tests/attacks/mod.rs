@@ -655,6 +655,7 @@ pub async fn run_all<H: Harness>(h: &H) -> usize {
     refresh(&mut a).await;
     huge(&mut a).await;
     logout_races(&mut a).await;
+    review_findings(&mut a).await;
     a.finish()
 }
 
@@ -2647,4 +2648,151 @@ fn judge_race<H: Harness>(
     a.ensure(after > 0, &format!("race ({what})"), || {
         "no request was sent after the logout completed: the race did not overlap".into()
     });
+}
+
+// ---------------------------------------------------------------------------
+// The HTTP-visible findings of the security review (issue #12)
+// ---------------------------------------------------------------------------
+
+/// M3 cross-site login, L3 overlong token, L4 the thief's refreshed token,
+/// L5 log out everywhere from both routes, L9 the refresh retry grace.
+pub async fn review_findings<H: Harness>(a: &mut Attack<'_, H>) {
+    let creds = |user: &str| json!({ "username": user, "password": contract::password(user) });
+
+    // M3: a cross-site form (or fetch) cannot log the victim in.
+    for (what, name, value) in [
+        ("Sec-Fetch-Site: cross-site", "sec-fetch-site", "cross-site"),
+        ("Origin of another site", "origin", "https://evil.example"),
+    ] {
+        a.case(
+            &format!("POST /session/login (m3 {what})"),
+            Req::post("/session/login")
+                .host()
+                .h(name, value)
+                .json(&creds("alice")),
+            want(403).challenge(NO_CHALLENGE),
+        )
+        .await;
+    }
+
+    // L3: signed with the right key, but living 30 days.
+    let real = a.tokens("alice").await;
+    let shape = TokenShape::of(&real.access);
+    let mut long = shape.claims("alice", &["user"]);
+    long["exp"] = json!(now() + 30 * 86_400);
+    let long = shape.sign(&shape.header(), &long);
+    jwt_me(
+        a,
+        "l3 correctly signed, 30-day lifetime",
+        &long,
+        token_401(),
+    )
+    .await;
+
+    // L4: the thief refreshed the victim's family; the victim logs out.
+    let refresh_req =
+        |token: &str| Req::post("/jwt/refresh").json(&json!({ "refresh_token": token }));
+    let victim = a.tokens("alice").await;
+    let r = a
+        .case(
+            "POST /jwt/refresh (l4 thief)",
+            refresh_req(&victim.refresh),
+            want(200),
+        )
+        .await;
+    let thief = serde_json::from_slice::<Value>(&r.body)
+        .ok()
+        .and_then(|v| Some(v["access_token"].as_str()?.to_owned()))
+        .unwrap_or_default();
+    a.case(
+        "POST /jwt/logout (l4 victim)",
+        Req::post("/jwt/logout").bearer(&victim.access),
+        want(204),
+    )
+    .await;
+    jwt_me(
+        a,
+        "l4 thief's refreshed token after the victim's logout",
+        &thief,
+        token_401(),
+    )
+    .await;
+
+    // L5: both logout-all routes end every credential kind.
+    for via_tokens in [false, true] {
+        let what = if via_tokens {
+            "/jwt/logout-all"
+        } else {
+            "/session/logout-all"
+        };
+        let s = a.login("bob", &[]).await;
+        let t = a.tokens("bob").await;
+        let req = if via_tokens {
+            Req::post("/jwt/logout-all").bearer(&t.access)
+        } else {
+            Req::post("/session/logout-all").session(&s)
+        };
+        a.case(&format!("POST {what} (l5)"), req, want(204)).await;
+        a.me(
+            &format!("GET /session/me (l5 after {what})"),
+            &s,
+            session_401(),
+        )
+        .await;
+        jwt_me(
+            a,
+            &format!("l5 access token after {what}"),
+            &t.access,
+            token_401(),
+        )
+        .await;
+        a.case(
+            &format!("POST /jwt/refresh (l5 after {what})"),
+            refresh_req(&t.refresh),
+            token_401(),
+        )
+        .await;
+    }
+
+    // L9: the same client retrying a spent token within 10 s gets the same
+    // successor; another User-Agent ends the family.
+    let ua = "AttackSuite/1.0 (same client)";
+    let t = a.tokens("alice").await;
+    let first = a
+        .case(
+            "POST /jwt/refresh (l9 rotation)",
+            refresh_req(&t.refresh).h("user-agent", ua),
+            want(200),
+        )
+        .await;
+    let again = a
+        .case(
+            "POST /jwt/refresh (l9 same client retries the spent token)",
+            refresh_req(&t.refresh).h("user-agent", ua),
+            want(200),
+        )
+        .await;
+    let rt = |r: &Resp| {
+        serde_json::from_slice::<Value>(&r.body)
+            .ok()
+            .and_then(|v| Some(v["refresh_token"].as_str()?.to_owned()))
+    };
+    let (first_rt, again_rt) = (rt(&first), rt(&again));
+    a.ensure(
+        first_rt.is_some() && first_rt == again_rt,
+        "POST /jwt/refresh (l9 same client retries the spent token)",
+        || "the retry must return the same refresh token".to_owned(),
+    );
+    a.case(
+        "POST /jwt/refresh (l9 the spent token from another User-Agent)",
+        refresh_req(&t.refresh).h("user-agent", "Thief/6.6"),
+        token_401(),
+    )
+    .await;
+    a.case(
+        "POST /jwt/refresh (l9 the successor after the reuse: family ended)",
+        refresh_req(&first_rt.unwrap_or_default()).h("user-agent", ua),
+        token_401(),
+    )
+    .await;
 }

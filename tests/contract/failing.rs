@@ -118,14 +118,21 @@ impl RevocationList for FailingRevocationList {
             .revoke_subject_before(subject, instant_millis)
             .await
     }
+    async fn revoke_family(&self, family: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+        self.outage.check()?;
+        self.inner.revoke_family(family, expires_at).await
+    }
     async fn is_revoked(
         &self,
         jti: &str,
+        family: Option<&str>,
         subject: &str,
         issued_at_millis: u64,
     ) -> Result<bool, StoreError> {
         self.outage.check()?;
-        self.inner.is_revoked(jti, subject, issued_at_millis).await
+        self.inner
+            .is_revoked(jti, family, subject, issued_at_millis)
+            .await
     }
 }
 
