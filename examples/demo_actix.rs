@@ -86,6 +86,11 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// 200 `ok` when the stores answer, 503 when they do not.
+async fn ready(auth: web::Data<Authenticator>) -> Result<&'static str, Rejection> {
+    auth.ready().await.map(|()| "ok")
+}
+
 async fn session_login(
     session: SessionHandle,
     body: Result<JsonBody<LoginRequest>, actix_web::Error>,
@@ -182,8 +187,11 @@ pub fn app(
     >,
 > {
     App::new()
-        // Outside the middleware: the health check never touches the store.
+        // Outside the middleware: the health check never touches the store,
+        // and neither probe reads a credential.
         .route("/health", web::get().to(health))
+        .app_data(web::Data::new(auth.clone()))
+        .route("/ready", web::get().to(ready))
         .service(
             web::scope("")
                 .wrap(AuthMiddleware::new(auth))

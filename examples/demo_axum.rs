@@ -94,6 +94,14 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// 200 `ok` when the stores answer, 503 when they do not.
+async fn ready(auth: Authenticator) -> Response {
+    match auth.ready().await {
+        Ok(()) => "ok".into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
 async fn session_login(
     session: SessionHandle,
     body: Result<JsonBody<LoginRequest>, Response>,
@@ -190,6 +198,7 @@ fn peer_ip(ext: &axum::http::Extensions) -> Option<std::net::IpAddr> {
 /// The demo's routes over `auth` (serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` to record IPs).
 pub fn app(auth: Authenticator) -> Router {
+    let probe = auth.clone();
     Router::new()
         .route("/session/login", post(session_login))
         .route("/session/me", get(session_me))
@@ -207,8 +216,10 @@ pub fn app(auth: Authenticator) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(common::MAX_BODY))
         .layer(AuthLayer::new(auth).peer_ip(peer_ip))
-        // Added after the layers: the health check never touches the store.
+        // Added after the layers: the health check never touches the store,
+        // and neither probe reads a credential.
         .route("/health", get(health))
+        .route("/ready", get(move || ready(probe.clone())))
 }
 
 #[allow(dead_code)] // unused when a test includes this file as a module

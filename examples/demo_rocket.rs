@@ -100,6 +100,12 @@ fn health() -> &'static str {
     "ok"
 }
 
+/// 200 `ok` when the stores answer, 503 when they do not.
+#[rocket::get("/ready")]
+async fn ready(auth: &rocket::State<Authenticator>) -> Result<&'static str, Rejection> {
+    auth.ready().await.map(|()| "ok")
+}
+
 #[rocket::post("/session/login", data = "<body>")]
 async fn session_login(
     session: SessionHandle,
@@ -229,6 +235,7 @@ pub fn rocket(auth: Authenticator, port: u16) -> Rocket<Build> {
             "/",
             rocket::routes![
                 health,
+                ready,
                 session_login,
                 session_me,
                 session_admin,

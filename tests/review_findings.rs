@@ -327,3 +327,119 @@ async fn l11_authorization_is_ignored_when_token_mode_is_off() {
         );
     }
 }
+
+// ----- M2 --------------------------------------------------------------------
+
+#[tokio::test]
+async fn m2_trusted_origin_passes_with_the_sec_fetch_site_browsers_send() {
+    let auth = Authenticator::builder()
+        .csrf(portcullis::csrf::CsrfConfig::default().trust_origin("https://app.example.com"))
+        .build()
+        .unwrap();
+    let (cookie, csrf) = login(&auth, "alice").await;
+    let post = |site: &'static [u8], origins: &'static [&'static [u8]]| {
+        let mut v = RequestView::new("POST");
+        v.add_header("host", b"api.example.com");
+        v.add_header("sec-fetch-site", site);
+        for o in origins {
+            v.add_header("origin", o);
+        }
+        v
+    };
+    const APP: &[u8] = b"https://app.example.com";
+    /// (Sec-Fetch-Site, Origin headers, passes)
+    type Case = (&'static [u8], &'static [&'static [u8]], bool);
+    const CASES: &[Case] = &[
+        (b"same-site", &[APP], true),
+        (b"cross-site", &[APP], true),
+        (b"cross-site", &[b"https://APP.example.com"], true),
+        (b"same-site", &[], false),
+        (b"same-site", &[APP, APP], false),
+        (b"cross-site", &[b"https://evil.example.com"], false),
+        (b"same-site", &[b"http://app.example.com"], false),
+        (b"same-site", &[b"https://app.example.com:444"], false),
+        (b"cross-site", &[b"null"], false),
+    ];
+    for &(site, origins, ok) in CASES {
+        let mut v = post(site, origins);
+        v.add_header("cookie", cookie.as_bytes());
+        v.add_header("x-csrf-token", csrf.as_bytes());
+        let o = auth.authenticate(&v).await;
+        assert_eq!(
+            o.state.require(&Requirement::Authenticated).is_ok(),
+            ok,
+            "{} {:?}",
+            String::from_utf8_lossy(site),
+            origins
+                .iter()
+                .map(|o| String::from_utf8_lossy(o))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[tokio::test]
+async fn m2_forwarding_headers_count_only_from_a_trusted_proxy() {
+    let trusting = Authenticator::builder()
+        .trusted_proxies(portcullis::proxy::TrustedProxies::parse("10.0.0.0/8").unwrap())
+        .build()
+        .unwrap();
+    let plain = Authenticator::builder().build().unwrap();
+    for (auth, peer, want_ip, want_cross) in [
+        // The proxy says the client is 198.51.100.7 over HTTPS: the
+        // https Origin is this origin.
+        (&trusting, "10.1.1.1", "198.51.100.7", None),
+        // From a peer that is no proxy both headers are ignored.
+        (
+            &trusting,
+            "203.0.113.9",
+            "203.0.113.9",
+            Some(RejectionKind::CrossSiteRequest),
+        ),
+        (
+            &plain,
+            "10.1.1.1",
+            "10.1.1.1",
+            Some(RejectionKind::CrossSiteRequest),
+        ),
+    ] {
+        let mut v = RequestView::new("POST");
+        v.peer_ip = Some(peer.parse().unwrap());
+        v.https = Some(false);
+        v.add_header("host", b"app.example.com");
+        v.add_header("origin", b"https://app.example.com");
+        v.add_header("x-forwarded-for", b"6.6.6.6, 198.51.100.7");
+        v.add_header("x-forwarded-proto", b"https");
+        let o = auth.authenticate(&v).await;
+        assert_eq!(o.client.ip, Some(want_ip.parse().unwrap()), "peer {peer}");
+        assert_eq!(o.cross_origin, want_cross, "peer {peer}");
+    }
+}
+
+// ----- M3 --------------------------------------------------------------------
+
+#[tokio::test]
+async fn m3_cross_site_login_is_refused_with_or_without_a_cookie() {
+    let auth = Authenticator::builder().build().unwrap();
+    let (victim, _) = login(&auth, "victim").await;
+    for with_cookie in [false, true] {
+        let mut v = RequestView::new("POST");
+        v.add_header("sec-fetch-site", b"cross-site");
+        if with_cookie {
+            v.add_header("cookie", victim.as_bytes());
+        }
+        let o = auth.authenticate(&v).await;
+        let err = auth.login(&o, "attacker", vec![]).await.unwrap_err();
+        assert_eq!(err.status(), 403);
+        assert!(o.response.take().set_cookie.is_none(), "no cookie is set");
+    }
+    // The victim's session stays; the attacker has none.
+    assert_eq!(user_of(&auth, &victim).await.as_deref(), Some("victim"));
+    let sessions = auth.sessions().unwrap();
+    assert!(sessions.list("attacker", None).await.unwrap().is_empty());
+    // A same-origin login works.
+    let mut v = RequestView::new("POST");
+    v.add_header("sec-fetch-site", b"same-origin");
+    let o = auth.authenticate(&v).await;
+    assert!(auth.login(&o, "attacker", vec![]).await.is_ok());
+}

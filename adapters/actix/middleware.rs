@@ -9,7 +9,7 @@ use std::sync::Arc;
 use actix_web::body::MessageBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::error::InternalError;
-use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, SET_COOKIE};
+use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, SET_COOKIE, VARY};
 use actix_web::{Error, HttpMessage};
 
 use crate::auth::{AuthOutcome, Authenticator};
@@ -163,5 +163,8 @@ fn append_pending(headers: &mut HeaderMap, outcome: &AuthOutcome) {
     }
     if pending.no_store {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if pending.vary_cookie {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
     }
 }

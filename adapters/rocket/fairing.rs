@@ -85,5 +85,8 @@ impl Fairing for PortcullisFairing {
         if pending.no_store {
             res.set_raw_header("Cache-Control", "no-store");
         }
+        if pending.vary_cookie {
+            res.adjoin_raw_header("Vary", "Cookie");
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::request::Parts;
 use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
@@ -91,6 +91,10 @@ fn apply_pending<B>(res: &mut Response<B>, pending: PendingHeaders) {
     if pending.no_store {
         res.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if pending.vary_cookie {
+        res.headers_mut()
+            .append(VARY, HeaderValue::from_static("Cookie"));
     }
 }
 

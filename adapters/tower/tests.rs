@@ -72,9 +72,15 @@ async fn auth_layer_shares_the_outcome_and_the_authenticator() {
     let res = svc.clone().oneshot(req).await.unwrap();
     assert_eq!(res.body(), "alice");
     assert!(res.headers().get("set-cookie").is_none());
-    assert!(res.headers().get("cache-control").is_none());
+    // Contract v2 "Always": a request that carried a session cookie is
+    // never cached, and the answer varies with the cookie (v1 sent
+    // neither here).
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["vary"], "Cookie");
     let res = svc.oneshot(Request::new(String::new())).await.unwrap();
     assert_eq!(res.body(), "nobody");
+    assert!(res.headers().get("cache-control").is_none());
+    assert_eq!(res.headers()["vary"], "Cookie");
 }
 
 #[tokio::test]

@@ -90,6 +90,7 @@ mod refresh;
 mod revocation;
 mod service;
 mod validation;
+mod verify;
 
 pub use algorithm::Algorithm;
 pub use backend::BACKEND;

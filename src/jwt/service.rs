@@ -6,21 +6,19 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::cache::{Verified, VerifiedCache};
+use super::cache::VerifiedCache;
 pub use super::cache::{DEFAULT_VERIFIED_CACHE_SLOTS, MAX_VERIFIED_CACHE_SLOTS};
-use super::claims::{issued_at_millis, Claims, RawClaims, RESERVED_CLAIMS};
+use super::claims::{Claims, RESERVED_CLAIMS};
 use super::error::JwtError;
 use super::jws::MAX_TOKEN_LEN;
 use super::keys::KeyRegistry;
 use super::revocation::RevocationList;
-use super::validation::{Required, Validation};
+use super::validation::Validation;
 use crate::clock::{SharedClock, UnixTime};
 use crate::error::{fill_random, StoreError};
-use crate::identity::{AuthMethod, Identity, TokenInfo};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::store::SessionStore;
 
@@ -179,28 +177,6 @@ impl fmt::Debug for TokenService {
     }
 }
 
-/// The verified content of an access token, owned.
-struct Access {
-    sub: String,
-    roles: Vec<String>,
-    jti: String,
-    sid: Option<String>,
-    iat: UnixTime,
-    exp: UnixTime,
-    nbf: Option<UnixTime>,
-    issued_ms: u64,
-}
-
-impl Access {
-    fn identity(self) -> Identity {
-        Identity::new(
-            self.sub,
-            self.roles,
-            AuthMethod::Bearer(TokenInfo::new(self.jti, self.iat, self.exp, self.sid)),
-        )
-    }
-}
-
 pub(super) fn store_failure(e: &StoreError) -> Rejection {
     tracing::warn!(error = %e, "token store or revocation list failed; refusing (503)");
     Rejection::bearer(RejectionKind::StoreUnavailable)
@@ -232,6 +208,16 @@ impl TokenService {
         self.inner.refresh_ttl
     }
 
+    /// Whether the refresh-family store and the revocation list answer.
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.store.ping().await?;
+        self.inner
+            .revocations
+            .is_revoked("", None, "", 0)
+            .await
+            .map(|_| ())
+    }
+
     /// Whether the refresh-family store and the revocation list are
     /// per-process defaults (neither was given to the builder).
     pub(crate) fn private_state(&self) -> (bool, bool) {
@@ -248,191 +234,6 @@ impl TokenService {
     #[must_use]
     pub fn jwks(&self) -> Value {
         self.inner.keys.jwks()
-    }
-
-    // ----- verification -------------------------------------------------
-
-    /// A verified access token's identity and issue time (ms), from the
-    /// verified-token cache when these exact bytes passed before (the
-    /// time checks are repeated), else by full verification.
-    fn verified(&self, token: &[u8]) -> Result<(Identity, u64), JwtError> {
-        let inner = &*self.inner;
-        let Some(cache) = &inner.cache else {
-            let a = self.verify_access(token)?;
-            let issued_ms = a.issued_ms;
-            return Ok((a.identity(), issued_ms));
-        };
-        if let Some(v) = cache.get(token) {
-            inner
-                .validation
-                .check_times(v.exp, v.nbf, Some(v.iat), inner.clock.now())?;
-            return Ok((v.identity.clone(), v.issued_ms));
-        }
-        let a = self.verify_access(token)?;
-        let times = (a.exp, a.nbf, a.iat);
-        let issued_ms = a.issued_ms;
-        let identity = a.identity();
-        cache.insert(Arc::new(Verified::new(
-            token,
-            identity.clone(),
-            times,
-            issued_ms,
-        )));
-        Ok((identity, issued_ms))
-    }
-
-    fn verify_access(&self, token: &[u8]) -> Result<Access, JwtError> {
-        let inner = &*self.inner;
-        inner
-            .keys
-            .verify_then(token, &inner.validation.allowed_crit, |_, payload| {
-                self.access_claims(payload)
-            })
-    }
-
-    fn access_claims(&self, payload: &[u8]) -> Result<Access, JwtError> {
-        let inner = &*self.inner;
-        let c = RawClaims::parse(payload)?;
-        inner
-            .validation
-            .check(&c, inner.clock.now(), Required::Access)?;
-        let (Some(sub), Some(jti), Some(iat), Some(exp)) = (c.sub, c.jti, c.iat, c.exp) else {
-            return Err(JwtError::MalformedClaims); // unreachable after `check`
-        };
-        Ok(Access {
-            sub: sub.into_owned(),
-            roles: c
-                .roles
-                .unwrap_or_default()
-                .into_iter()
-                .map(super::json::Str::into_owned)
-                .collect(),
-            jti: jti.into_owned(),
-            sid: c.sid.map(super::json::Str::into_owned),
-            iat,
-            exp,
-            nbf: c.nbf,
-            issued_ms: issued_at_millis(iat, c.iat_ms),
-        })
-    }
-
-    /// Authenticate a bearer token: verify it and check the revocation list
-    /// (one call). The identity carries the token's `jti`, `iat`, `exp` and
-    /// refresh family (`sid`).
-    ///
-    /// # Errors
-    /// [`RejectionKind::InvalidToken`] for any invalid, expired or revoked
-    /// token (the reason is logged at `debug`);
-    /// [`RejectionKind::StoreUnavailable`] if the revocation list cannot
-    /// answer (fail closed).
-    pub async fn authenticate(&self, token: &[u8]) -> Result<Identity, RejectionKind> {
-        let (identity, issued_ms) = match self.verified(token) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::debug!(reason = %e, "bearer token refused");
-                return Err(RejectionKind::InvalidToken);
-            }
-        };
-        let AuthMethod::Bearer(info) = identity.method() else {
-            return Err(RejectionKind::InvalidToken); // built as Bearer above
-        };
-        match self
-            .inner
-            .revocations
-            .is_revoked(
-                &info.jti,
-                info.sid.as_deref(),
-                identity.subject(),
-                issued_ms,
-            )
-            .await
-        {
-            Ok(false) => Ok(identity),
-            Ok(true) => {
-                tracing::debug!("bearer token refused: revoked");
-                Err(RejectionKind::InvalidToken)
-            }
-            Err(e) => Err(store_failure(&e).kind()),
-        }
-    }
-
-    /// Verify an access token — everything [`authenticate`](Self::authenticate)
-    /// checks except the revocation list — and return all of its claims.
-    /// Synchronous, for inspection and tests.
-    ///
-    /// ```
-    /// use portcullis::jwt::{KeyRegistry, TokenService};
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let svc = TokenService::builder(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap()).build().unwrap();
-    /// let pair = svc.issue("alice", &[]).await.unwrap();
-    /// let claims = svc.verify(pair.access_token.as_bytes()).unwrap();
-    /// assert_eq!(claims.sub, "alice");
-    /// assert_eq!(claims.exp - claims.iat, 900);
-    /// assert!(claims.extra.is_empty());
-    /// # });
-    /// ```
-    ///
-    /// # Errors
-    /// Why the token is invalid.
-    pub fn verify(&self, token: &[u8]) -> Result<Claims<Map<String, Value>>, JwtError> {
-        self.verify_claims(token)
-    }
-
-    /// Like [`verify`](Self::verify), with the application claims decoded
-    /// into `T`.
-    ///
-    /// # Errors
-    /// Why the token is invalid; [`JwtError::MalformedClaims`] if the
-    /// claims do not fit `T`.
-    pub fn verify_claims<T: DeserializeOwned>(&self, token: &[u8]) -> Result<Claims<T>, JwtError> {
-        self.verify_with(token, Required::Access)
-    }
-
-    /// Verify any JWT signed by a registered key — format, header, key,
-    /// signature, `exp` (required), `nbf`, `iat`, and `iss`/`aud` when
-    /// configured — without requiring our own claims (`sub`, `jti`), and
-    /// decode the whole payload into `T`. No revocation check.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use portcullis::clock::ManualClock;
-    /// use portcullis::jwt::{KeyRegistry, TokenService};
-    /// // RFC 7515 Appendix A.1 (HS256, no kid, no sub/jti).
-    /// let key = base64::Engine::decode(
-    ///     &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-    ///     "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow",
-    /// ).unwrap();
-    /// let token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.\
-    ///     eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.\
-    ///     dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    /// let svc = TokenService::builder(KeyRegistry::hs256("rfc", &key).unwrap())
-    ///     .clock(Arc::new(ManualClock::new(1_300_819_000)))
-    ///     .build()
-    ///     .unwrap();
-    /// let claims: serde_json::Value = svc.verify_payload(token.as_bytes()).unwrap();
-    /// assert_eq!(claims["http://example.com/is_root"], true);
-    /// ```
-    ///
-    /// # Errors
-    /// Why the token is invalid.
-    pub fn verify_payload<T: DeserializeOwned>(&self, token: &[u8]) -> Result<T, JwtError> {
-        self.verify_with(token, Required::Jwt)
-    }
-
-    /// Verify, check the registered claims, then decode the payload as `T`.
-    fn verify_with<T: DeserializeOwned>(
-        &self,
-        token: &[u8],
-        required: Required,
-    ) -> Result<T, JwtError> {
-        let inner = &*self.inner;
-        inner
-            .keys
-            .verify_then(token, &inner.validation.allowed_crit, |_, payload| {
-                let c = RawClaims::parse(payload)?;
-                inner.validation.check(&c, inner.clock.now(), required)?;
-                serde_json::from_slice(payload).map_err(|_| JwtError::MalformedClaims)
-            })
     }
 
     // ----- signing ------------------------------------------------------

@@ -242,6 +242,15 @@ pub trait SessionStore: Send + Sync + 'static {
         user_id: &str,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError>;
 
+    /// Whether the store answers (a readiness probe). The default loads a
+    /// key no record can have; override it with something cheaper if your
+    /// backend has one.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.load(&SessionKey::from_bytes([0; 32]))
+            .await
+            .map(|_| ())
+    }
+
     /// True when several processes may share this store (a network store
     /// such as Redis or SQL), so state kept beside it in process memory
     /// would split between instances. The default is `false`.

@@ -382,6 +382,8 @@ fn tamper(s: &str, at: usize) -> String {
 /// an app over failing stores).
 pub async fn run_all<H: Harness>(h: &H) {
     health(h).await;
+    ready(h).await;
+    vary_and_no_store(h).await;
     session_login(h).await;
     session_fixation(h).await;
     session_me(h).await;
@@ -402,6 +404,75 @@ pub async fn run_all<H: Harness>(h: &H) {
     bad_input(h).await;
     let failures = same_failures(h).await;
     assert!(failures.len() >= 10);
+}
+
+/// **(v2)** `GET /ready` -> 200 while the store answers (503 when it does
+/// not: [`store_down`]).
+pub async fn ready<H: Harness>(h: &H) {
+    let r = get(h, "/ready", &[]).await;
+    expect_status(&r, 200, "GET /ready");
+}
+
+/// **(v2)** "Always": every response of a route that reads the session
+/// cookie sends `Vary: Cookie`, with or without a cookie; every response to
+/// a request carrying a session cookie or a bearer token sends
+/// `Cache-Control: no-store`.
+pub async fn vary_and_no_store<H: Harness>(h: &H) {
+    let varies = |r: &Resp| {
+        r.headers_all("vary").iter().any(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("cookie"))
+        })
+    };
+    let s = login_session(h, "alice", &[]).await;
+    let t = login_tokens(h, "alice").await;
+    let bearer = t.bearer();
+    let cookie: (&str, &[u8]) = ("cookie", s.cookie.as_bytes());
+    let cases: Vec<(&str, &str, Vec<(&str, &[u8])>, bool)> = vec![
+        ("GET /session/me (no cookie)", "/session/me", vec![], false),
+        (
+            "GET /session/me (cookie)",
+            "/session/me",
+            vec![cookie],
+            true,
+        ),
+        (
+            "GET /session/list (cookie)",
+            "/session/list",
+            vec![cookie],
+            true,
+        ),
+        (
+            "GET /session/admin (cookie, 403)",
+            "/session/admin",
+            vec![cookie],
+            true,
+        ),
+        (
+            "GET /session/me (dead cookie)",
+            "/session/me",
+            vec![(
+                "cookie",
+                b"__Host-id=QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ",
+            )],
+            true,
+        ),
+        (
+            "GET /jwt/me (bearer)",
+            "/jwt/me",
+            vec![("authorization", bearer.as_bytes())],
+            true,
+        ),
+    ];
+    for (row, path, headers, no_store) in cases {
+        let r = get(h, path, &headers).await;
+        if path.starts_with("/session/") {
+            assert!(varies(&r), "[{row}] Vary: Cookie missing: {}", describe(&r));
+        }
+        if no_store {
+            expect_no_store(&r, row);
+        }
+    }
 }
 
 /// `GET /health` -> 200 `ok`.
@@ -1856,6 +1927,8 @@ pub async fn store_down<H: Harness>(h: &H, outage: &Outage) {
     outage.down();
     let r = get(h, "/health", &[]).await;
     expect_status(&r, 200, "GET /health (store down)");
+    let r = get(h, "/ready", &[]).await;
+    expect_status(&r, 503, "GET /ready (store down)");
 
     let ab = t.bearer();
     let refresh_body =
@@ -1956,6 +2029,8 @@ pub async fn store_down<H: Harness>(h: &H, outage: &Outage) {
     expect_4xx(&r, "GET /session/me (store down, no cookie)");
 
     outage.up();
+    let r = get(h, "/ready", &[]).await;
+    expect_status(&r, 200, "GET /ready (store back)");
     assert_eq!(
         session_status(h, &alice).await,
         200,

@@ -1,0 +1,248 @@
+//! The request-level core every adapter calls: authenticate a request once,
+//! then log in, rotate, log out or list through the same outcome.
+//!
+//! Policy when a request carries both a bearer token and a session cookie:
+//! **the `Authorization` header wins** and the cookie is ignored for that
+//! request (so a bearer request never needs a CSRF token, and a cookie can
+//! never upgrade a bad token).
+//!
+//! ```
+//! use portcullis::{Authenticator, request::RequestView, identity::Requirement};
+//! use portcullis::cookie::CookiePolicy;
+//! use portcullis::session::SessionConfig;
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let auth = Authenticator::builder().build().unwrap();
+//!
+//! // Log in (e.g. from a login handler):
+//! let anonymous = auth.authenticate(&RequestView::new("POST")).await;
+//! let login = auth.login(&anonymous, "alice", vec!["user".into()]).await.unwrap();
+//! let set_cookie = anonymous.response.take().set_cookie.unwrap();
+//! assert!(set_cookie.starts_with("__Host-id="));
+//!
+//! // The next request carries the cookie:
+//! let cookie = set_cookie.split(';').next().unwrap().to_owned();
+//! let mut view = RequestView::new("GET");
+//! view.add_header("cookie", cookie.as_bytes());
+//! let outcome = auth.authenticate(&view).await;
+//! let who = outcome.state.require(&Requirement::Authenticated).unwrap();
+//! assert_eq!(who.subject(), "alice");
+//! # let _ = login;
+//! # });
+//! ```
+
+use std::sync::Arc;
+
+use crate::cookie::MAX_CANDIDATES;
+use crate::csrf::CsrfConfig;
+use crate::identity::{AuthState, Identity};
+use crate::jwt::{parse_bearer, TokenService};
+use crate::proxy::TrustedProxies;
+use crate::rejection::{Rejection, RejectionKind, Scheme};
+use crate::request::RequestView;
+use crate::session::{ClientInfo, SessionManager};
+
+mod builder;
+mod operations;
+mod outcome;
+
+pub use builder::AuthenticatorBuilder;
+pub use outcome::{AuthOutcome, LoginInfo, PendingHeaders, ResponseHeaders};
+
+/// Authenticates requests by session cookie and/or bearer token.
+///
+/// Cheap to clone (an `Arc` inside); build one at start-up and share it.
+#[derive(Clone, Debug)]
+pub struct Authenticator {
+    pub(super) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(super) struct Inner {
+    pub(super) sessions: Option<SessionManager>,
+    pub(super) tokens: Option<TokenService>,
+    pub(super) csrf: CsrfConfig,
+    pub(super) proxies: TrustedProxies,
+}
+
+impl Authenticator {
+    /// Whether the stores answer: a readiness probe for a `/ready` route
+    /// (a liveness route such as `/health` should not touch the store).
+    /// Asks the session store and, in token mode, the refresh-family store
+    /// and the revocation list, once each.
+    ///
+    /// ```
+    /// use portcullis::Authenticator;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// assert!(auth.ready().await.is_ok());
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// 503 ([`RejectionKind::StoreUnavailable`]) when a store does not answer.
+    pub async fn ready(&self) -> Result<(), Rejection> {
+        let down = |e: crate::StoreError| {
+            tracing::warn!(error = %e, "readiness probe: a store does not answer");
+            Rejection::new(RejectionKind::StoreUnavailable, self.default_scheme())
+        };
+        if let Some(m) = &self.inner.sessions {
+            m.store().ping().await.map_err(down)?;
+        }
+        if let Some(t) = &self.inner.tokens {
+            t.ping().await.map_err(down)?;
+        }
+        Ok(())
+    }
+
+    /// The session manager, when sessions are enabled.
+    #[must_use]
+    pub fn sessions(&self) -> Option<&SessionManager> {
+        self.inner.sessions.as_ref()
+    }
+
+    /// The token service, when token mode is enabled.
+    #[must_use]
+    pub fn tokens(&self) -> Option<&TokenService> {
+        self.inner.tokens.as_ref()
+    }
+
+    /// The scheme a request with no credentials at all is challenged in:
+    /// bearer when only token mode is on, otherwise session.
+    #[must_use]
+    pub fn default_scheme(&self) -> Scheme {
+        if self.inner.sessions.is_none() {
+            Scheme::Bearer
+        } else {
+            Scheme::Session
+        }
+    }
+
+    /// Authenticate one request. Never fails outright: failures are in
+    /// [`AuthOutcome::state`] so optional routes can still run.
+    pub async fn authenticate(&self, view: &RequestView<'_>) -> AuthOutcome {
+        let client = self.inner.proxies.resolve(view);
+        let cross_origin = if view.is_safe_method() {
+            None
+        } else {
+            self.inner.csrf.check_origin_with(view, client.https).err()
+        };
+        let mut outcome = AuthOutcome {
+            state: AuthState::Anonymous(Rejection::new(
+                RejectionKind::MissingCredentials,
+                self.default_scheme(),
+            )),
+            session: None,
+            presented: Vec::new(),
+            client: ClientInfo::new(client.ip, view.user_agent),
+            cross_origin,
+            // A request with credentials is never cached; a cookie-session
+            // answer varies with the cookie.
+            response: ResponseHeaders::start(
+                !view.authorization.is_empty(),
+                self.inner.sessions.is_some(),
+            ),
+            auth: self.clone(),
+        };
+        // Bearer first: the Authorization header wins over a cookie. With
+        // token mode off it is not ours at all (a gateway may inject its
+        // own identity token), so it is ignored.
+        let bearer = match &self.inner.tokens {
+            Some(_) => parse_bearer(&view.authorization),
+            None => Ok(None),
+        };
+        match bearer {
+            Err(kind) => {
+                outcome.state = AuthState::Failed(Rejection::bearer(kind));
+                return outcome;
+            }
+            Ok(Some(token)) => {
+                outcome.state = match &self.inner.tokens {
+                    Some(tokens) => match tokens.authenticate(token).await {
+                        Ok(id) => AuthState::Authenticated(id),
+                        Err(RejectionKind::StoreUnavailable) => {
+                            AuthState::Failed(Rejection::bearer(RejectionKind::StoreUnavailable))
+                        }
+                        Err(kind) => AuthState::Anonymous(Rejection::bearer(kind)),
+                    },
+                    // Unreachable: without token mode `bearer` is `None`.
+                    None => AuthState::Anonymous(Rejection::bearer(RejectionKind::InvalidToken)),
+                };
+                return outcome;
+            }
+            Ok(None) => {}
+        }
+        let Some(sessions) = &self.inner.sessions else {
+            return outcome;
+        };
+        // Decode every candidate before the first await, so the cookie
+        // iterator is not part of the future (it stays small: adapters box
+        // it on every request).
+        let mut any_cookie = false;
+        for value in sessions
+            .config()
+            .cookie
+            .values(&view.cookie_headers)
+            .take(MAX_CANDIDATES)
+        {
+            if !any_cookie {
+                any_cookie = true;
+                // Owned here, so no lock: a request carrying a session
+                // cookie is never cached.
+                outcome.response.pending_mut().no_store = true;
+            }
+            if let Some(id) = sessions.decode_cookie(value) {
+                // The same cookie sent twice names one session, not two.
+                let key = id.key();
+                if !outcome.presented.contains(&key) {
+                    outcome.presented.push(key);
+                }
+            }
+        }
+        // Every candidate is looked up: two live sessions of our name
+        // (cookie tossing) make the request anonymous, so a tossed cookie
+        // can never choose the session.
+        let mut live = 0usize;
+        for i in 0..outcome.presented.len() {
+            match sessions.find_key(outcome.presented[i]).await {
+                Ok(Some(active)) => {
+                    live += 1;
+                    outcome.session = Some(active);
+                }
+                Ok(None) => {}
+                Err(r) => {
+                    outcome.state = AuthState::Failed(r);
+                    return outcome;
+                }
+            }
+        }
+        if live > 1 {
+            outcome.session = None;
+            outcome.state = AuthState::Anonymous(Rejection::session(RejectionKind::InvalidSession));
+            return outcome;
+        }
+        outcome.state = match &outcome.session {
+            Some(active) => {
+                match self
+                    .inner
+                    .csrf
+                    .check_with(view, client.https, &active.record.secret)
+                {
+                    Ok(()) => AuthState::Authenticated(Identity::from_session(
+                        active.key,
+                        active.record.clone(),
+                    )),
+                    Err(kind) => AuthState::Failed(Rejection::session(kind)),
+                }
+            }
+            None if any_cookie => {
+                // A dead or forged cookie: tell the browser to drop it.
+                outcome
+                    .response
+                    .set_cookie(sessions.config().cookie.removal_cookie());
+                AuthState::Anonymous(Rejection::session(RejectionKind::InvalidSession))
+            }
+            None => outcome.state,
+        };
+        outcome
+    }
+}

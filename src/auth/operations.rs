@@ -1,0 +1,289 @@
+//! The operations a handler runs through an [`AuthOutcome`]: log in,
+//! rotate, log out (here and everywhere), role changes, tokens.
+
+use crate::csrf::encode_token;
+use crate::identity::Requirement;
+use crate::jwt::{TokenPair, TokenService};
+use crate::rejection::{Rejection, RejectionKind, Scheme};
+use crate::session::{ActiveSession, SessionInfo, SessionManager};
+
+use super::{AuthOutcome, Authenticator, LoginInfo};
+
+impl Authenticator {
+    fn manager(&self) -> Result<&SessionManager, Rejection> {
+        self.inner
+            .sessions
+            .as_ref()
+            .ok_or(Rejection::session(RejectionKind::MissingCredentials))
+    }
+
+    fn current_session<'a>(
+        &self,
+        outcome: &'a AuthOutcome,
+    ) -> Result<&'a ActiveSession, Rejection> {
+        outcome
+            .state
+            .require_scheme(Scheme::Session, &Requirement::Authenticated)?;
+        outcome
+            .session
+            .as_ref()
+            .ok_or(Rejection::session(RejectionKind::MissingCredentials))
+    }
+
+    /// Refuse a cookie-session login (or re-authentication) that fails the
+    /// cross-origin rule, with or without a cookie: a cross-site form must
+    /// not log the victim into the attacker's account (login CSRF). Call
+    /// it first in a login handler, before reading the body or checking a
+    /// password, so the answer is the same whatever the credentials;
+    /// [`login`](Self::login) checks it again.
+    ///
+    /// ```
+    /// use portcullis::{request::RequestView, Authenticator};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// let mut view = RequestView::new("POST");
+    /// view.add_header("sec-fetch-site", b"cross-site");
+    /// let outcome = auth.authenticate(&view).await;
+    /// assert_eq!(auth.check_login_origin(&outcome).unwrap_err().status(), 403);
+    /// assert_eq!(auth.login(&outcome, "alice", vec![]).await.unwrap_err().status(), 403);
+    /// assert!(outcome.response.take().set_cookie.is_none());
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// 403 ([`RejectionKind::CrossSiteRequest`]).
+    pub fn check_login_origin(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+        match outcome.cross_origin {
+            Some(kind) => Err(Rejection::session(kind)),
+            None => Ok(()),
+        }
+    }
+
+    /// Log a user in: ends every session the request's cookies named
+    /// (fixation defence), creates a fresh session and CSRF token, and queues
+    /// the `Set-Cookie` in `outcome.response`. An unsafe request that fails
+    /// the cross-origin rule is refused first (see
+    /// [`check_login_origin`](Self::check_login_origin)).
+    ///
+    /// # Errors
+    /// 403 for a cross-origin request or past a refusing session cap; 503
+    /// when the store fails.
+    pub async fn login(
+        &self,
+        outcome: &AuthOutcome,
+        user: &str,
+        roles: Vec<String>,
+    ) -> Result<LoginInfo, Rejection> {
+        let m = self.manager()?;
+        self.check_login_origin(outcome)?;
+        let login = m
+            .login(user, roles.clone(), &outcome.presented, &outcome.client)
+            .await?;
+        outcome.response.set_cookie(login.set_cookie);
+        Ok(LoginInfo {
+            user: user.to_owned(),
+            roles,
+            csrf_token: login.csrf_token,
+        })
+    }
+
+    /// Give the current session a new ID and CSRF token (call on privilege
+    /// change); returns the new CSRF token.
+    ///
+    /// # Errors
+    /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
+    pub async fn rotate(&self, outcome: &AuthOutcome) -> Result<String, Rejection> {
+        let m = self.manager()?;
+        let current = self.current_session(outcome)?;
+        let next = m.rotate(current).await?;
+        outcome.response.set_cookie(next.set_cookie);
+        Ok(next.csrf_token)
+    }
+
+    /// End the current session and queue the removal cookie.
+    ///
+    /// # Errors
+    /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
+    pub async fn logout(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+        let m = self.manager()?;
+        let current = self.current_session(outcome)?;
+        outcome.response.set_cookie(m.logout(&current.key).await?);
+        Ok(())
+    }
+
+    /// Log the current session's user out everywhere (see
+    /// [`logout_everywhere`](Self::logout_everywhere)) and queue the removal
+    /// cookie.
+    ///
+    /// # Errors
+    /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
+    pub async fn logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+        let m = self.manager()?;
+        let current = self.current_session(outcome)?;
+        self.logout_everywhere(&current.record.user_id).await?;
+        outcome
+            .response
+            .set_cookie(m.config().cookie.removal_cookie());
+        Ok(())
+    }
+
+    /// Log `user` out everywhere (password change, "sign out all
+    /// devices", an administrator's lock-out): every access token issued to
+    /// the user before now is refused, and every refresh family and cookie
+    /// session of the user ends. The token cut-off comes first and each
+    /// family is ended by delete-then-revoke, so no refresh in flight can
+    /// mint a token that survives this.
+    ///
+    /// ```
+    /// use portcullis::{request::RequestView, Authenticator, jwt::{KeyRegistry, TokenService}};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let tokens = TokenService::builder(KeyRegistry::hs256("k", &[1u8; 32]).unwrap()).build().unwrap();
+    /// let auth = Authenticator::builder().tokens(tokens.clone()).build().unwrap();
+    /// let anon = auth.authenticate(&RequestView::new("POST")).await;
+    /// auth.login(&anon, "alice", vec![]).await.unwrap();
+    /// let pair = tokens.issue("alice", &[]).await.unwrap();
+    /// auth.logout_everywhere("alice").await.unwrap();
+    /// assert!(tokens.authenticate(pair.access_token.as_bytes()).await.is_err());
+    /// assert!(tokens.refresh(&pair.refresh_token).await.is_err());
+    /// assert!(auth.sessions().unwrap().list("alice", None).await.unwrap().is_empty());
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// 503 when the store or revocation list fails.
+    pub async fn logout_everywhere(&self, user: &str) -> Result<(), Rejection> {
+        if let Some(tokens) = &self.inner.tokens {
+            tokens.logout_all(user).await?;
+        }
+        if let Some(m) = &self.inner.sessions {
+            m.logout_all(user).await?;
+        }
+        Ok(())
+    }
+
+    /// Change `user`'s roles everywhere at once (a demotion takes effect
+    /// now, not at the next login): every live cookie session answers with
+    /// the new roles, every refresh family mints with them from its next
+    /// refresh, and every access token issued before now is refused.
+    /// Nothing else ends.
+    ///
+    /// ```
+    /// use portcullis::{request::RequestView, identity::Requirement, Authenticator};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// let anon = auth.authenticate(&RequestView::new("POST")).await;
+    /// auth.login(&anon, "bob", vec!["admin".into()]).await.unwrap();
+    /// let cookie = anon.response.take().set_cookie.unwrap();
+    /// auth.set_user_roles("bob", &["user".into()]).await.unwrap();
+    /// let mut view = RequestView::new("GET");
+    /// view.add_header("cookie", cookie.split(';').next().unwrap().as_bytes());
+    /// let who = auth.authenticate(&view).await;
+    /// let who = who.state.require(&Requirement::Authenticated).unwrap();
+    /// assert!(!who.has_role("admin") && who.has_role("user"));
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// 503 when the store or revocation list fails.
+    pub async fn set_user_roles(&self, user: &str, roles: &[String]) -> Result<(), Rejection> {
+        if let Some(m) = &self.inner.sessions {
+            m.set_user_roles(user, roles).await?;
+        }
+        if let Some(tokens) = &self.inner.tokens {
+            tokens.set_roles(user, roles).await?;
+        }
+        Ok(())
+    }
+
+    /// The current user's sessions.
+    ///
+    /// # Errors
+    /// 401 without a valid session; 503 on store failure.
+    pub async fn list_sessions(
+        &self,
+        outcome: &AuthOutcome,
+    ) -> Result<Vec<SessionInfo>, Rejection> {
+        let m = self.manager()?;
+        let current = self.current_session(outcome)?;
+        m.list(&current.record.user_id, Some(&current.key)).await
+    }
+
+    fn token_service(&self) -> Result<&TokenService, Rejection> {
+        self.inner
+            .tokens
+            .as_ref()
+            .ok_or(Rejection::bearer(RejectionKind::MissingCredentials))
+    }
+
+    /// Issue an access + refresh token pair for a user who just proved who
+    /// they are (a login handler); marks the response `no-store`.
+    ///
+    /// # Errors
+    /// 503 when the store fails; 401 when token mode is off.
+    pub async fn issue_tokens(
+        &self,
+        outcome: &AuthOutcome,
+        subject: &str,
+        roles: &[String],
+    ) -> Result<TokenPair, Rejection> {
+        let pair = self
+            .token_service()?
+            .issue_for(subject, roles, &outcome.client)
+            .await?;
+        outcome.response.no_store();
+        Ok(pair)
+    }
+
+    /// Exchange a refresh token for a new pair (the old one is spent; a spent
+    /// one presented again revokes its family); marks the response `no-store`.
+    ///
+    /// # Errors
+    /// 401 for an invalid, spent or revoked refresh token; 503 on store failure.
+    pub async fn refresh_tokens(
+        &self,
+        outcome: &AuthOutcome,
+        refresh_token: &str,
+    ) -> Result<TokenPair, Rejection> {
+        let pair = self
+            .token_service()?
+            .refresh_from(refresh_token, &outcome.client)
+            .await?;
+        outcome.response.no_store();
+        Ok(pair)
+    }
+
+    /// Revoke the request's bearer token and its refresh family.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503 on store failure.
+    pub async fn token_logout(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+        let service = self.token_service()?;
+        let id = outcome
+            .state
+            .require_scheme(Scheme::Bearer, &Requirement::Authenticated)?;
+        service.logout(id).await
+    }
+
+    /// Log the bearer's user out everywhere (see
+    /// [`logout_everywhere`](Self::logout_everywhere)): tokens, refresh
+    /// families and cookie sessions.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503 on store failure.
+    pub async fn token_logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+        self.token_service()?;
+        let id = outcome
+            .state
+            .require_scheme(Scheme::Bearer, &Requirement::Authenticated)?;
+        self.logout_everywhere(id.subject()).await
+    }
+
+    /// The current session's CSRF token, if a session is active.
+    #[must_use]
+    pub fn csrf_token(&self, outcome: &AuthOutcome) -> Option<String> {
+        outcome
+            .session
+            .as_ref()
+            .map(|s| encode_token(&s.record.secret))
+    }
+}

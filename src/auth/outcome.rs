@@ -1,0 +1,138 @@
+//! What one request's authentication hands on: [`AuthOutcome`], the
+//! response headers it queues, and the login body.
+
+use std::sync::Mutex;
+
+use crate::id::SessionKey;
+use crate::identity::AuthState;
+use crate::rejection::RejectionKind;
+use crate::session::{ActiveSession, ClientInfo};
+
+use super::Authenticator;
+
+/// Headers the core asks the adapter to add to the response.
+#[derive(Debug, Default)]
+pub struct ResponseHeaders {
+    inner: Mutex<PendingHeaders>,
+}
+
+/// What [`ResponseHeaders::take`] hands to the adapter. `Debug` does not
+/// show the `Set-Cookie` value (it carries a session ID).
+#[derive(Default, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PendingHeaders {
+    /// A `Set-Cookie` value (a new session, or a removal cookie).
+    pub set_cookie: Option<String>,
+    /// Send `Cache-Control: no-store`: the request carried a session
+    /// cookie or a bearer token, or the response sets or clears an ID or
+    /// carries tokens (a shared cache must never keep such an answer).
+    pub no_store: bool,
+    /// Send `Vary: Cookie`: the answer depends on the session cookie (every
+    /// response of a route that reads it, with or without a cookie).
+    pub vary_cookie: bool,
+}
+
+impl std::fmt::Debug for PendingHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingHeaders")
+            .field("set_cookie", &self.set_cookie.as_ref().map(|_| "REDACTED"))
+            .field("no_store", &self.no_store)
+            .field("vary_cookie", &self.vary_cookie)
+            .finish()
+    }
+}
+
+impl ResponseHeaders {
+    /// What every response of a request starts with (see
+    /// [`PendingHeaders`]).
+    pub(super) fn start(no_store: bool, vary_cookie: bool) -> Self {
+        ResponseHeaders {
+            inner: Mutex::new(PendingHeaders {
+                set_cookie: None,
+                no_store,
+                vary_cookie,
+            }),
+        }
+    }
+
+    pub(super) fn pending_mut(&mut self) -> &mut PendingHeaders {
+        self.inner
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PendingHeaders> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+    /// Ask for a `Set-Cookie` (replacing any earlier one) and `no-store`.
+    pub fn set_cookie(&self, value: String) {
+        let mut p = self.lock();
+        p.set_cookie = Some(value);
+        p.no_store = true;
+    }
+    /// Ask for `Cache-Control: no-store` (e.g. a body carrying tokens).
+    pub fn no_store(&self) {
+        self.lock().no_store = true;
+    }
+    /// Take what is pending (adapters call this once, on the way out).
+    #[must_use]
+    pub fn take(&self) -> PendingHeaders {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+/// The result of [`Authenticator::authenticate`] for one request; adapters
+/// keep it in the request's extensions for extractors and handlers. It
+/// remembers the [`Authenticator`] that produced it, so one value is all a
+/// handler needs for later operations (login, logout, tokens).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AuthOutcome {
+    /// Authenticated, anonymous or failed.
+    pub state: AuthState,
+    /// The live session when the cookie named one (even if CSRF failed).
+    pub session: Option<ActiveSession>,
+    /// Keys of every well-formed session cookie presented (ended at login).
+    pub presented: Vec<SessionKey>,
+    /// The client's IP (after the trusted-proxy rule) and User-Agent
+    /// (recorded at login).
+    pub client: ClientInfo,
+    /// Why an unsafe request fails the cross-origin rule, if it does
+    /// (checked for every unsafe request, with or without a cookie: a
+    /// cookie-session login refuses it, see [`Authenticator::login`]).
+    pub cross_origin: Option<RejectionKind>,
+    /// Headers to add to the response.
+    pub response: ResponseHeaders,
+    pub(super) auth: Authenticator,
+}
+
+impl AuthOutcome {
+    /// The authenticator that produced this outcome.
+    ///
+    /// ```
+    /// use portcullis::{request::RequestView, Authenticator};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// let outcome = auth.authenticate(&RequestView::new("GET")).await;
+    /// assert!(outcome.authenticator().sessions().is_some());
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.auth
+    }
+}
+
+/// The body a login handler returns: who logged in and the CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct LoginInfo {
+    /// The user ID.
+    pub user: String,
+    /// The roles.
+    pub roles: Vec<String>,
+    /// The CSRF token to send as `X-CSRF-Token` on unsafe requests.
+    pub csrf_token: String,
+}

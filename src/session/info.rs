@@ -1,0 +1,100 @@
+//! What the session manager hands out: the client, a live session, a
+//! login's result, an entry of the device list.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::clock::UnixTime;
+use crate::id::SessionKey;
+use crate::store::SessionRecord;
+
+/// Who is logging in from where (recorded in the session for listing).
+/// `Debug` shows neither the IP nor the User-Agent.
+#[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientInfo {
+    /// Peer IP.
+    pub ip: Option<IpAddr>,
+    /// User-Agent, truncated to 256 bytes.
+    pub user_agent: Option<String>,
+}
+
+impl std::fmt::Debug for ClientInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientInfo")
+            .field("ip", &self.ip.as_ref().map(|_| "REDACTED"))
+            .field("user_agent", &self.user_agent.as_ref().map(|_| "REDACTED"))
+            .finish()
+    }
+}
+
+impl ClientInfo {
+    /// Client details; the User-Agent is kept only if it is valid UTF-8 and
+    /// truncated to 256 bytes.
+    #[must_use]
+    pub fn new(ip: Option<IpAddr>, user_agent: Option<&[u8]>) -> Self {
+        let user_agent = user_agent.and_then(|ua| {
+            let ua = &ua[..ua.len().min(256)];
+            // Cut at a char boundary if truncation split one.
+            match std::str::from_utf8(ua) {
+                Ok(s) => Some(s.to_owned()),
+                Err(e) => std::str::from_utf8(&ua[..e.valid_up_to()])
+                    .ok()
+                    .map(str::to_owned),
+            }
+        });
+        ClientInfo { ip, user_agent }
+    }
+}
+
+/// A live session found from a cookie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveSession {
+    /// Its store key.
+    pub key: SessionKey,
+    /// Its record (with the version current after any rolling refresh);
+    /// shared, so authenticating a request copies nothing. Change it with
+    /// `Arc::make_mut(&mut session.record)`.
+    pub record: Arc<SessionRecord>,
+}
+
+/// The result of a login or rotation.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct LoginOutcome {
+    /// The new session's key.
+    pub key: SessionKey,
+    /// The cookie value (the ID, signed if configured). Secret.
+    pub cookie_value: String,
+    /// The full `Set-Cookie` header value.
+    pub set_cookie: String,
+    /// The new CSRF token for `X-CSRF-Token`.
+    pub csrf_token: String,
+}
+
+impl std::fmt::Debug for LoginOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginOutcome")
+            .field("key", &self.key)
+            .field("cookie_value", &"REDACTED")
+            .finish_non_exhaustive()
+    }
+}
+
+/// One entry of a user's session list; `id_hint` is not the session ID.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// A short non-secret label.
+    pub id_hint: String,
+    /// Creation time.
+    pub created_at: UnixTime,
+    /// Last time seen (to the rolling interval).
+    pub last_seen: UnixTime,
+    /// IP at login.
+    pub ip: Option<String>,
+    /// User-Agent at login.
+    pub user_agent: Option<String>,
+    /// True for the session making the request.
+    pub current: bool,
+}
