@@ -814,3 +814,54 @@ async fn token_service_with_private_state_beside_a_shared_store_is_refused() {
         .build()
         .is_ok());
 }
+
+/// Review finding L7: a user's sessions and refresh families live in two
+/// indexes (the session cap never reads families), and listing or deleting
+/// a user with many records works in bounded chunks, not one long script.
+#[tokio::test]
+async fn l7_sessions_and_families_are_indexed_apart_and_walked_in_chunks() {
+    let server = RedisServer::start();
+    let s = store(&server).await;
+    let mut c = raw(&server).await;
+    let svc = TokenService::builder(KeyRegistry::hs256("k1", &[5u8; 32]).expect("key"))
+        .store(Arc::new(s.clone()))
+        .revocations(Arc::new(RedisRevocationList::from_store(&s)))
+        .build()
+        .expect("service");
+    svc.issue("l7-una", &[]).await.expect("issue");
+    let rec = SessionRecord::new("l7-una", now(), 600, 3_600);
+    s.create(&key(), &rec).await.expect("create");
+    let sessions: Vec<String> = c
+        .smembers(format!("{PREFIX}u:l7-una"))
+        .await
+        .expect("smembers");
+    let families: Vec<String> = c
+        .smembers(format!("{PREFIX}uf:l7-una"))
+        .await
+        .expect("smembers");
+    assert_eq!((sessions.len(), families.len()), (1, 1));
+    assert_eq!(
+        s.list_user_kind("l7-una", RecordKind::Session)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert_eq!(s.list_user("l7-una").await.expect("list").len(), 2);
+
+    // 1 500 records of one user: more than a chunk, several times over.
+    for _ in 0..1_500 {
+        s.create(&key(), &SessionRecord::new("l7-vic", now(), 600, 3_600))
+            .await
+            .expect("create");
+    }
+    assert_eq!(s.list_user("l7-vic").await.expect("list").len(), 1_500);
+    assert_eq!(s.delete_user("l7-vic").await.expect("delete_user"), 1_500);
+    assert!(s.list_user("l7-vic").await.expect("list").is_empty());
+    let left: u64 = c.scard(format!("{PREFIX}u:l7-vic")).await.expect("scard");
+    assert_eq!(left, 0);
+    // Deleting the family removes it from the family index.
+    assert_eq!(s.delete_user("l7-una").await.expect("delete_user"), 2);
+    let families: u64 = c.scard(format!("{PREFIX}uf:l7-una")).await.expect("scard");
+    assert_eq!(families, 0);
+}

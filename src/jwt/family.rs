@@ -138,14 +138,11 @@ impl TokenService {
         &self,
         subject: &str,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, Rejection> {
-        let mut all = self
-            .inner
+        self.inner
             .store
-            .list_user(subject)
+            .list_user_kind(subject, RecordKind::RefreshFamily)
             .await
-            .map_err(|e| store_failure(&e))?;
-        all.retain(|(_, r)| r.kind == RecordKind::RefreshFamily);
-        Ok(all)
+            .map_err(|e| store_failure(&e))
     }
 
     /// End a family: delete it, then refuse every access token minted from

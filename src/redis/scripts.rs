@@ -6,6 +6,12 @@
 //! `cjson` only where they must (the version check, the owner of a record
 //! being deleted, the expiry of a record being counted).
 //!
+//! Each user has two indexes, one of cookie sessions and one of refresh
+//! families, so the session cap never reads families and the other way
+//! round. Scripts that walk an index take a bounded chunk per call (the
+//! client loops), so one user with many records cannot stall Redis for
+//! every instance.
+//!
 //! The scripts name the user index of a record they delete from inside the
 //! script (the owner is only known from the record), so they need every key
 //! on one server: a single Redis or a primary with replicas, not Redis
@@ -48,9 +54,11 @@ if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) en
 return 1
 ";
 
-/// `delete`: remove the record and its index entry.
+/// `delete`: remove the record and its index entry (the session or the
+/// family index, by the record's kind).
 ///
-/// KEYS: record. ARGV: index key prefix, index member, now (unix seconds).
+/// KEYS: record. ARGV: session index key prefix, index member, now (unix
+/// seconds), family index key prefix.
 /// Returns 1 if a live record was removed, else 0.
 const DELETE: &str = r"
 local cur = redis.call('GET', KEYS[1])
@@ -58,20 +66,23 @@ if not cur then return 0 end
 redis.call('DEL', KEYS[1])
 local ok, r = pcall(cjson.decode, cur)
 if not ok or type(r) ~= 'table' or type(r.user_id) ~= 'string' then return 1 end
-redis.call('SREM', ARGV[1] .. r.user_id, ARGV[2])
+local index = ARGV[1]
+if r.kind == 'refresh_family' then index = ARGV[4] end
+redis.call('SREM', index .. r.user_id, ARGV[2])
 local exp = math.min(tonumber(r.idle_expires_at) or 0, tonumber(r.absolute_expires_at) or 0)
 if exp <= tonumber(ARGV[3]) then return 0 end
 return 1
 ";
 
-/// `delete_user`: remove every record in the user's index, then the index.
+/// `delete_user`, one chunk: pop up to `limit` members of the index and
+/// remove their records; the client calls again while members remain.
 ///
-/// KEYS: index. ARGV: record key prefix, user id, now (unix seconds).
-/// Returns how many live records were removed.
+/// KEYS: index. ARGV: record key prefix, user id, now (unix seconds), limit.
+/// Returns {live records removed, members left}.
 const DELETE_USER: &str = r"
 local n = 0
 local now = tonumber(ARGV[3])
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, m in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[4]))) do
   local k = ARGV[1] .. m
   local cur = redis.call('GET', k)
   if cur then
@@ -83,32 +94,30 @@ for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     end
   end
 end
-redis.call('DEL', KEYS[1])
-return n
+return {n, redis.call('SCARD', KEYS[1])}
 ";
 
-/// `list_user`: the index members with their records, pruning members whose
-/// record has vanished (expired by TTL).
+/// `list_user`, one chunk: `SSCAN` the index from `cursor` and return the
+/// members found with their records, pruning members whose record has
+/// vanished (expired by TTL); the client calls again until the cursor is 0.
 ///
-/// KEYS: index. ARGV: record key prefix.
-/// Returns a flat array: member, json, member, json, ...
+/// KEYS: index. ARGV: record key prefix, cursor, count.
+/// Returns a flat array: next cursor, member, json, member, json, ...
 const LIST_USER: &str = r"
-local out = {}
-local members = redis.call('SMEMBERS', KEYS[1])
--- MGET in chunks: unpack() has a limit of a few thousand values.
-for start = 1, #members, 500 do
-  local stop = math.min(start + 499, #members)
-  local keys = {}
-  for i = start, stop do keys[#keys + 1] = ARGV[1] .. members[i] end
-  local vals = redis.call('MGET', unpack(keys))
-  for i = start, stop do
-    local v = vals[i - start + 1]
-    if v then
-      out[#out + 1] = members[i]
-      out[#out + 1] = v
-    else
-      redis.call('SREM', KEYS[1], members[i])
-    end
+local scan = redis.call('SSCAN', KEYS[1], ARGV[2], 'COUNT', tonumber(ARGV[3]))
+local members = scan[2]
+local out = {scan[1]}
+if #members == 0 then return out end
+local keys = {}
+for i = 1, #members do keys[i] = ARGV[1] .. members[i] end
+local vals = redis.call('MGET', unpack(keys))
+for i = 1, #members do
+  local v = vals[i]
+  if v then
+    out[#out + 1] = members[i]
+    out[#out + 1] = v
+  else
+    redis.call('SREM', KEYS[1], members[i])
   end
 end
 return out

@@ -10,7 +10,7 @@ use redis::AsyncCommands as _;
 
 use super::{map_error, scripts::Scripts, ttl_millis, Shared, SharedRef};
 use crate::clock::{SharedClock, SystemClock};
-use crate::store::{SessionKey, SessionRecord, SessionStore, StoreError};
+use crate::store::{RecordKind, SessionKey, SessionRecord, SessionStore, StoreError};
 
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "portcullis:";
@@ -20,6 +20,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Key kinds under the prefix.
 pub(crate) const RECORD: &str = "s";
 pub(crate) const USER_INDEX: &str = "u";
+/// A user's refresh families, apart from the sessions.
+pub(crate) const FAMILY_INDEX: &str = "uf";
+/// Index members one script call handles at most.
+const INDEX_CHUNK: u64 = 256;
 
 /// A [`SessionStore`] in Redis, shared by every server instance that points
 /// at the same server and prefix.
@@ -29,7 +33,8 @@ pub(crate) const USER_INDEX: &str = "u";
 /// | key | type | content |
 /// |-----|------|---------|
 /// | `<prefix>s:<hex key>` | string | the record as JSON, TTL = its expiry |
-/// | `<prefix>u:<user id>` | set | the hex keys of the user's records, TTL ≥ theirs |
+/// | `<prefix>u:<user id>` | set | the hex keys of the user's cookie sessions, TTL ≥ theirs |
+/// | `<prefix>uf:<user id>` | set | the hex keys of the user's refresh families, TTL ≥ theirs |
 ///
 /// The key is [`SessionKey::to_hex`], a SHA-256 of the session ID, so a
 /// leaked Redis does not leak usable session IDs. Every write is one Lua
@@ -215,8 +220,8 @@ impl RedisStore {
         self.shared.key(RECORD, &key.to_hex())
     }
 
-    fn index_key(&self, user_id: &str) -> String {
-        self.shared.key(USER_INDEX, user_id)
+    fn index_key(&self, user_id: &str, kind: RecordKind) -> String {
+        self.shared.key(index_kind(kind), user_id)
     }
 
     fn now_ms(&self) -> u64 {
@@ -228,6 +233,17 @@ fn encode(record: &SessionRecord) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(record)
         .map_err(|_| StoreError::Backend("cannot encode session record".into()))
 }
+
+/// The index of a user's records of `kind`.
+fn index_kind(kind: RecordKind) -> &'static str {
+    if kind == RecordKind::RefreshFamily {
+        FAMILY_INDEX
+    } else {
+        USER_INDEX
+    }
+}
+
+const KINDS: [RecordKind; 2] = [RecordKind::Session, RecordKind::RefreshFamily];
 
 fn decode(bytes: &[u8]) -> Result<SessionRecord, StoreError> {
     serde_json::from_slice(bytes)
@@ -250,7 +266,7 @@ impl SessionStore for RedisStore {
         let ttl = ttl_millis(record.expires_at(), now_ms);
         let (rk, ik, member) = (
             self.record_key(key),
-            self.index_key(&record.user_id),
+            self.index_key(&record.user_id, record.kind),
             key.to_hex(),
         );
         let (rk, ik, member, json) = (rk.as_str(), ik.as_str(), member.as_str(), json.as_slice());
@@ -300,7 +316,10 @@ impl SessionStore for RedisStore {
         next.version = version;
         let json = encode(&next)?;
         let ttl = ttl_millis(next.expires_at(), now_ms);
-        let (rk, ik) = (self.record_key(key), self.index_key(&record.user_id));
+        let (rk, ik) = (
+            self.record_key(key),
+            self.index_key(&record.user_id, record.kind),
+        );
         let expected = record.version;
         let user = record.user_id.as_str();
         let (rk, ik, json) = (rk.as_str(), ik.as_str(), json.as_slice());
@@ -332,8 +351,14 @@ impl SessionStore for RedisStore {
         let now = self.shared.clock.now();
         let rk = self.record_key(key);
         let index_prefix = self.shared.key(USER_INDEX, "");
+        let family_prefix = self.shared.key(FAMILY_INDEX, "");
         let member = key.to_hex();
-        let (rk, index_prefix, member) = (rk.as_str(), index_prefix.as_str(), member.as_str());
+        let (rk, index_prefix, member, family_prefix) = (
+            rk.as_str(),
+            index_prefix.as_str(),
+            member.as_str(),
+            family_prefix.as_str(),
+        );
         let shared = &self.shared;
         let removed: i64 = shared
             .call(|mut c| async move {
@@ -344,6 +369,7 @@ impl SessionStore for RedisStore {
                     .arg(index_prefix)
                     .arg(member)
                     .arg(now)
+                    .arg(family_prefix)
                     .invoke_async(&mut c)
                     .await
             })
@@ -353,59 +379,102 @@ impl SessionStore for RedisStore {
 
     async fn delete_user(&self, user_id: &str) -> Result<usize, StoreError> {
         let now = self.shared.clock.now();
-        let ik = self.index_key(user_id);
         let record_prefix = self.shared.key(RECORD, "");
-        let (ik, record_prefix) = (ik.as_str(), record_prefix.as_str());
+        let record_prefix = record_prefix.as_str();
         let shared = &self.shared;
-        let n: u64 = shared
-            .call(|mut c| async move {
-                shared
-                    .scripts
-                    .delete_user
-                    .key(ik)
-                    .arg(record_prefix)
-                    .arg(user_id)
-                    .arg(now)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
-        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        let mut removed = 0u64;
+        for kind in KINDS {
+            let ik = self.index_key(user_id, kind);
+            let ik = ik.as_str();
+            // One bounded chunk per call, until the index is empty.
+            loop {
+                let (n, left): (u64, u64) = shared
+                    .call(|mut c| async move {
+                        shared
+                            .scripts
+                            .delete_user
+                            .key(ik)
+                            .arg(record_prefix)
+                            .arg(user_id)
+                            .arg(now)
+                            .arg(INDEX_CHUNK)
+                            .invoke_async(&mut c)
+                            .await
+                    })
+                    .await?;
+                removed += n;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(usize::try_from(removed).unwrap_or(usize::MAX))
     }
 
     async fn list_user(
         &self,
         user_id: &str,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
-        let ik = self.index_key(user_id);
+        let mut out = self.list_user_kind(user_id, RecordKind::Session).await?;
+        out.extend(
+            self.list_user_kind(user_id, RecordKind::RefreshFamily)
+                .await?,
+        );
+        Ok(out)
+    }
+
+    async fn list_user_kind(
+        &self,
+        user_id: &str,
+        kind: RecordKind,
+    ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
+        let ik = self.index_key(user_id, kind);
         let record_prefix = self.shared.key(RECORD, "");
         let (ik, record_prefix) = (ik.as_str(), record_prefix.as_str());
         let shared = &self.shared;
-        // Repeatable: pruning vanished members twice is harmless.
-        let flat: Vec<Vec<u8>> = shared
-            .read(|mut c| async move {
-                shared
-                    .scripts
-                    .list_user
-                    .key(ik)
-                    .arg(record_prefix)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
         let now = self.shared.clock.now();
-        let mut out = Vec::with_capacity(flat.len() / 2);
-        for pair in flat.chunks_exact(2) {
-            let Some(key) = std::str::from_utf8(&pair[0])
-                .ok()
-                .and_then(SessionKey::from_hex)
-            else {
-                continue;
+        let mut out: Vec<(SessionKey, SessionRecord)> = Vec::new();
+        let mut cursor = b"0".to_vec();
+        loop {
+            let cur = cursor.as_slice();
+            // Repeatable: pruning vanished members twice is harmless.
+            let flat: Vec<Vec<u8>> = shared
+                .read(|mut c| async move {
+                    shared
+                        .scripts
+                        .list_user
+                        .key(ik)
+                        .arg(record_prefix)
+                        .arg(cur)
+                        .arg(INDEX_CHUNK)
+                        .invoke_async(&mut c)
+                        .await
+                })
+                .await?;
+            let Some((next, pairs)) = flat.split_first() else {
+                break;
             };
-            let record = decode(&pair[1])?;
-            if record.user_id == user_id && !record.is_expired(now) {
-                out.push((key, record));
+            for pair in pairs.chunks_exact(2) {
+                let Some(key) = std::str::from_utf8(&pair[0])
+                    .ok()
+                    .and_then(SessionKey::from_hex)
+                else {
+                    continue;
+                };
+                let record = decode(&pair[1])?;
+                // SSCAN may return a member twice across calls.
+                if record.user_id == user_id
+                    && record.kind == kind
+                    && !record.is_expired(now)
+                    && !out.iter().any(|(k, _)| *k == key)
+                {
+                    out.push((key, record));
+                }
             }
+            if next.as_slice() == b"0" {
+                break;
+            }
+            cursor.clone_from(next);
         }
         Ok(out)
     }

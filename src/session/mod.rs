@@ -274,13 +274,10 @@ impl SessionManager {
         &self,
         user_id: &str,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, Rejection> {
-        let mut all = self
-            .store
-            .list_user(user_id)
+        self.store
+            .list_user_kind(user_id, RecordKind::Session)
             .await
-            .map_err(|e| unavailable(&e))?;
-        all.retain(|(_, r)| r.kind == RecordKind::Session);
-        Ok(all)
+            .map_err(|e| unavailable(&e))
     }
 
     /// Give the session a new ID (privilege change), keeping its data and

@@ -242,6 +242,20 @@ pub trait SessionStore: Send + Sync + 'static {
         user_id: &str,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError>;
 
+    /// [`list_user`](Self::list_user), only the records of `kind` (the
+    /// per-user caps ask for one kind). The default filters `list_user`; a
+    /// store that indexes the kinds apart can answer without reading the
+    /// other kind.
+    async fn list_user_kind(
+        &self,
+        user_id: &str,
+        kind: RecordKind,
+    ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
+        let mut all = self.list_user(user_id).await?;
+        all.retain(|(_, r)| r.kind == kind);
+        Ok(all)
+    }
+
     /// Whether the store answers (a readiness probe). The default loads a
     /// key no record can have; override it with something cheaper if your
     /// backend has one.
