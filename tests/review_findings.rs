@@ -165,7 +165,7 @@ async fn l2_debug_never_shows_csrf_secret_ip_user_agent_or_data() {
         .clone();
     let o = Arc::new(o);
     let dbg = format!(
-        "{view:?} {o:?} {s:?} {identity:?} {:?} {:?} {:?} {anon:?}",
+        "{view:?} {o:?} {s:?} {identity:?} {:?} {:?} {:?} {anon:?} {info:?}",
         s.record,
         portcullis::SessionHandle::new(o.clone()),
         portcullis::TokenHandle::new(o.clone()),

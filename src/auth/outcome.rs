@@ -126,7 +126,8 @@ impl AuthOutcome {
 }
 
 /// The body a login handler returns: who logged in and the CSRF token.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// `Debug` does not show the token.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct LoginInfo {
     /// The user ID.
@@ -135,4 +136,14 @@ pub struct LoginInfo {
     pub roles: Vec<String>,
     /// The CSRF token to send as `X-CSRF-Token` on unsafe requests.
     pub csrf_token: String,
+}
+
+impl std::fmt::Debug for LoginInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginInfo")
+            .field("user", &self.user)
+            .field("roles", &self.roles)
+            .field("csrf_token", &"REDACTED")
+            .finish()
+    }
 }
