@@ -4,6 +4,8 @@
 
 #[path = "../examples/demo_actix.rs"]
 mod demo_actix;
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -541,15 +543,7 @@ async fn h1_session_cookie_found_after_many_cookie_lines() {
     let s = Server::start(&[("INSECURE_COOKIES", "1")]);
     let c = client();
     let (cookie, _) = login(&c, &s, "alice", None).await;
-    let request = |lines: &[String]| {
-        let mut r =
-            b"GET /session/me HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n".to_vec();
-        for l in lines {
-            r.extend_from_slice(format!("cookie: {l}\r\n").as_bytes());
-        }
-        r.extend_from_slice(b"\r\n");
-        r
-    };
+    let request = |lines: &[String]| raw_http::get_with_cookie_lines("/session/me", lines);
     let addr = s.addr;
     for before in [0usize, 1, 8, 9, 64] {
         let mut lines: Vec<String> = (0..before).map(|i| format!("c{i}=v{i}")).collect();

@@ -525,3 +525,39 @@ async fn h1_session_cookie_found_after_many_cookie_lines() {
     assert_eq!(raw(s.addr, raw_get("/session/me", &extra)).await, Some(200));
     s.health().await;
 }
+
+/// L9 (review) over HTTP, past the window: the same client retrying the
+/// spent refresh token within 10 s gets the same successor; after 10 s the
+/// same retry is reuse, and the family ends.
+#[tokio::test]
+async fn l9_refresh_retry_grace_ends_after_10_s() {
+    let s = start().await;
+    let ua = [("user-agent", "e2e-client/1.0")];
+    let (_, refresh) = s.tokens("alice").await;
+    let body = || Some(json!({ "refresh_token": refresh }));
+    let first: Value = s
+        .post("/jwt/refresh", &ua, body())
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let again: Value = s
+        .post("/jwt/refresh", &ua, body())
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert!(first["refresh_token"].is_string());
+    assert_eq!(
+        first["refresh_token"], again["refresh_token"],
+        "same successor"
+    );
+    tokio::time::sleep(Duration::from_millis(10_500)).await;
+    assert_eq!(s.post("/jwt/refresh", &ua, body()).await.status(), 401);
+    let next = json!({ "refresh_token": first["refresh_token"] });
+    assert_eq!(
+        s.post("/jwt/refresh", &ua, Some(next)).await.status(),
+        401,
+        "the family ended"
+    );
+}

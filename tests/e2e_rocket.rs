@@ -7,6 +7,8 @@
 
 #[path = "../examples/demo_rocket.rs"]
 mod demo_rocket;
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -509,15 +511,7 @@ async fn garbage_cookies_and_bad_input_get_4xx_and_the_server_keeps_serving() {
 async fn h1_session_cookie_found_after_many_cookie_lines() {
     let s = Server::start(INSECURE).await;
     let login = s.login("alice", &[]).await;
-    let request = |lines: &[String]| {
-        let mut r =
-            b"GET /session/me HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n".to_vec();
-        for l in lines {
-            r.extend_from_slice(format!("cookie: {l}\r\n").as_bytes());
-        }
-        r.extend_from_slice(b"\r\n");
-        r
-    };
+    let request = |lines: &[String]| raw_http::get_with_cookie_lines("/session/me", lines);
     for before in [0usize, 1, 8, 9, 64] {
         let mut lines: Vec<String> = (0..before).map(|i| format!("c{i}=v{i}")).collect();
         lines.push(login.cookie.clone());

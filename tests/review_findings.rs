@@ -443,3 +443,24 @@ async fn m3_cross_site_login_is_refused_with_or_without_a_cookie() {
     let o = auth.authenticate(&v).await;
     assert!(auth.login(&o, "attacker", vec![]).await.is_ok());
 }
+
+// ----- one list of registered JWS header names ---------------------------------
+
+#[test]
+fn registered_header_names_cannot_be_allowed_crit_extensions() {
+    // `x5t` and `x5t#S256` were missing from the builder's own list: such an
+    // allow-list built, and then never matched.
+    for name in ["x5t", "x5t#S256", "enc", "zip", "alg", "b64"] {
+        let err = TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+            .allow_crit(name)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("crit"), "{name}: {err}");
+    }
+    assert!(
+        TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+            .allow_crit("exp-ext")
+            .build()
+            .is_ok()
+    );
+}

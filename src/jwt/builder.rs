@@ -260,12 +260,7 @@ impl TokenServiceBuilder {
             return bad("issuer and audience must not be empty".into());
         }
         for name in &self.allowed_crit {
-            if name.is_empty()
-                || [
-                    "alg", "kid", "typ", "cty", "crit", "jwk", "jku", "x5u", "x5c", "b64",
-                ]
-                .contains(&name.as_str())
-            {
+            if name.is_empty() || super::jws::REGISTERED.contains(&name.as_str()) {
                 return bad(format!("`{name}` cannot be an allowed crit extension"));
             }
         }

@@ -22,7 +22,7 @@ use crate::error::StoreError;
 use crate::id::{decode_fixed, random_32, SessionKey};
 use crate::rejection::Rejection;
 use crate::session::ClientInfo;
-use crate::store::{update_with_retry, RecordKind, SessionRecord};
+use crate::store::{past_cap, update_with_retry, RecordKind, SessionRecord};
 
 /// Attempts at a fresh family ID when the store reports a collision.
 const CREATE_ATTEMPTS: usize = 3;
@@ -120,15 +120,7 @@ impl TokenService {
             return Ok(());
         };
         let mut families = self.families_of(subject).await?;
-        if families.len() <= max {
-            return Ok(());
-        }
-        families.sort_by(|a, b| {
-            b.1.created_at_ms
-                .cmp(&a.1.created_at_ms)
-                .then_with(|| (b.0 == *own).cmp(&(a.0 == *own)).then(b.0.cmp(&a.0)))
-        });
-        for (key, _) in families.into_iter().skip(max) {
+        for key in past_cap(&mut families, own, max) {
             self.end_family(&key).await?;
         }
         Ok(())

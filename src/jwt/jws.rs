@@ -134,9 +134,11 @@ impl<'de> Deserialize<'de> for Header<'de> {
 }
 
 /// Header names defined by RFC 7515/7516/7797 that may never be listed in
-/// `crit` (RFC 7515 §4.1.11).
-const REGISTERED: &[&str] = &[
-    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc", "zip",
+/// `crit` (RFC 7515 §4.1.11), nor allowed as an extension: the one list
+/// both the verifier and the builder read.
+pub(crate) const REGISTERED: &[&str] = &[
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc",
+    "zip", "b64",
 ];
 
 impl<'de> Header<'de> {

@@ -26,7 +26,7 @@ use crate::csrf::encode_token;
 use crate::error::{ConfigError, StoreError};
 use crate::id::{random_32, SessionId, SessionKey};
 use crate::rejection::{Rejection, RejectionKind};
-use crate::store::{update_with_retry, RecordKind, SessionRecord, SessionStore};
+use crate::store::{past_cap, update_with_retry, RecordKind, SessionRecord, SessionStore};
 
 mod config;
 mod info;
@@ -254,15 +254,7 @@ impl SessionManager {
                 Err(Rejection::session(RejectionKind::TooManySessions))
             }
             SessionLimitPolicy::EvictOldest => {
-                // Newest first; ties broken by key so concurrent logins agree
-                // on which sessions survive.
-                sessions.sort_by(|a, b| {
-                    b.1.created_at_ms.cmp(&a.1.created_at_ms).then_with(|| {
-                        // Our own session counts as the newest.
-                        (b.0 == *own).cmp(&(a.0 == *own)).then(b.0.cmp(&a.0))
-                    })
-                });
-                for (key, _) in sessions.into_iter().skip(max) {
+                for key in past_cap(&mut sessions, own, max) {
                     self.store.delete(&key).await.map_err(|e| unavailable(&e))?;
                 }
                 Ok(())

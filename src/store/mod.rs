@@ -7,7 +7,13 @@
 //! [`RecordKind`]), so one store serves both the cookie and the token model.
 //!
 //! Implement it for your own database and check it with the conformance kit
-//! (feature `conformance`): `portcullis::store::conformance::run(|| MyStore::new())`.
+//! (feature `conformance`):
+//! `portcullis::store::conformance::run(|| async { MyStore::new() }).await`.
+//!
+//! The trait is written with [`async_trait`](https://docs.rs/async-trait):
+//! put `#[async_trait::async_trait]` on your `impl SessionStore for MyStore`
+//! (add `async-trait = "0.1"` to your dependencies), as
+//! `examples/sqlite_store.rs` does.
 
 use std::sync::Arc;
 
@@ -178,6 +184,9 @@ mod b64_32 {
 
 /// Storage for [`SessionRecord`]s, keyed by [`SessionKey`].
 ///
+/// Implement it with `#[async_trait::async_trait]` on the impl block (the
+/// trait is declared with it, so `async fn`s in a plain impl do not match).
+///
 /// Every method is async and the trait is object-safe (it is used as
 /// `Arc<dyn SessionStore>`). Contract, checked by the conformance kit:
 ///
@@ -271,6 +280,25 @@ pub trait SessionStore: Send + Sync + 'static {
     fn is_shared(&self) -> bool {
         false
     }
+}
+
+/// The keys past a per-user cap of `max`: newest first by creation time
+/// (ties broken by key, so concurrent logins on several instances agree on
+/// which survive), `own` counting as the newest; the rest are the oldest.
+pub(crate) fn past_cap(
+    records: &mut [(SessionKey, SessionRecord)],
+    own: &SessionKey,
+    max: usize,
+) -> Vec<SessionKey> {
+    if records.len() <= max {
+        return Vec::new();
+    }
+    records.sort_by(|a, b| {
+        b.1.created_at_ms
+            .cmp(&a.1.created_at_ms)
+            .then_with(|| (b.0 == *own).cmp(&(a.0 == *own)).then(b.0.cmp(&a.0)))
+    });
+    records[max..].iter().map(|(k, _)| *k).collect()
 }
 
 /// Attempts of [`update_with_retry`] before it gives up on a record that
