@@ -1472,27 +1472,6 @@ async fn custom_claims_roundtrip() {
 }
 
 #[test]
-fn jsonwebtoken_itself_works_after_building_a_service() {
-    // With both backend features on, building installs AWS-LC as
-    // jsonwebtoken's process default, so direct calls do not panic.
-    let _svc = TokenService::builder(KeyRegistry::hs256("k1", SECRET).unwrap())
-        .build()
-        .unwrap();
-    let token = hs256(HEADER, &claims(svc_now()).to_string(), SECRET);
-    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    v.set_audience(&[AUD]);
-    let data =
-        jsonwebtoken::decode::<Value>(&token, &jsonwebtoken::DecodingKey::from_secret(SECRET), &v)
-            .unwrap();
-    assert_eq!(data.claims["sub"], "alice");
-    assert!(["aws-lc-rs", "rust-crypto"].contains(&portcullis::jwt::BACKEND));
-}
-
-fn svc_now() -> UnixTime {
-    portcullis::clock::SystemClock.now()
-}
-
-#[test]
 fn futures_are_send_and_service_is_shareable() {
     fn send<T: Send>(_: &T) {}
     fn shared<T: Send + Sync + Clone + 'static>() {}

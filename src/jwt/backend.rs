@@ -7,14 +7,13 @@
 //! (as `cargo --all-features` produces) works without any set-up and never
 //! reaches `jsonwebtoken`'s "could not determine the CryptoProvider" panic.
 //!
-//! With both features on, AWS-LC is picked, and it is also installed as
-//! `jsonwebtoken`'s process default (best effort, when a [`KeyRegistry`] or
-//! [`TokenService`] is built) so that application code calling
-//! `jsonwebtoken::decode` directly in the same process does not panic either.
-//! An application that installed its own provider first keeps it.
-//!
-//! [`KeyRegistry`]: super::KeyRegistry
-//! [`TokenService`]: super::TokenService
+//! With both features on, AWS-LC is picked for our own calls. The library
+//! never installs a process-wide provider: an application that calls
+//! `jsonwebtoken` itself chooses its own (for example
+//! `jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default()` once
+//! at start-up, when more than one backend is compiled in), before or after
+//! building an `Authenticator`, and both keep working
+//! (`tests/jwt_provider_*.rs`).
 
 use jsonwebtoken::crypto::CryptoProvider;
 
@@ -52,14 +51,3 @@ pub const BACKEND: &str = "aws-lc-rs";
 /// ```
 #[cfg(not(feature = "aws_lc_rs"))]
 pub const BACKEND: &str = "rust-crypto";
-
-/// With both backends compiled in, make AWS-LC `jsonwebtoken`'s process
-/// default (ignored if someone installed a provider already). A no-op
-/// otherwise: `jsonwebtoken` then picks the single backend by itself.
-pub(crate) fn install_default() {
-    #[cfg(all(feature = "aws_lc_rs", feature = "rust_crypto"))]
-    {
-        // Err means a provider is installed already: keep it.
-        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
-    }
-}

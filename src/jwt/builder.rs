@@ -4,7 +4,6 @@ use std::fmt;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use super::backend;
 use super::cache::{VerifiedCache, DEFAULT_VERIFIED_CACHE_SLOTS};
 use super::keys::KeyRegistry;
 use super::revocation::{MemoryRevocationList, RevocationList};
@@ -236,7 +235,6 @@ impl TokenServiceBuilder {
     /// the refresh lifetime is shorter than the access lifetime, the issuer
     /// or audience is empty, or a `crit` name is a registered header.
     pub fn build(self) -> Result<TokenService, ConfigError> {
-        backend::install_default();
         let bad = |m: String| Err(ConfigError::Jwt(m));
         if !(1..=MAX_ACCESS_TTL).contains(&self.access_ttl) {
             return bad(format!("access_ttl must be 1..={MAX_ACCESS_TTL} seconds"));

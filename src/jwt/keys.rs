@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Sha256, Sha384, Sha512};
 
 use super::algorithm::{Algorithm, Family};
-use super::backend::{self, PROVIDER};
+use super::backend::PROVIDER;
 use super::error::JwtError;
 use super::jws::{self, Header, Segments, MAX_KID_LEN, SMALL_DECODE};
 use crate::error::ConfigError;
@@ -711,7 +711,6 @@ impl KeyRegistryBuilder {
     /// an active key that cannot sign, or a private key failing its
     /// sign-and-verify self-test.
     pub fn build(self) -> Result<KeyRegistry, ConfigError> {
-        backend::install_default();
         if let Some(e) = self.error {
             return Err(e);
         }
