@@ -31,8 +31,13 @@ mod demo_actix;
 
 use demo_actix::common;
 
-static ALICE: LazyLock<Identity> =
-    LazyLock::new(|| Identity::new("alice", vec!["user".into()], AuthMethod::Test));
+static ALICE: LazyLock<Identity> = LazyLock::new(|| {
+    Identity::new(
+        "alice",
+        vec!["user".into()],
+        AuthMethod::Session(portcullis::id::SessionKey::from_bytes([1; 32])),
+    )
+});
 
 /// The unauthenticated baseline: the same body, built the same way.
 async fn bare_me() -> HttpResponse {

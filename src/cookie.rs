@@ -43,7 +43,23 @@
 
 use std::fmt::Write as _;
 
-pub use ::cookie::SameSite;
+/// The cookie's `SameSite` attribute (RFC 6265bis §4.1.2.7).
+///
+/// ```
+/// use portcullis::cookie::{CookiePolicy, SameSite};
+/// let strict = CookiePolicy::builder().same_site(SameSite::Strict).build().unwrap();
+/// assert!(strict.set_cookie("v", 60).contains("; SameSite=Strict"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SameSite {
+    /// Sent only with same-site requests.
+    Strict,
+    /// Also sent with top-level cross-site navigations (GET); the default.
+    Lax,
+    /// Sent with every request; requires `Secure`.
+    None,
+}
 
 use crate::error::ConfigError;
 use crate::request::HeaderLines;

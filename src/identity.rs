@@ -2,8 +2,10 @@
 //!
 //! ```
 //! use portcullis::identity::{AuthMethod, Identity, Requirement};
+//! use portcullis::id::SessionKey;
 //! use portcullis::RejectionKind;
-//! let alice = Identity::new("alice", vec!["user".into()], AuthMethod::Test);
+//! let key = SessionKey::from_bytes([7; 32]);
+//! let alice = Identity::new("alice", vec!["user".into()], AuthMethod::Session(key));
 //! assert!(Requirement::Authenticated.check(&alice).is_ok());
 //! assert!(Requirement::any_role(["user", "admin"]).check(&alice).is_ok());
 //! assert_eq!(
@@ -49,8 +51,6 @@ pub enum AuthMethod {
     Session(SessionKey),
     /// A bearer token (or a JWT cookie).
     Bearer(TokenInfo),
-    /// Constructed by hand (tests, custom adapters).
-    Test,
 }
 
 /// An authenticated caller. Cloning is cheap (a reference count, never a
@@ -295,13 +295,10 @@ impl AuthState {
     ) -> Result<&Identity, Rejection> {
         let missing = Rejection::new(RejectionKind::MissingCredentials, scheme);
         match self {
-            AuthState::Authenticated(id)
-                if id.scheme() == scheme || matches!(id.method(), AuthMethod::Test) =>
-            {
-                req.check(id)
-                    .map(|()| id)
-                    .map_err(|k| Rejection::new(k, scheme))
-            }
+            AuthState::Authenticated(id) if id.scheme() == scheme => req
+                .check(id)
+                .map(|()| id)
+                .map_err(|k| Rejection::new(k, scheme)),
             AuthState::Authenticated(_) => Err(missing),
             AuthState::Anonymous(r)
                 if r.scheme() == scheme && r.kind() != RejectionKind::MissingCredentials =>

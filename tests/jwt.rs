@@ -1043,7 +1043,11 @@ async fn logout_revokes_the_jti_and_the_family() {
     f.revocations.purge_expired();
     assert_eq!(f.revocations.len(), 0);
     // A non-bearer identity cannot be logged out here.
-    let cookie = portcullis::Identity::new("alice", vec![], AuthMethod::Test);
+    let cookie = portcullis::Identity::new(
+        "alice",
+        vec![],
+        AuthMethod::Session(portcullis::id::SessionKey::from_bytes([1; 32])),
+    );
     assert_eq!(f.svc.logout(&cookie).await.unwrap_err().status(), 401);
 }
 
@@ -1478,7 +1482,11 @@ fn futures_are_send_and_service_is_shareable() {
     shared::<TokenService>();
     shared::<KeyRegistry>();
     let f = fx();
-    let who = portcullis::Identity::new("a", vec![], AuthMethod::Test);
+    let who = portcullis::Identity::new(
+        "a",
+        vec![],
+        AuthMethod::Session(portcullis::id::SessionKey::from_bytes([1; 32])),
+    );
     send(&f.svc.authenticate(b"x"));
     send(&f.svc.issue("a", &[]));
     send(&f.svc.refresh("x"));

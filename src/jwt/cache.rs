@@ -165,7 +165,11 @@ mod tests {
     fn entry(token: &[u8]) -> Arc<Verified> {
         Arc::new(Verified::new(
             token,
-            Identity::new("a", vec![], AuthMethod::Test),
+            Identity::new(
+                "a",
+                vec![],
+                AuthMethod::Session(crate::id::SessionKey::from_bytes([1; 32])),
+            ),
             (10, None, 1),
             1000,
         ))
