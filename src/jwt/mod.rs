@@ -86,6 +86,7 @@ mod json;
 mod jwk;
 mod jws;
 mod keys;
+mod material;
 mod refresh;
 mod revocation;
 mod service;
