@@ -99,7 +99,7 @@ async fn session_login(
     session.check_login_origin()?;
     let JsonBody(req) = body?;
     let Some((user, roles)) = common::verify_login(req).await else {
-        return Ok(json_error(401, common::BAD_CREDENTIALS));
+        return Err(common::bad_credentials().into());
     };
     let info = session.login(user, roles).await?;
     Ok(HttpResponse::Ok().json(info))
@@ -129,7 +129,7 @@ async fn jwt_login(
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, Rejection> {
     let Some((user, roles)) = common::verify_login(req).await else {
-        return Ok(json_error(401, common::BAD_CREDENTIALS));
+        return Err(common::bad_credentials());
     };
     let pair = tokens.issue(user, &roles).await?;
     Ok(HttpResponse::Ok().json(pair))

@@ -115,7 +115,7 @@ async fn session_login(
         Err(response) => return response,
     };
     let Some((user, roles)) = verify(req).await else {
-        return json_error(401, common::BAD_CREDENTIALS);
+        return common::bad_credentials().into_response();
     };
     match session.login(user, roles).await {
         Ok(info) => Json(info).into_response(),
@@ -148,7 +148,7 @@ async fn session_logout_all(session: SessionHandle) -> Result<StatusCode, Reject
 
 async fn jwt_login(tokens: TokenHandle, JsonBody(req): JsonBody<LoginRequest>) -> Response {
     let Some((user, roles)) = verify(req).await else {
-        return json_error(401, common::BAD_CREDENTIALS);
+        return common::bad_credentials().into_response();
     };
     match tokens.issue(user, &roles).await {
         Ok(pair) => Json(pair).into_response(),

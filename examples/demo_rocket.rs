@@ -114,7 +114,7 @@ async fn session_login(
     // The cross-origin rule answers before the body (login CSRF).
     session.check_login_origin()?;
     let Some((user, roles)) = common::verify_login(body?.0).await else {
-        return Err(ApiError::Json(401, common::BAD_CREDENTIALS));
+        return Err(common::bad_credentials().into());
     };
     Ok(Json(session.login(user, roles).await?))
 }
@@ -153,7 +153,7 @@ async fn jwt_login(
     body: Result<JsonBody<LoginRequest>, ApiError>,
 ) -> JsonResult<TokenPair> {
     let Some((user, roles)) = common::verify_login(body?.0).await else {
-        return Err(ApiError::Json(401, common::BAD_CREDENTIALS));
+        return Err(common::bad_credentials().into());
     };
     Ok(Json(tokens.issue(user, &roles).await?))
 }

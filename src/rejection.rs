@@ -48,6 +48,10 @@ pub enum RejectionKind {
     StoreUnavailable,
     /// The user has reached the session cap and the policy refuses (403).
     TooManySessions,
+    /// A login's credential check failed: wrong password or unknown user,
+    /// answered alike (401). Login handlers return it, so every framework
+    /// answers the same bytes.
+    InvalidCredentials,
 }
 
 impl RejectionKind {
@@ -57,7 +61,8 @@ impl RejectionKind {
         match self {
             RejectionKind::MissingCredentials
             | RejectionKind::InvalidSession
-            | RejectionKind::InvalidToken => 401,
+            | RejectionKind::InvalidToken
+            | RejectionKind::InvalidCredentials => 401,
             RejectionKind::MalformedRequest => 400,
             RejectionKind::InsufficientRole
             | RejectionKind::CsrfTokenInvalid
@@ -80,6 +85,7 @@ impl RejectionKind {
             RejectionKind::CrossSiteRequest => "cross-site request refused",
             RejectionKind::StoreUnavailable => "service unavailable",
             RejectionKind::TooManySessions => "too many sessions",
+            RejectionKind::InvalidCredentials => "invalid credentials",
         }
     }
 
@@ -94,6 +100,7 @@ impl RejectionKind {
             RejectionKind::CrossSiteRequest => r#"{"error":"cross-site request refused"}"#,
             RejectionKind::StoreUnavailable => r#"{"error":"service unavailable"}"#,
             RejectionKind::TooManySessions => r#"{"error":"too many sessions"}"#,
+            RejectionKind::InvalidCredentials => r#"{"error":"invalid credentials"}"#,
         }
     }
 }

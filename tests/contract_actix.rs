@@ -212,7 +212,7 @@ fn expected_failures() -> Vec<(&'static str, u16, Option<String>, String)> {
         ),
         (
             "POST /session/login (wrong password)",
-            demo(401, common::BAD_CREDENTIALS),
+            core(s(RejectionKind::InvalidCredentials)),
         ),
         (
             "POST /session/login (malformed JSON)",
@@ -240,7 +240,7 @@ fn expected_failures() -> Vec<(&'static str, u16, Option<String>, String)> {
         ),
         (
             "POST /jwt/login (wrong password)",
-            demo(401, common::BAD_CREDENTIALS),
+            core(s(RejectionKind::InvalidCredentials)),
         ),
         (
             "POST /jwt/refresh (spent token)",

@@ -220,7 +220,7 @@ fn expected_failures() -> Vec<(&'static str, u16, Option<&'static str>, &'static
             "POST /session/login (wrong password)",
             401,
             None,
-            common::BAD_CREDENTIALS,
+            r#"{"error":"invalid credentials"}"#,
         ),
         (
             "POST /session/login (malformed JSON)",
@@ -262,7 +262,7 @@ fn expected_failures() -> Vec<(&'static str, u16, Option<&'static str>, &'static
             "POST /jwt/login (wrong password)",
             401,
             None,
-            common::BAD_CREDENTIALS,
+            r#"{"error":"invalid credentials"}"#,
         ),
         (
             "POST /jwt/refresh (spent token)",

@@ -324,8 +324,12 @@ pub fn me_body(identity: &portcullis::Identity) -> serde_json::Value {
     serde_json::json!({ "user": identity.subject(), "roles": identity.roles() })
 }
 
-/// `{"error":"invalid credentials"}` for a failed login (401).
-pub const BAD_CREDENTIALS: &str = r#"{"error":"invalid credentials"}"#;
+/// The answer to a failed credential check (401 `{"error":"invalid
+/// credentials"}`), the core's rejection so all three demos send the same
+/// bytes.
+pub fn bad_credentials() -> portcullis::Rejection {
+    portcullis::Rejection::session(portcullis::RejectionKind::InvalidCredentials)
+}
 /// `{"error":"malformed request"}` for an unreadable body (400).
 pub const BAD_REQUEST: &str = r#"{"error":"malformed request"}"#;
 /// `{"error":"not found"}`.
