@@ -19,12 +19,17 @@
 use std::net::IpAddr;
 
 /// Most bytes of one repeatable header that are looked at, all its lines
-/// together (more are ignored and flagged). The work is bounded by bytes,
+/// together, each line counted with 16 bytes of framing (more are ignored
+/// and flagged). The work is bounded by bytes,
 /// not by a count of lines: over HTTP/2 and HTTP/3 browsers send every
 /// cookie as its own `cookie` line (RFC 9113 §8.2.3), so a user with many
 /// older cookies sends many lines, and the server's own header limits
 /// already bound how many there can be.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// What one header line counts towards [`MAX_HEADER_BYTES`] besides its
+/// value (`name: ` and CRLF, roughly).
+const LINE_OVERHEAD: usize = 16;
 
 /// Lines kept without allocating; later ones spill to the heap (rare).
 const INLINE_LINES: usize = 8;
@@ -72,7 +77,12 @@ impl<'a> HeaderLines<'a> {
         if self.overflow {
             return;
         }
-        let bytes = self.bytes.saturating_add(value.len());
+        // Each line costs its bytes plus a header line's framing, so a
+        // flood of empty lines is bounded too.
+        let bytes = self
+            .bytes
+            .saturating_add(value.len())
+            .saturating_add(LINE_OVERHEAD);
         if bytes > MAX_HEADER_BYTES {
             self.overflow = true;
             return;

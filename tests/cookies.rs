@@ -225,3 +225,13 @@ fn ids_do_not_collide_in_a_large_sample() {
         assert!(seen.insert(*SessionId::generate().unwrap().as_bytes()));
     }
 }
+
+#[test]
+fn h1_a_flood_of_empty_cookie_lines_is_bounded_too() {
+    let mut view = RequestView::new("GET");
+    for _ in 0..100_000 {
+        view.add_header("cookie", b"");
+    }
+    assert!(view.cookie_headers.overflowed());
+    assert!(view.cookie_headers.len() <= MAX_HEADER_BYTES / 16);
+}

@@ -462,12 +462,7 @@ impl SessionStore for RedisStore {
                     continue;
                 };
                 let record = decode(&pair[1])?;
-                // SSCAN may return a member twice across calls.
-                if record.user_id == user_id
-                    && record.kind == kind
-                    && !record.is_expired(now)
-                    && !out.iter().any(|(k, _)| *k == key)
-                {
+                if record.user_id == user_id && record.kind == kind && !record.is_expired(now) {
                     out.push((key, record));
                 }
             }
@@ -476,6 +471,9 @@ impl SessionStore for RedisStore {
             }
             cursor.clone_from(next);
         }
+        // SSCAN may return a member twice across calls.
+        out.sort_unstable_by_key(|(k, _)| *k);
+        out.dedup_by(|a, b| a.0 == b.0);
         Ok(out)
     }
 }
