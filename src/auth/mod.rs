@@ -222,11 +222,14 @@ impl Authenticator {
         }
         outcome.state = match &outcome.session {
             Some(active) => {
-                match self
-                    .inner
-                    .csrf
-                    .check_with(view, client.https, &active.record.secret)
-                {
+                // The origin half was decided above (`cross_origin`, which
+                // is `None` for safe methods); only the token is left.
+                let csrf = match outcome.cross_origin {
+                    Some(kind) => Err(kind),
+                    None if view.is_safe_method() => Ok(()),
+                    None => crate::csrf::check_token(view.csrf_token, &active.record.secret),
+                };
+                match csrf {
                     Ok(()) => AuthState::Authenticated(Identity::from_session(
                         active.key,
                         active.record.clone(),
