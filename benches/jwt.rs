@@ -77,14 +77,19 @@ fn service(keys: KeyRegistry, rt: &tokio::runtime::Runtime, cache: usize) -> Tok
                 .unwrap();
         }
     });
-    TokenService::builder(keys)
-        .issuer(ISS)
-        .audience(AUD)
+    portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(clock.clone())
         .store(Arc::new(MemoryStore::with_clock(clock)))
         .revocations(list)
-        .verified_cache(cache)
+        .tokens(
+            portcullis::jwt::TokenConfig::new(keys)
+                .issuer(ISS)
+                .audience(AUD)
+                .verified_cache(cache),
+        )
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap()
 }
 

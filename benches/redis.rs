@@ -81,23 +81,22 @@ async fn fixture() -> Fixture {
             .await
             .expect("revoke");
     }
-    let tokens = TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).expect("key"))
-        .store(store.clone())
+    let auth = Authenticator::builder()
+        .store(store)
         .revocations(list.clone())
+        .sessions(
+            SessionConfig::default().max_sessions_per_user(None, SessionLimitPolicy::EvictOldest),
+        )
+        .tokens(portcullis::jwt::TokenConfig::new(
+            KeyRegistry::hs256("k1", &[7u8; 32]).expect("key"),
+        ))
         .build()
-        .expect("token service");
+        .expect("authenticator");
+    let tokens = auth.tokens().expect("token mode").clone();
     let pair = tokens
         .issue("alice", &["user".into()])
         .await
         .expect("issue");
-    let auth = Authenticator::builder()
-        .store(store)
-        .sessions(
-            SessionConfig::default().max_sessions_per_user(None, SessionLimitPolicy::EvictOldest),
-        )
-        .tokens(tokens.clone())
-        .build()
-        .expect("authenticator");
     Fixture {
         _server: server,
         auth: Arc::new(auth),

@@ -627,11 +627,9 @@ async fn a_rejection_is_the_same_bytes_from_extractor_handler_and_guard() {
     // Two Authorization headers: 400 with the invalid_request challenge
     // (in token mode; without it `Authorization` is not ours and is ignored,
     // review finding L11).
-    let tokens = portcullis::jwt::TokenService::builder(
+    let tokens = portcullis::jwt::TokenConfig::new(
         portcullis::jwt::KeyRegistry::hs256("k1", &[7u8; 32]).unwrap_or_else(|e| panic!("{e}")),
-    )
-    .build()
-    .unwrap_or_else(|e| panic!("{e}"));
+    );
     let with_tokens = ActixHarness {
         app: test::init_service(test_app(
             Authenticator::builder()

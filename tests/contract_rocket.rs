@@ -659,11 +659,9 @@ async fn the_core_runs_once_per_request_whatever_the_number_of_guards() {
 async fn a_guard_error_is_the_cores_rejection_for_handlers_and_catchers() {
     // Token mode on, so a malformed `Authorization` is ours to refuse
     // (without token mode it is ignored: review finding L11).
-    let tokens = portcullis::jwt::TokenService::builder(
+    let tokens = portcullis::jwt::TokenConfig::new(
         portcullis::jwt::KeyRegistry::hs256("k1", &[7u8; 32]).unwrap_or_else(|e| panic!("{e}")),
-    )
-    .build()
-    .unwrap_or_else(|e| panic!("{e}"));
+    );
     let h = RocketHarness::new(test_rocket(
         Authenticator::builder()
             .tokens(tokens)

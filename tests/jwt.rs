@@ -2,6 +2,7 @@
 //! revocation, refresh rotation and reuse detection.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,11 +12,11 @@ use portcullis::clock::{Clock, ManualClock, SharedClock, UnixTime};
 use portcullis::id::SessionKey;
 use portcullis::identity::AuthMethod;
 use portcullis::jwt::{
-    Algorithm, Claims, JwtError, KeyRegistry, MemoryRevocationList, RevocationList, TokenPair,
-    TokenService, MAX_TOKEN_LEN,
+    Algorithm, Claims, JwtError, KeyRegistry, MemoryRevocationList, RevocationList, TokenConfig,
+    TokenPair, TokenService, MAX_TOKEN_LEN,
 };
 use portcullis::store::{MemoryStore, RecordKind, SessionRecord, SessionStore};
-use portcullis::{ConfigError, RejectionKind, StoreError};
+use portcullis::{Authenticator, ConfigError, RejectionKind, StoreError};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -80,13 +81,18 @@ fn fx_with(keys: KeyRegistry) -> Fx {
     let shared: SharedClock = Arc::new(clock.clone());
     let store = Arc::new(MemoryStore::with_clock(shared.clone()));
     let revocations = Arc::new(MemoryRevocationList::new(shared.clone()));
-    let svc = TokenService::builder(keys)
-        .issuer(ISS)
-        .audience(AUD)
+    let svc = portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(shared)
         .store(store.clone())
         .revocations(revocations.clone())
+        .tokens(
+            portcullis::jwt::TokenConfig::new(keys)
+                .issuer(ISS)
+                .audience(AUD),
+        )
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     Fx {
         svc,
@@ -116,9 +122,12 @@ const A3_TOKEN: &str = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA
 const A_EXP: UnixTime = 1_300_819_380;
 
 fn rfc_service(keys: KeyRegistry, now: UnixTime) -> TokenService {
-    TokenService::builder(keys)
+    portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(Arc::new(ManualClock::new(now)))
+        .tokens(portcullis::jwt::TokenConfig::new(keys))
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap()
 }
 
@@ -160,16 +169,20 @@ fn rfc7515_a1_hs256() {
         JwtError::BadSignature
     );
     // Issuer configured: "joe" matches, anything else does not.
-    let joe = TokenService::builder(keys.clone())
-        .issuer("joe")
+    let joe = portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(Arc::new(ManualClock::new(A_EXP - 60)))
+        .tokens(portcullis::jwt::TokenConfig::new(keys.clone()).issuer("joe"))
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     assert!(joe.verify_payload::<Value>(token.as_bytes()).is_ok());
-    let other = TokenService::builder(keys)
-        .issuer("Joe")
+    let other = portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(Arc::new(ManualClock::new(A_EXP - 60)))
+        .tokens(portcullis::jwt::TokenConfig::new(keys).issuer("Joe"))
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     assert_eq!(
         other.verify_payload::<Value>(token.as_bytes()).unwrap_err(),
@@ -516,26 +529,41 @@ fn roca_keys_are_refused() {
 #[test]
 fn service_configuration_is_checked() {
     let keys = || KeyRegistry::hs256("k", SECRET).unwrap();
-    let jwt_err = |r: Result<TokenService, ConfigError>| matches!(r, Err(ConfigError::Jwt(_)));
-    assert!(jwt_err(TokenService::builder(keys()).access_ttl(0).build()));
-    assert!(jwt_err(
-        TokenService::builder(keys()).access_ttl(86_401).build()
-    ));
-    assert!(jwt_err(
-        TokenService::builder(keys())
-            .access_ttl(600)
-            .refresh_ttl(60)
+    let build = |c: TokenConfig| {
+        Authenticator::builder()
+            .without_sessions()
+            .tokens(c)
             .build()
-    ));
-    assert!(jwt_err(
-        TokenService::builder(keys()).refresh_idle_ttl(0).build()
-    ));
-    assert!(jwt_err(TokenService::builder(keys()).leeway(301).build()));
-    assert!(jwt_err(TokenService::builder(keys()).issuer("").build()));
-    assert!(jwt_err(
-        TokenService::builder(keys()).allow_crit("alg").build()
-    ));
-    let svc = TokenService::builder(keys()).build().unwrap();
+            .map(|a| a.tokens().expect("token mode").clone())
+    };
+    let jwt_err = |r: Result<TokenService, ConfigError>| matches!(r, Err(ConfigError::Jwt(_)));
+    assert!(jwt_err(build(
+        TokenConfig::new(keys()).access_ttl(Duration::from_secs(0))
+    )));
+    assert!(jwt_err(build(
+        TokenConfig::new(keys()).access_ttl(Duration::from_secs(86_401))
+    )));
+    assert!(jwt_err(build(
+        TokenConfig::new(keys())
+            .access_ttl(Duration::from_secs(600))
+            .refresh_ttl(Duration::from_secs(60))
+    )));
+    assert!(jwt_err(build(
+        TokenConfig::new(keys()).refresh_idle_ttl(Duration::from_secs(0))
+    )));
+    assert!(jwt_err(build(
+        TokenConfig::new(keys()).leeway(Duration::from_secs(301))
+    )));
+    assert!(jwt_err(build(TokenConfig::new(keys()).issuer(""))));
+    assert!(jwt_err(build(TokenConfig::new(keys()).allow_crit("alg"))));
+    // Every span is whole seconds: a fraction is refused, not rounded.
+    assert!(jwt_err(build(
+        TokenConfig::new(keys()).access_ttl(Duration::from_millis(1_500))
+    )));
+    assert!(jwt_err(build(
+        TokenConfig::new(keys()).leeway(Duration::from_millis(10))
+    )));
+    let svc = build(TokenConfig::new(keys())).unwrap();
     assert_eq!(svc.access_ttl(), 900);
     assert_eq!(svc.refresh_ttl(), 14 * 86_400);
 }
@@ -759,12 +787,17 @@ async fn header_policy_typ_crit_cty() {
         .unwrap_err(),
         JwtError::UnsupportedHeader("crit")
     );
-    let allowing = TokenService::builder(KeyRegistry::hs256("k1", SECRET).unwrap())
-        .issuer(ISS)
-        .audience(AUD)
+    let allowing = portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(Arc::new(f.clock.clone()))
-        .allow_crit("tenant")
+        .tokens(
+            portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", SECRET).unwrap())
+                .issuer(ISS)
+                .audience(AUD)
+                .allow_crit("tenant"),
+        )
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     assert!(check(&allowing, crit).is_ok());
     assert!(check(&allowing, r#"{"alg":"HS256","kid":"k1","crit":["tenant"]}"#).is_err());
@@ -1253,12 +1286,17 @@ impl SessionId32 {
 #[tokio::test]
 async fn refresh_family_expires() {
     let clock = ManualClock::new(NOW);
-    let svc = TokenService::builder(KeyRegistry::hs256("k1", SECRET).unwrap())
+    let svc = portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(Arc::new(clock.clone()))
-        .access_ttl(60)
-        .refresh_ttl(3_600)
-        .refresh_idle_ttl(600)
+        .tokens(
+            portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", SECRET).unwrap())
+                .access_ttl(std::time::Duration::from_secs(60))
+                .refresh_ttl(std::time::Duration::from_secs(3_600))
+                .refresh_idle_ttl(std::time::Duration::from_secs(600)),
+        )
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     let p = svc.issue("alice", &[]).await.unwrap();
     clock.advance(500);
@@ -1362,13 +1400,18 @@ impl SessionStore for Down {
 async fn store_failures_fail_closed() {
     let good = fx();
     let pair = good.svc.issue("alice", &[]).await.unwrap();
-    let svc = TokenService::builder(KeyRegistry::hs256("k1", SECRET).unwrap())
-        .issuer(ISS)
-        .audience(AUD)
+    let svc = portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(Arc::new(good.clock.clone()))
         .store(Arc::new(Down))
         .revocations(Arc::new(Down))
+        .tokens(
+            portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", SECRET).unwrap())
+                .issuer(ISS)
+                .audience(AUD),
+        )
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     assert_eq!(
         svc.authenticate(pair.access_token.as_bytes())

@@ -92,9 +92,7 @@ proptest! {
 }
 
 thread_local! {
-    static SVC: TokenService = TokenService::builder(KeyRegistry::hs256("k1", &[5u8; 32]).unwrap())
-        .clock(Arc::new(ManualClock::new(1_700_000_000)))
-        .build()
+    static SVC: TokenService = portcullis::Authenticator::builder().without_sessions().clock(Arc::new(ManualClock::new(1_700_000_000))).tokens(portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", &[5u8; 32]).unwrap())).build().map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     static TOKEN: String = SVC.with(|s| {
         let c = s.claims_for("alice", &["user".into()]).unwrap();

@@ -54,12 +54,19 @@ fn cases(n: u32) -> ProptestConfig {
     ProptestConfig::with_cases(n)
 }
 
-fn tokens(clock: &ManualClock) -> TokenService {
-    TokenService::builder(KeyRegistry::hs256("k1", SECRET).expect("key"))
+fn token_config() -> portcullis::jwt::TokenConfig {
+    portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", SECRET).expect("key"))
         .issuer("https://issuer.test")
         .audience("api")
+}
+
+fn tokens(clock: &ManualClock) -> TokenService {
+    portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(Arc::new(clock.clone()))
+        .tokens(token_config())
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .expect("token service")
 }
 
@@ -72,14 +79,14 @@ struct World {
 
 fn world(config: SessionConfig) -> World {
     let clock = ManualClock::new(NOW);
-    let tokens = tokens(&clock);
     let auth = Authenticator::builder()
         .store(Arc::new(MemoryStore::with_clock(Arc::new(clock.clone()))))
         .clock(Arc::new(clock.clone()))
         .sessions(config)
-        .tokens(tokens.clone())
+        .tokens(token_config())
         .build()
         .expect("authenticator");
+    let tokens = auth.tokens().expect("token mode").clone();
     World {
         auth,
         tokens,
@@ -520,7 +527,7 @@ proptest! {
         rolling in 0u64..300,
         ops in proptest::collection::vec(op(), 1..60),
     ) {
-        let config = SessionConfig::default().idle_timeout(idle).absolute_timeout(absolute).rolling_interval(rolling);
+        let config = SessionConfig::default().idle_timeout(std::time::Duration::from_secs(idle)).absolute_timeout(std::time::Duration::from_secs(absolute)).rolling_interval(std::time::Duration::from_secs(rolling));
         let w = world(config);
         rt().block_on(async {
             let (cookie, _) = login(&w.auth, "alice").await;

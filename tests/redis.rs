@@ -19,7 +19,7 @@ use portcullis::jwt::{KeyRegistry, RevocationList, TokenService};
 use portcullis::redis::{RedisRevocationList, RedisStore};
 use portcullis::session::{ClientInfo, SessionConfig, SessionManager};
 use portcullis::store::{conformance, RecordKind, SessionKey, SessionRecord, SessionStore};
-use portcullis::StoreError;
+use portcullis::{Authenticator, StoreError};
 use redis::AsyncCommands as _;
 use redis_server::RedisServer;
 
@@ -89,8 +89,8 @@ async fn records_live_under_hashed_keys_with_ttls() {
     let sessions = SessionManager::new(
         s.clone(),
         SessionConfig::default()
-            .idle_timeout(600)
-            .absolute_timeout(3_600),
+            .idle_timeout(std::time::Duration::from_secs(600))
+            .absolute_timeout(std::time::Duration::from_secs(3_600)),
         Arc::new(SystemClock),
     )
     .expect("manager");
@@ -614,7 +614,8 @@ async fn subject_cutoffs_refuse_tokens_issued_up_to_the_instant_and_keep_the_lat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_entries_expire_by_themselves() {
     let server = RedisServer::start();
-    let list = RedisRevocationList::from_store(&store(&server).await).with_subject_retention(1);
+    let list = RedisRevocationList::from_store(&store(&server).await)
+        .with_subject_retention(std::time::Duration::from_secs(1));
     let t = now();
     list.revoke_token("short", t + 1).await.expect("revoke");
     list.revoke_subject_before("dan", t * 1_000)
@@ -650,10 +651,15 @@ async fn revocation_checks_fail_closed_when_redis_is_down() {
 async fn token_service(server: &RedisServer) -> TokenService {
     let store = store(server).await;
     let list = RedisRevocationList::from_store(&store);
-    TokenService::builder(KeyRegistry::hs256("k1", &[42u8; 32]).expect("key"))
+    portcullis::Authenticator::builder()
+        .without_sessions()
         .store(Arc::new(store))
         .revocations(Arc::new(list))
+        .tokens(portcullis::jwt::TokenConfig::new(
+            KeyRegistry::hs256("k1", &[42u8; 32]).expect("key"),
+        ))
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .expect("token service")
 }
 
@@ -779,38 +785,74 @@ async fn m1_l4_l5_family_endings_leave_no_token_alive_on_redis() {
     races::l5_logout_everywhere_ends_everything(a, b).await;
 }
 
-/// Review: a `TokenService` left on its per-process defaults beside a
-/// shared session store would keep refresh families or revocations that
-/// other instances never see; building the `Authenticator` refuses it.
+/// One shape: an `Authenticator` given only a Redis store keeps refresh
+/// families *and* revocations in that Redis (the store provides its
+/// revocation list), so a second instance on the same Redis sees both
+/// without being told twice. A shared store that offers no revocation list
+/// is refused at build instead of silently keeping revocations per process.
 #[tokio::test]
-async fn token_service_with_private_state_beside_a_shared_store_is_refused() {
+async fn an_authenticator_given_only_a_redis_store_keeps_families_and_revocations_there() {
     let server = RedisServer::start();
-    let s = store(&server).await;
-    let keys = || KeyRegistry::hs256("k1", &[5u8; 32]).expect("key");
-    let bare = TokenService::builder(keys()).build().expect("service");
-    let err = portcullis::Authenticator::builder()
-        .store(Arc::new(s.clone()))
-        .tokens(bare)
-        .build()
-        .expect_err("private token state beside Redis");
-    assert!(err.to_string().contains("shared"), "{err}");
-    let half = TokenService::builder(keys())
-        .store(Arc::new(s.clone()))
-        .build()
-        .expect("service");
-    assert!(portcullis::Authenticator::builder()
-        .store(Arc::new(s.clone()))
-        .tokens(half)
-        .build()
+    let mut c = raw(&server).await;
+    let config =
+        || portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", &[5u8; 32]).expect("key"));
+    let instance = |s: RedisStore| {
+        Authenticator::builder()
+            .store(Arc::new(s))
+            .tokens(config())
+            .build()
+            .expect("authenticator")
+    };
+    let a = instance(store(&server).await);
+    let b = instance(store(&server).await);
+    let (ta, tb) = (a.tokens().expect("tokens"), b.tokens().expect("tokens"));
+
+    let first = ta.issue("one-ann", &[]).await.expect("issue");
+    let families: Vec<String> = c
+        .smembers(format!("{PREFIX}uf:one-ann"))
+        .await
+        .expect("smembers");
+    assert_eq!(families.len(), 1, "the family is in Redis");
+    // Instance B rotates the family instance A started.
+    let second = tb
+        .refresh(&first.refresh_token)
+        .await
+        .expect("refresh on b");
+    let who = ta
+        .authenticate(second.access_token.as_bytes())
+        .await
+        .expect("a accepts b's token");
+    // A logs the token out; B refuses it at once: the revocation is in Redis.
+    ta.logout(&who).await.expect("logout");
+    let revoked: Vec<String> = c.keys(format!("{PREFIX}r*")).await.expect("keys");
+    assert!(!revoked.is_empty(), "revocations are in Redis");
+    assert!(tb
+        .authenticate(second.access_token.as_bytes())
+        .await
         .is_err());
-    let shared = TokenService::builder(keys())
-        .store(Arc::new(s.clone()))
-        .revocations(Arc::new(RedisRevocationList::from_store(&s)))
+    // Log-out-everywhere on B reaches a family started on A.
+    let third = ta.issue("one-ann", &[]).await.expect("issue");
+    b.logout_everywhere("one-ann").await.expect("everywhere");
+    assert!(ta
+        .authenticate(third.access_token.as_bytes())
+        .await
+        .is_err());
+    assert!(ta.refresh(&third.refresh_token).await.is_err());
+
+    // A shared store that offers no revocation list: refused at build,
+    // accepted with an explicit shared list.
+    let gate = Arc::new(races::GateStore::new(Arc::new(store(&server).await)));
+    let err = Authenticator::builder()
+        .store(gate.clone())
+        .tokens(config())
         .build()
-        .expect("service");
-    assert!(portcullis::Authenticator::builder()
-        .store(Arc::new(s.clone()))
-        .tokens(shared)
+        .expect_err("revocations would stay in one process");
+    assert!(err.to_string().contains("revocation"), "{err}");
+    let s = store(&server).await;
+    assert!(Authenticator::builder()
+        .store(gate)
+        .revocations(Arc::new(RedisRevocationList::from_store(&s)))
+        .tokens(config())
         .build()
         .is_ok());
 }
@@ -823,10 +865,15 @@ async fn l7_sessions_and_families_are_indexed_apart_and_walked_in_chunks() {
     let server = RedisServer::start();
     let s = store(&server).await;
     let mut c = raw(&server).await;
-    let svc = TokenService::builder(KeyRegistry::hs256("k1", &[5u8; 32]).expect("key"))
+    let svc = portcullis::Authenticator::builder()
+        .without_sessions()
         .store(Arc::new(s.clone()))
         .revocations(Arc::new(RedisRevocationList::from_store(&s)))
+        .tokens(portcullis::jwt::TokenConfig::new(
+            KeyRegistry::hs256("k1", &[5u8; 32]).expect("key"),
+        ))
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .expect("service");
     svc.issue("l7-una", &[]).await.expect("issue");
     let rec = SessionRecord::new("l7-una", now(), 600, 3_600);

@@ -9,7 +9,7 @@ use portcullis::clock::{ManualClock, SharedClock};
 use portcullis::csrf::encode_token;
 use portcullis::id::SessionId;
 use portcullis::identity::Requirement;
-use portcullis::jwt::{JwtError, KeyRegistry, TokenService};
+use portcullis::jwt::{JwtError, KeyRegistry};
 use portcullis::request::RequestView;
 use portcullis::session::SessionConfig;
 use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
@@ -187,9 +187,14 @@ async fn l2_debug_never_shows_csrf_secret_ip_user_agent_or_data() {
 #[tokio::test]
 async fn l3_overlong_token_is_refused_even_when_correctly_signed() {
     let (_, shared) = clock();
-    let svc = TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+    let svc = portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(shared.clone())
+        .tokens(portcullis::jwt::TokenConfig::new(
+            KeyRegistry::hs256("k1", &[7u8; 32]).unwrap(),
+        ))
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     let mut claims = svc.claims_for("alice", &[]).unwrap();
     claims.exp = claims.iat + 30 * 86_400;
@@ -210,10 +215,15 @@ async fn l3_overlong_token_is_refused_even_when_correctly_signed() {
         .await
         .is_ok());
     // A verifier of another issuer's tokens can lift the cap explicitly.
-    let lenient = TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+    let lenient = portcullis::Authenticator::builder()
+        .without_sessions()
         .clock(shared)
-        .max_token_lifetime(None)
+        .tokens(
+            portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+                .max_token_lifetime(None),
+        )
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     assert!(lenient.authenticate(token.as_bytes()).await.is_ok());
 }
@@ -228,7 +238,11 @@ async fn l6_active_session_lives_to_its_absolute_timeout_whatever_the_interval()
     let auth = Authenticator::builder()
         .clock(shared)
         .store(store)
-        .sessions(SessionConfig::default().idle_timeout(2).absolute_timeout(5))
+        .sessions(
+            SessionConfig::default()
+                .idle_timeout(std::time::Duration::from_secs(2))
+                .absolute_timeout(std::time::Duration::from_secs(5)),
+        )
         .build()
         .unwrap();
     let (cookie, _) = login(&auth, "alice").await;
@@ -451,16 +465,24 @@ fn registered_header_names_cannot_be_allowed_crit_extensions() {
     // `x5t` and `x5t#S256` were missing from the builder's own list: such an
     // allow-list built, and then never matched.
     for name in ["x5t", "x5t#S256", "enc", "zip", "alg", "b64"] {
-        let err = TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
-            .allow_crit(name)
+        let err = portcullis::Authenticator::builder()
+            .without_sessions()
+            .tokens(
+                portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+                    .allow_crit(name),
+            )
             .build()
+            .map(|a| a.tokens().expect("token mode").clone())
             .unwrap_err();
         assert!(err.to_string().contains("crit"), "{name}: {err}");
     }
-    assert!(
-        TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
-            .allow_crit("exp-ext")
-            .build()
-            .is_ok()
-    );
+    assert!(portcullis::Authenticator::builder()
+        .without_sessions()
+        .tokens(
+            portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+                .allow_crit("exp-ext")
+        )
+        .build()
+        .map(|a| a.tokens().expect("token mode").clone())
+        .is_ok());
 }

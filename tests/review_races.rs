@@ -67,13 +67,19 @@ async fn l7_refresh_families_per_user_are_capped() {
     let clock = ManualClock::new(1_700_000_000);
     let shared: SharedClock = Arc::new(clock.clone());
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::with_clock(shared.clone()));
-    let svc = TokenService::builder(KeyRegistry::hs256("k1", &[5u8; 32]).unwrap())
+    // One authenticator: its token service (first half) and its cookie
+    // sessions (second half) share the store and clock.
+    let auth = Authenticator::builder()
         .store(store.clone())
         .revocations(Arc::new(MemoryRevocationList::new(shared.clone())))
         .clock(shared.clone())
-        .max_families_per_user(Some(3))
+        .tokens(
+            portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", &[5u8; 32]).unwrap())
+                .max_families_per_user(Some(3)),
+        )
         .build()
         .unwrap();
+    let svc = auth.tokens().expect("token mode").clone();
     let mut pairs = Vec::new();
     for _ in 0..5 {
         // Logins a millisecond apart, so "oldest" is well defined.
@@ -91,12 +97,6 @@ async fn l7_refresh_families_per_user_are_capped() {
     assert!(svc.refresh(&pairs[4].refresh_token).await.is_ok());
     // Another user is not affected, and cookie sessions are counted apart.
     svc.issue("l7-ida", &[]).await.unwrap();
-    let auth = Authenticator::builder()
-        .store(store.clone())
-        .clock(shared)
-        .tokens(svc.clone())
-        .build()
-        .unwrap();
     for _ in 0..3 {
         let anon = auth.authenticate(&RequestView::new("POST")).await;
         auth.login(&anon, "l7-hal", vec![]).await.unwrap();
@@ -114,11 +114,16 @@ fn client(ip: &str, ua: Option<&str>) -> ClientInfo {
 fn clocked() -> (TokenService, ManualClock) {
     let c = ManualClock::new(1_700_000_000);
     let shared: SharedClock = Arc::new(c.clone());
-    let svc = TokenService::builder(KeyRegistry::hs256("k1", &[5u8; 32]).unwrap())
+    let svc = portcullis::Authenticator::builder()
+        .without_sessions()
         .store(Arc::new(MemoryStore::with_clock(shared.clone())))
         .revocations(Arc::new(MemoryRevocationList::new(shared.clone())))
         .clock(shared)
+        .tokens(portcullis::jwt::TokenConfig::new(
+            KeyRegistry::hs256("k1", &[5u8; 32]).unwrap(),
+        ))
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     (svc, c)
 }
@@ -216,12 +221,13 @@ async fn l9_two_tabs_of_one_client_both_get_the_one_live_refresh_token() {
 #[tokio::test]
 async fn m4_role_change_applies_to_every_live_credential_at_once() {
     let (store, rl) = memory();
-    let svc = races::service(store.clone(), rl);
     let auth = Authenticator::builder()
         .store(store)
-        .tokens(svc.clone())
+        .revocations(rl)
+        .tokens(races::config())
         .build()
         .unwrap();
+    let svc = auth.tokens().expect("token mode").clone();
     let admin = vec!["user".to_owned(), "admin".to_owned()];
     let anon = auth.authenticate(&RequestView::new("POST")).await;
     auth.login(&anon, "m4-ned", admin.clone()).await.unwrap();

@@ -90,9 +90,9 @@ fn fixture_with(config: SessionConfig) -> Fixture {
 fn fixture() -> Fixture {
     fixture_with(
         SessionConfig::default()
-            .idle_timeout(600)
-            .absolute_timeout(3_600)
-            .rolling_interval(60),
+            .idle_timeout(std::time::Duration::from_secs(600))
+            .absolute_timeout(std::time::Duration::from_secs(3_600))
+            .rolling_interval(std::time::Duration::from_secs(60)),
     )
 }
 
@@ -587,7 +587,7 @@ async fn concurrent_logins_keep_the_cap_and_index() {
 #[test]
 fn bad_session_config_is_refused() {
     assert!(Authenticator::builder()
-        .sessions(SessionConfig::default().idle_timeout(0))
+        .sessions(SessionConfig::default().idle_timeout(std::time::Duration::from_secs(0)))
         .build()
         .is_err());
     assert!(Authenticator::builder()
@@ -597,4 +597,10 @@ fn bad_session_config_is_refused() {
         .build()
         .is_err());
     assert!(Authenticator::builder().without_sessions().build().is_err());
+    // Timeouts are whole seconds: a fraction is refused, not rounded.
+    let err = Authenticator::builder()
+        .sessions(SessionConfig::default().idle_timeout(std::time::Duration::from_millis(1_500)))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("idle_timeout"), "{err}");
 }

@@ -10,15 +10,17 @@ use tower::{service_fn, ServiceBuilder, ServiceExt};
 
 use super::{AuthLayer, RequireLayer, MISSING_LAYER_BODY};
 use crate::auth::AuthOutcome;
-use crate::jwt::{KeyRegistry, TokenService};
+use crate::jwt::{KeyRegistry, TokenConfig};
 use crate::redirect::LoginRedirect;
 use crate::{Authenticator, Rejection, RejectionKind, Scheme};
 
 fn authenticator() -> Authenticator {
-    let tokens = TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+    Authenticator::builder()
+        .tokens(TokenConfig::new(
+            KeyRegistry::hs256("k1", &[7u8; 32]).unwrap(),
+        ))
         .build()
-        .unwrap();
-    Authenticator::builder().tokens(tokens).build().unwrap()
+        .unwrap()
 }
 
 /// Log `user` in outside any service; `(cookie pair, csrf token)`.

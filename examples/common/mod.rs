@@ -4,13 +4,14 @@
 #![allow(dead_code)] // each demo uses a different subset
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
 use portcullis::clock::{SharedClock, SystemClock};
 use portcullis::cookie::CookiePolicy;
 use portcullis::csrf::CsrfConfig;
-use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenService};
+use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenConfig};
 use portcullis::proxy::TrustedProxies;
 use portcullis::session::{SessionConfig, SessionLimitPolicy};
 use portcullis::store::{MemoryStore, SessionStore};
@@ -245,17 +246,12 @@ pub fn authenticator_with(
         }
     };
     let keys = KeyRegistry::hs256("demo", &secret).map_err(|e| e.to_string())?;
-    let tokens = TokenService::builder(keys)
+    let tokens = TokenConfig::new(keys)
         .issuer(TOKEN_ISSUER)
         .audience(TOKEN_AUDIENCE)
-        .access_ttl(settings.access_ttl)
-        .refresh_ttl(settings.refresh_ttl)
-        .max_families_per_user(Some(settings.max_sessions_per_user))
-        .store(stores.sessions.clone())
-        .revocations(stores.revocations)
-        .clock(clock.clone())
-        .build()
-        .map_err(|e| e.to_string())?;
+        .access_ttl(Duration::from_secs(settings.access_ttl))
+        .refresh_ttl(Duration::from_secs(settings.refresh_ttl))
+        .max_families_per_user(Some(settings.max_sessions_per_user));
     let cookie = if settings.insecure_cookies {
         CookiePolicy::builder()
             .name("id")
@@ -266,8 +262,8 @@ pub fn authenticator_with(
     }
     .map_err(|e| e.to_string())?;
     let sessions = SessionConfig::default()
-        .idle_timeout(settings.session_idle)
-        .absolute_timeout(settings.session_absolute)
+        .idle_timeout(Duration::from_secs(settings.session_idle))
+        .absolute_timeout(Duration::from_secs(settings.session_absolute))
         .max_sessions_per_user(
             Some(settings.max_sessions_per_user),
             SessionLimitPolicy::EvictOldest,
@@ -279,6 +275,7 @@ pub fn authenticator_with(
         .fold(CsrfConfig::default(), |c, o| c.trust_origin(o.clone()));
     Authenticator::builder()
         .store(stores.sessions)
+        .revocations(stores.revocations)
         .clock(clock)
         .sessions(sessions)
         .tokens(tokens)

@@ -5,21 +5,49 @@ use std::sync::Arc;
 use crate::clock::{SharedClock, SystemClock};
 use crate::csrf::CsrfConfig;
 use crate::error::ConfigError;
-use crate::jwt::TokenService;
+use crate::jwt::config::Shared;
+use crate::jwt::{MemoryRevocationList, RevocationList, TokenConfig};
 use crate::proxy::TrustedProxies;
 use crate::session::{SessionConfig, SessionManager};
 use crate::store::{MemoryStore, SessionStore};
 
 use super::{Authenticator, Inner};
 
-/// Builder for [`Authenticator`]. Defaults: cookie sessions on a
-/// [`MemoryStore`] with [`SessionConfig::default`], no token mode.
+/// Builder for [`Authenticator`]: the one place the whole configuration is
+/// given, each part once. Defaults: cookie sessions on a [`MemoryStore`]
+/// with [`SessionConfig::default`], no token mode, the system clock.
+///
+/// The store, the revocation list and the clock given here serve both
+/// modes: refresh families live in the session store, and a store that
+/// several instances share (Redis, SQL) also provides the revocation list
+/// ([`SessionStore::revocation_list`]), so nothing silently stays in one
+/// process's memory. Settings are checked by [`build`](Self::build).
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use portcullis::jwt::{KeyRegistry, TokenConfig};
+/// use portcullis::session::SessionConfig;
+/// use portcullis::store::MemoryStore;
+/// use portcullis::Authenticator;
+/// let auth = Authenticator::builder()
+///     .store(Arc::new(MemoryStore::new()))
+///     .sessions(SessionConfig::default().idle_timeout(Duration::from_secs(15 * 60)))
+///     .tokens(
+///         TokenConfig::new(KeyRegistry::hs256("k1", &[7u8; 32]).unwrap())
+///             .issuer("https://auth.example")
+///             .access_ttl(Duration::from_secs(300)),
+///     )
+///     .build()
+///     .unwrap();
+/// assert!(auth.tokens().is_some());
+/// ```
 #[must_use]
 pub struct AuthenticatorBuilder {
     store: Option<Arc<dyn SessionStore>>,
+    revocations: Option<Arc<dyn RevocationList>>,
     clock: SharedClock,
     sessions: Option<SessionConfig>,
-    tokens: Option<TokenService>,
+    tokens: Option<TokenConfig>,
     csrf: CsrfConfig,
     proxies: TrustedProxies,
 }
@@ -27,18 +55,28 @@ pub struct AuthenticatorBuilder {
 impl std::fmt::Debug for AuthenticatorBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthenticatorBuilder")
+            .field("sessions", &self.sessions)
+            .field("tokens", &self.tokens)
             .finish_non_exhaustive()
     }
 }
 
 impl AuthenticatorBuilder {
-    /// The session store (default: a new [`MemoryStore`]). Pass the same
-    /// store to the [`TokenService`] so refresh families live beside sessions.
+    /// The store of cookie sessions and refresh families (default: a new
+    /// [`MemoryStore`] on the builder's clock).
     pub fn store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.store = Some(store);
         self
     }
-    /// The clock (default: the system clock).
+    /// The JWT revocation list (default: the store's own
+    /// ([`SessionStore::revocation_list`]), else a [`MemoryRevocationList`]
+    /// beside a store that is not shared). Only needed to put revocations
+    /// somewhere other than the store.
+    pub fn revocations(mut self, revocations: Arc<dyn RevocationList>) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+    /// The clock of every time decision (default: the system clock).
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
         self
@@ -53,8 +91,8 @@ impl AuthenticatorBuilder {
         self.sessions = None;
         self
     }
-    /// Enable token mode.
-    pub fn tokens(mut self, tokens: TokenService) -> Self {
+    /// Enable token mode with these settings.
+    pub fn tokens(mut self, tokens: TokenConfig) -> Self {
         self.tokens = Some(tokens);
         self
     }
@@ -88,44 +126,55 @@ impl AuthenticatorBuilder {
     /// Validate and build.
     ///
     /// # Errors
-    /// [`ConfigError`] when neither sessions nor tokens are enabled, or a
-    /// part's configuration is invalid.
+    /// [`ConfigError`] when neither sessions nor tokens are enabled, a
+    /// part's settings are invalid, or token mode runs beside a shared
+    /// store that offers no revocation list and none was given (the
+    /// revocations would otherwise stay in one process).
     pub fn build(self) -> Result<Authenticator, ConfigError> {
         if self.sessions.is_none() && self.tokens.is_none() {
             return Err(ConfigError::Invalid(
                 "enable sessions, tokens or both".into(),
             ));
         }
-        // Beside a store that several instances share, per-process token
-        // state would split between them: refresh families and revocations
-        // that one instance writes and another never sees.
-        if let (Some(store), Some(tokens)) = (&self.store, &self.tokens) {
-            let (private_store, private_revocations) = tokens.private_state();
-            if store.is_shared() && (private_store || private_revocations) {
-                return Err(ConfigError::Invalid(
-                    "the session store is shared by several instances, but the TokenService \
-                     keeps its refresh families or revocations in process memory: give it the \
-                     same store (`TokenServiceBuilder::store`) and a shared revocation list \
-                     (`TokenServiceBuilder::revocations`; an explicit MemoryRevocationList is \
-                     accepted if you really want one per process)"
-                        .into(),
-                ));
-            }
-        }
         let clock = self.clock;
-        let sessions = match self.sessions {
-            Some(cfg) => {
-                let store = self
-                    .store
-                    .unwrap_or_else(|| Arc::new(MemoryStore::with_clock(clock.clone())));
-                Some(SessionManager::new(store, cfg, clock)?)
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::with_clock(clock.clone())));
+        let tokens = match self.tokens {
+            Some(config) => {
+                let retention = config.subject_retention();
+                let revocations = match (self.revocations, store.revocation_list(retention)) {
+                    (Some(given), _) => given,
+                    (None, Some(from_store)) => from_store,
+                    (None, None) if store.is_shared() => {
+                        return Err(ConfigError::Invalid(
+                            "the session store is shared by several instances but offers no \
+                             revocation list: give one on the same backend with \
+                             `AuthenticatorBuilder::revocations`, or revocations made on one \
+                             instance would not reach the others"
+                                .into(),
+                        ))
+                    }
+                    (None, None) => Arc::new(
+                        MemoryRevocationList::new(clock.clone()).with_subject_retention(retention),
+                    ),
+                };
+                Some(config.build(Shared {
+                    store: store.clone(),
+                    revocations,
+                    clock: clock.clone(),
+                })?)
             }
+            None => None,
+        };
+        let sessions = match self.sessions {
+            Some(cfg) => Some(SessionManager::new(store, cfg, clock)?),
             None => None,
         };
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 sessions,
-                tokens: self.tokens,
+                tokens,
                 csrf: self.csrf,
                 proxies: self.proxies,
             }),
@@ -138,6 +187,7 @@ impl Authenticator {
     pub fn builder() -> AuthenticatorBuilder {
         AuthenticatorBuilder {
             store: None,
+            revocations: None,
             clock: Arc::new(SystemClock),
             sessions: Some(SessionConfig::default()),
             tokens: None,

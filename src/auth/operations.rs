@@ -135,10 +135,13 @@ impl Authenticator {
     /// mint a token that survives this.
     ///
     /// ```
-    /// use portcullis::{request::RequestView, Authenticator, jwt::{KeyRegistry, TokenService}};
+    /// use portcullis::{request::RequestView, Authenticator, jwt::{KeyRegistry, TokenConfig}};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let tokens = TokenService::builder(KeyRegistry::hs256("k", &[1u8; 32]).unwrap()).build().unwrap();
-    /// let auth = Authenticator::builder().tokens(tokens.clone()).build().unwrap();
+    /// let auth = Authenticator::builder()
+    ///     .tokens(TokenConfig::new(KeyRegistry::hs256("k", &[1u8; 32]).unwrap()))
+    ///     .build()
+    ///     .unwrap();
+    /// let tokens = auth.tokens().unwrap();
     /// let anon = auth.authenticate(&RequestView::new("POST")).await;
     /// auth.login(&anon, "alice", vec![]).await.unwrap();
     /// let pair = tokens.issue("alice", &[]).await.unwrap();

@@ -19,7 +19,7 @@
 //! 3. Header: a JSON object, each member once; `alg` never `none`; `typ`
 //!    absent or `JWT` / `at+jwt` (case-insensitive, optional
 //!    `application/` prefix); `crit` refused unless each listed extension is
-//!    allow-listed ([`TokenServiceBuilder::allow_crit`]) and present; `cty`
+//!    allow-listed ([`TokenConfig::allow_crit`]) and present; `cty`
 //!    (nested tokens) and `b64: false` refused; keys embedded in the header
 //!    (`jwk`, `jku`, `x5u`, `x5c`) are never used.
 //! 4. Key by `kid` from the registry only (see [`KeyRegistry`] for the
@@ -45,14 +45,20 @@
 //! parsed once when the registry is built.
 //!
 //! ```
-//! use portcullis::jwt::{parse_bearer, KeyRegistry, TokenService};
+//! use portcullis::jwt::{parse_bearer, KeyRegistry, TokenConfig};
 //! use portcullis::request::RequestView;
+//! use portcullis::Authenticator;
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let tokens = TokenService::builder(KeyRegistry::hs256("k1", &[42u8; 32]).unwrap())
-//!     .issuer("https://auth.example")
-//!     .audience("api")
+//! let auth = Authenticator::builder()
+//!     .without_sessions()
+//!     .tokens(
+//!         TokenConfig::new(KeyRegistry::hs256("k1", &[42u8; 32]).unwrap())
+//!             .issuer("https://auth.example")
+//!             .audience("api"),
+//!     )
 //!     .build()
 //!     .unwrap();
+//! let tokens = auth.tokens().unwrap();
 //! let pair = tokens.issue("alice", &["user".into()]).await.unwrap();
 //!
 //! let header = format!("Bearer {}", pair.access_token);
@@ -77,9 +83,9 @@ compile_error!(
 mod algorithm;
 mod backend;
 mod bearer;
-mod builder;
 mod cache;
 mod claims;
+pub(crate) mod config;
 mod error;
 mod family;
 mod json;
@@ -96,12 +102,12 @@ mod verify;
 pub use algorithm::Algorithm;
 pub use backend::BACKEND;
 pub use bearer::parse_bearer;
-pub use builder::{TokenServiceBuilder, DEFAULT_MAX_FAMILIES_PER_USER};
 pub use claims::{Audience, Claims, RESERVED_CLAIMS};
+pub use config::TokenConfig;
 pub use error::JwtError;
 pub use jws::{MAX_KID_LEN, MAX_TOKEN_LEN};
 pub use keys::{Jws, KeyRegistry, KeyRegistryBuilder};
-pub use revocation::{MemoryRevocationList, RevocationList, DEFAULT_SUBJECT_RETENTION};
+pub use revocation::{MemoryRevocationList, RevocationList};
 pub use service::{
     TokenPair, TokenService, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, DEFAULT_VERIFIED_CACHE_SLOTS,
     MAX_ACCESS_TTL, MAX_REFRESH_TTL, MAX_VERIFIED_CACHE_SLOTS,

@@ -9,6 +9,7 @@ use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -94,7 +95,7 @@ const SWEEP_PER_WRITE: usize = 8;
 /// Default time a subject cutoff is kept: one day, far beyond any access
 /// token lifetime (a [`TokenService`](super::TokenService) building its own
 /// list uses its access-token lifetime plus leeway instead).
-pub const DEFAULT_SUBJECT_RETENTION: u64 = 86_400;
+pub(crate) const DEFAULT_SUBJECT_RETENTION: u64 = 86_400;
 
 /// The maps are keyed by the list's keyed SipHash of the string, computed
 /// once per lookup (it also picks the shard); this hasher passes it through.
@@ -265,12 +266,14 @@ impl MemoryRevocationList {
         }
     }
 
-    /// Keep a subject cutoff for `secs` after its instant (default
-    /// [`DEFAULT_SUBJECT_RETENTION`]); set it to at least the longest access
+    /// Keep a subject cutoff this long after its instant (default one
+    /// day); set it to at least the longest access
     /// token lifetime plus leeway.
     #[must_use]
-    pub fn with_subject_retention(mut self, secs: u64) -> Self {
-        self.subject_retention = secs;
+    pub fn with_subject_retention(mut self, retention: Duration) -> Self {
+        // Rounded up: a cutoff kept a fraction too long refuses nothing it
+        // should not; one forgotten too early lets a token back in.
+        self.subject_retention = retention.as_secs() + u64::from(retention.subsec_nanos() > 0);
         self
     }
 

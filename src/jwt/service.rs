@@ -42,9 +42,14 @@ const JTI_BYTES: usize = 16;
 /// `Debug` never shows the tokens.
 ///
 /// ```
-/// use portcullis::jwt::{KeyRegistry, TokenService};
+/// use portcullis::jwt::{KeyRegistry, TokenConfig};
+/// use portcullis::Authenticator;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let svc = TokenService::builder(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap()).build().unwrap();
+/// let auth = Authenticator::builder()
+///     .tokens(TokenConfig::new(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap()))
+///     .build()
+///     .unwrap();
+/// let svc = auth.tokens().unwrap();
 /// let pair = svc.issue("alice", &["user".into()]).await.unwrap();
 /// assert_eq!(pair.token_type, "Bearer");
 /// assert_eq!(pair.expires_in, 900);
@@ -84,7 +89,7 @@ impl fmt::Debug for TokenPair {
 ///   the JWT (format, header, key, signature, claims) and ask the
 ///   [`RevocationList`] once. A token presented again is recognised by the
 ///   verified-token cache (see
-///   [`verified_cache`](crate::jwt::TokenServiceBuilder::verified_cache)); its time
+///   [`verified_cache`](crate::jwt::TokenConfig::verified_cache)); its time
 ///   claims and the revocation list are still checked every time.
 /// - [`issue`](Self::issue) starts a refresh family (a
 ///   [`SessionRecord`](crate::store::SessionRecord) of kind
@@ -106,16 +111,22 @@ impl fmt::Debug for TokenPair {
 /// ```
 /// use std::sync::Arc;
 /// use portcullis::clock::ManualClock;
-/// use portcullis::jwt::{KeyRegistry, TokenService};
+/// use portcullis::jwt::{KeyRegistry, TokenConfig};
+/// use portcullis::Authenticator;
 /// use portcullis::RejectionKind;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let clock = ManualClock::new(1_700_000_000);
-/// let svc = TokenService::builder(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap())
-///     .issuer("https://auth.example")
-///     .audience("api")
+/// let auth = Authenticator::builder()
+///     .without_sessions()
 ///     .clock(Arc::new(clock.clone()))
+///     .tokens(
+///         TokenConfig::new(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap())
+///             .issuer("https://auth.example")
+///             .audience("api"),
+///     )
 ///     .build()
 ///     .unwrap();
+/// let svc = auth.tokens().unwrap();
 ///
 /// let pair = svc.issue("alice", &["admin".into()]).await.unwrap();
 /// let who = svc.authenticate(pair.access_token.as_bytes()).await.unwrap();
@@ -150,10 +161,6 @@ pub(super) struct Inner {
     pub(super) refresh_idle_ttl: u64,
     /// Most refresh families per user (`None`: no cap).
     pub(super) max_families: Option<usize>,
-    /// Whether the store / revocation list were defaulted to per-process
-    /// memory ones (the `Authenticator` refuses that beside a shared store).
-    pub(super) private_store: bool,
-    pub(super) private_revocations: bool,
     /// The latest subject cutoff (ms) this instance wrote: a token issued
     /// right after `logout_all`, within the same millisecond, gets a later
     /// issue time so the cutoff does not catch it.
@@ -216,12 +223,6 @@ impl TokenService {
             .is_revoked("", None, "", 0)
             .await
             .map(|_| ())
-    }
-
-    /// Whether the refresh-family store and the revocation list are
-    /// per-process defaults (neither was given to the builder).
-    pub(crate) fn private_state(&self) -> (bool, bool) {
-        (self.inner.private_store, self.inner.private_revocations)
     }
 
     /// The key registry.
@@ -293,10 +294,15 @@ impl TokenService {
     /// [`RESERVED_CLAIMS`].
     ///
     /// ```
-    /// use portcullis::jwt::{JwtError, KeyRegistry, TokenService};
+    /// use portcullis::jwt::{JwtError, KeyRegistry, TokenConfig};
+    /// use portcullis::Authenticator;
     /// #[derive(serde::Serialize, serde::Deserialize)]
     /// struct Tenant { tenant: String }
-    /// let svc = TokenService::builder(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap()).build().unwrap();
+    /// let auth = Authenticator::builder()
+    ///     .tokens(TokenConfig::new(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap()))
+    ///     .build()
+    ///     .unwrap();
+    /// let svc = auth.tokens().unwrap();
     /// let claims = svc.claims_for("alice", &[]).unwrap().with_extra(Tenant { tenant: "acme".into() });
     /// let token = svc.sign(&claims).unwrap();
     /// assert_eq!(svc.verify_claims::<Tenant>(token.as_bytes()).unwrap().extra.tenant, "acme");

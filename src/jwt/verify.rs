@@ -149,9 +149,14 @@ impl TokenService {
     /// Synchronous, for inspection and tests.
     ///
     /// ```
-    /// use portcullis::jwt::{KeyRegistry, TokenService};
+    /// use portcullis::jwt::{KeyRegistry, TokenConfig};
+    /// use portcullis::Authenticator;
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let svc = TokenService::builder(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap()).build().unwrap();
+    /// let auth = Authenticator::builder()
+    ///     .tokens(TokenConfig::new(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap()))
+    ///     .build()
+    ///     .unwrap();
+    /// let svc = auth.tokens().unwrap();
     /// let pair = svc.issue("alice", &[]).await.unwrap();
     /// let claims = svc.verify(pair.access_token.as_bytes()).unwrap();
     /// assert_eq!(claims.sub, "alice");
@@ -184,7 +189,8 @@ impl TokenService {
     /// ```
     /// use std::sync::Arc;
     /// use portcullis::clock::ManualClock;
-    /// use portcullis::jwt::{KeyRegistry, TokenService};
+    /// use portcullis::jwt::{KeyRegistry, TokenConfig};
+    /// use portcullis::Authenticator;
     /// // RFC 7515 Appendix A.1 (HS256, no kid, no sub/jti).
     /// let key = base64::Engine::decode(
     ///     &base64::engine::general_purpose::URL_SAFE_NO_PAD,
@@ -193,10 +199,13 @@ impl TokenService {
     /// let token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.\
     ///     eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.\
     ///     dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    /// let svc = TokenService::builder(KeyRegistry::hs256("rfc", &key).unwrap())
+    /// let auth = Authenticator::builder()
+    ///     .without_sessions()
     ///     .clock(Arc::new(ManualClock::new(1_300_819_000)))
+    ///     .tokens(TokenConfig::new(KeyRegistry::hs256("rfc", &key).unwrap()))
     ///     .build()
     ///     .unwrap();
+    /// let svc = auth.tokens().unwrap();
     /// let claims: serde_json::Value = svc.verify_payload(token.as_bytes()).unwrap();
     /// assert_eq!(claims["http://example.com/is_root"], true);
     /// ```

@@ -15,19 +15,18 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use portcullis::jwt::{KeyRegistry, TokenService};
-//! use portcullis::redis::{RedisRevocationList, RedisStore};
+//! use portcullis::jwt::{KeyRegistry, TokenConfig};
+//! use portcullis::redis::RedisStore;
 //! use portcullis::Authenticator;
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! # let secret = [0u8; 32];
 //! // Every instance behind the load balancer: same Redis, same JWT keys.
+//! // Sessions, refresh families and revocations all go to this Redis.
 //! let store = Arc::new(RedisStore::connect("redis://127.0.0.1:6379/").await?);
-//! let revocations = Arc::new(RedisRevocationList::from_store(&store));
-//! let tokens = TokenService::builder(KeyRegistry::hs256("k1", &secret)?)
-//!     .store(store.clone())
-//!     .revocations(revocations)
+//! let auth = Authenticator::builder()
+//!     .store(store)
+//!     .tokens(TokenConfig::new(KeyRegistry::hs256("k1", &secret)?))
 //!     .build()?;
-//! let auth = Authenticator::builder().store(store).tokens(tokens).build()?;
 //! # let _ = auth;
 //! # Ok(()) }
 //! ```
@@ -72,7 +71,7 @@ mod revocation;
 mod scripts;
 mod store;
 
-pub use revocation::{RedisRevocationList, DEFAULT_SUBJECT_RETENTION};
+pub use revocation::RedisRevocationList;
 pub use store::{RedisStore, RedisStoreBuilder, DEFAULT_PREFIX, DEFAULT_TIMEOUT};
 
 /// What a store and the revocation lists made from it share.

@@ -1,6 +1,7 @@
 //! [`RedisRevocationList`]: the JWT revocation list over Redis.
 
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -17,9 +18,9 @@ const SUBJECT: &str = "rs";
 
 /// Default time a subject cutoff is kept after its instant: 30 days, beyond
 /// any sensible access-token lifetime. Set it with
-/// [`RedisRevocationList::with_subject_retention`] to at least your longest
+/// `RedisRevocationList::with_subject_retention` to at least your longest
 /// token lifetime plus leeway.
-pub const DEFAULT_SUBJECT_RETENTION: u64 = 30 * 86_400;
+pub(crate) const DEFAULT_SUBJECT_RETENTION: u64 = 30 * 86_400;
 
 /// A [`RevocationList`] in Redis, shared by every instance that uses the same
 /// server and prefix.
@@ -35,11 +36,12 @@ pub const DEFAULT_SUBJECT_RETENTION: u64 = 30 * 86_400;
 /// one instance is refused by every other instance on its next request.
 ///
 /// ```no_run
+/// use std::time::Duration;
 /// use portcullis::jwt::RevocationList;
 /// use portcullis::redis::{RedisRevocationList, RedisStore};
 /// # async fn demo() -> Result<(), portcullis::StoreError> {
 /// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
-/// let list = RedisRevocationList::from_store(&store).with_subject_retention(3_600);
+/// let list = RedisRevocationList::from_store(&store).with_subject_retention(Duration::from_secs(3_600));
 /// list.revoke_token("jti-123", 1_900_000_000).await?;
 /// assert!(list.is_revoked("jti-123", None, "alice", 0).await?);
 /// # Ok(()) }
@@ -78,13 +80,15 @@ impl RedisRevocationList {
         Ok(Self::from_store(&RedisStore::connect(url).await?))
     }
 
-    /// Keep a subject cutoff for `secs` after its instant (default
-    /// [`DEFAULT_SUBJECT_RETENTION`], 30 days). Set it to at least the
+    /// Keep a subject cutoff this long after its instant (default 30
+    /// days). Set it to at least the
     /// longest access-token lifetime plus leeway: a cutoff forgotten earlier
     /// would let older tokens back in.
     #[must_use]
-    pub fn with_subject_retention(mut self, secs: u64) -> Self {
-        self.subject_retention = secs;
+    pub fn with_subject_retention(mut self, retention: Duration) -> Self {
+        // Rounded up: a cutoff kept a fraction too long refuses nothing it
+        // should not; one forgotten too early lets a token back in.
+        self.subject_retention = retention.as_secs() + u64::from(retention.subsec_nanos() > 0);
         self
     }
 

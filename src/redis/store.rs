@@ -256,6 +256,15 @@ impl SessionStore for RedisStore {
         true
     }
 
+    fn revocation_list(
+        &self,
+        subject_retention: std::time::Duration,
+    ) -> Option<std::sync::Arc<dyn crate::jwt::RevocationList>> {
+        Some(std::sync::Arc::new(
+            super::RedisRevocationList::from_store(self).with_subject_retention(subject_retention),
+        ))
+    }
+
     async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
         let now_ms = self.now_ms();
         if record.is_expired(now_ms / 1000) {

@@ -1,5 +1,7 @@
 //! [`SessionConfig`]: the session settings and their secure defaults.
 
+use std::time::Duration;
+
 use crate::cookie::CookiePolicy;
 use crate::error::ConfigError;
 use crate::id::IdSigner;
@@ -18,34 +20,21 @@ pub enum SessionLimitPolicy {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SessionConfig {
-    /// Idle timeout: a session unused this long ends (default 30 min).
-    pub idle_timeout: u64,
-    /// Absolute timeout: no session lives longer (default 12 h).
-    pub absolute_timeout: u64,
-    /// `last_seen` and the idle expiry are written at most once per this many
-    /// seconds (default 60), so a busy session does not write on every request.
-    /// The interval in effect is at most a quarter of the idle timeout, so a
-    /// session in use never reaches its idle deadline between two writes
-    /// (and the idle timeout seen by an active user shrinks by at most a
-    /// quarter).
-    pub rolling_interval: u64,
-    /// Cap on concurrent sessions per user (default 5; `None`: no cap).
-    pub max_sessions_per_user: Option<usize>,
-    /// What to do past the cap.
-    pub limit_policy: SessionLimitPolicy,
-    /// The session cookie.
-    pub cookie: CookiePolicy,
-    /// HMAC-sign cookie values so forged IDs are refused before any store
-    /// lookup (default off: IDs are already 256-bit random).
-    pub signer: Option<IdSigner>,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) absolute_timeout: Duration,
+    pub(crate) rolling_interval: Duration,
+    pub(crate) max_sessions_per_user: Option<usize>,
+    pub(crate) limit_policy: SessionLimitPolicy,
+    pub(crate) cookie: CookiePolicy,
+    pub(crate) signer: Option<IdSigner>,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
-            idle_timeout: 30 * 60,
-            absolute_timeout: 12 * 60 * 60,
-            rolling_interval: 60,
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            rolling_interval: Duration::from_secs(60),
             max_sessions_per_user: Some(5),
             limit_policy: SessionLimitPolicy::EvictOldest,
             cookie: CookiePolicy::default(),
@@ -55,38 +44,46 @@ impl Default for SessionConfig {
 }
 
 impl SessionConfig {
-    /// Idle timeout in seconds.
+    /// Idle timeout: a session unused this long ends (default 30 min).
     #[must_use]
-    pub fn idle_timeout(mut self, secs: u64) -> Self {
-        self.idle_timeout = secs;
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
         self
     }
-    /// Absolute timeout in seconds.
+    /// Absolute timeout: no session lives longer (default 12 h).
     #[must_use]
-    pub fn absolute_timeout(mut self, secs: u64) -> Self {
-        self.absolute_timeout = secs;
+    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
+        self.absolute_timeout = timeout;
         self
     }
-    /// Rolling-refresh write interval in seconds.
+    /// `last_seen` and the idle expiry are written at most once per this
+    /// interval (default 60 s), so a busy session does not write on every
+    /// request. The interval in effect is at most a quarter of the idle
+    /// timeout, so a session in use never reaches its idle deadline between
+    /// two writes (and the idle timeout seen by an active user shrinks by at
+    /// most a quarter).
     #[must_use]
-    pub fn rolling_interval(mut self, secs: u64) -> Self {
-        self.rolling_interval = secs;
+    pub fn rolling_interval(mut self, interval: Duration) -> Self {
+        self.rolling_interval = interval;
         self
     }
-    /// Cap on sessions per user and the policy past it.
+    /// Cap on concurrent sessions per user (default 5; `None`: no cap) and
+    /// what to do past it (default: end the oldest).
     #[must_use]
     pub fn max_sessions_per_user(mut self, max: Option<usize>, policy: SessionLimitPolicy) -> Self {
         self.max_sessions_per_user = max;
         self.limit_policy = policy;
         self
     }
-    /// The cookie policy.
+    /// The session cookie (default: `__Host-id`, `Secure`, `HttpOnly`,
+    /// `SameSite=Lax`, `Path=/`).
     #[must_use]
     pub fn cookie(mut self, cookie: CookiePolicy) -> Self {
         self.cookie = cookie;
         self
     }
-    /// Sign cookie values.
+    /// HMAC-sign cookie values so forged IDs are refused before any store
+    /// lookup (default off: IDs are already 256-bit random).
     #[must_use]
     pub fn signer(mut self, signer: IdSigner) -> Self {
         self.signer = Some(signer);
@@ -94,7 +91,18 @@ impl SessionConfig {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        if self.idle_timeout == 0 || self.absolute_timeout == 0 {
+        for (name, d) in [
+            ("idle_timeout", self.idle_timeout),
+            ("absolute_timeout", self.absolute_timeout),
+            ("rolling_interval", self.rolling_interval),
+        ] {
+            if d.subsec_nanos() != 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be a whole number of seconds"
+                )));
+            }
+        }
+        if self.idle_timeout.is_zero() || self.absolute_timeout.is_zero() {
             return Err(ConfigError::Invalid(
                 "session timeouts must be positive".into(),
             ));

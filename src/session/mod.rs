@@ -72,7 +72,10 @@ impl SessionManager {
         clock: SharedClock,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
-        let rolling = config.rolling_interval.min(config.idle_timeout / 4);
+        let rolling = config
+            .rolling_interval
+            .min(config.idle_timeout / 4)
+            .as_secs();
         Ok(SessionManager {
             store,
             config: Arc::new(config),
@@ -167,7 +170,7 @@ impl SessionManager {
         let mut touched = SessionRecord::clone(&record);
         touched.last_seen = now;
         touched.idle_expires_at = now
-            .saturating_add(self.config.idle_timeout)
+            .saturating_add(self.config.idle_timeout.as_secs())
             .min(touched.absolute_expires_at);
         match self.store.update(key, &touched).await {
             Ok(v) => {
@@ -201,8 +204,8 @@ impl SessionManager {
         let mut record = SessionRecord::new(
             user_id,
             now,
-            self.config.idle_timeout,
-            self.config.absolute_timeout,
+            self.config.idle_timeout.as_secs(),
+            self.config.absolute_timeout.as_secs(),
         );
         record.created_at_ms = self.clock.now_millis();
         record.roles = roles;

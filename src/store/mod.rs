@@ -280,6 +280,22 @@ pub trait SessionStore: Send + Sync + 'static {
     fn is_shared(&self) -> bool {
         false
     }
+
+    /// A revocation list on this store's backend, keeping subject cutoffs
+    /// for `subject_retention`, for an
+    /// [`Authenticator`](crate::Authenticator) given this store and no
+    /// revocation list of its own: a shared store then shares revocations
+    /// too, without being told twice. The default is `None`: the
+    /// authenticator keeps revocations in process memory beside a store
+    /// that is not [shared](Self::is_shared), and refuses to build beside
+    /// one that is.
+    fn revocation_list(
+        &self,
+        subject_retention: std::time::Duration,
+    ) -> Option<Arc<dyn crate::jwt::RevocationList>> {
+        let _ = subject_retention;
+        None
+    }
 }
 
 /// The keys past a per-user cap of `max`: newest first by creation time

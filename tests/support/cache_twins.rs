@@ -20,12 +20,19 @@ pub fn cache_twins(
     let store = Arc::new(MemoryStore::with_clock(shared.clone()));
     let revocations = Arc::new(MemoryRevocationList::new(shared.clone()));
     let svc = |slots| {
-        TokenService::builder(KeyRegistry::hs256("k1", secret).expect("a valid secret"))
+        portcullis::Authenticator::builder()
+            .without_sessions()
             .clock(shared.clone())
             .store(store.clone())
             .revocations(revocations.clone())
-            .verified_cache(slots)
+            .tokens(
+                portcullis::jwt::TokenConfig::new(
+                    KeyRegistry::hs256("k1", secret).expect("a valid secret"),
+                )
+                .verified_cache(slots),
+            )
             .build()
+            .map(|a| a.tokens().expect("token mode").clone())
             .expect("a valid configuration")
     };
     (svc(slots), svc(0), clock)

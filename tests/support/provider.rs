@@ -1,7 +1,7 @@
 //! The body of tests/jwt_provider_{before,after}.rs.
 #![allow(dead_code)]
 
-use portcullis::jwt::{KeyRegistry, TokenService};
+use portcullis::jwt::KeyRegistry;
 use portcullis::request::RequestView;
 use portcullis::Authenticator;
 
@@ -42,13 +42,13 @@ fn app_uses_jsonwebtoken() {
 }
 
 async fn portcullis_works() {
-    let tokens = TokenService::builder(KeyRegistry::hs256("k1", &[7u8; 32]).expect("key"))
-        .build()
-        .expect("token service");
     let auth = Authenticator::builder()
-        .tokens(tokens.clone())
+        .tokens(portcullis::jwt::TokenConfig::new(
+            KeyRegistry::hs256("k1", &[7u8; 32]).expect("key"),
+        ))
         .build()
         .expect("authenticator");
+    let tokens = auth.tokens().expect("token mode");
     let anon = auth.authenticate(&RequestView::new("POST")).await;
     let pair = auth.issue_tokens(&anon, "alice", &[]).await.expect("issue");
     assert!(tokens

@@ -93,12 +93,20 @@ impl SessionStore for GateStore {
     }
 }
 
+/// The token settings of these tests.
+pub fn config() -> portcullis::jwt::TokenConfig {
+    portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", &[5u8; 32]).expect("key"))
+}
+
 /// A token service over `store` and `revocations`.
 pub fn service(store: Arc<dyn SessionStore>, revocations: Arc<dyn RevocationList>) -> TokenService {
-    TokenService::builder(KeyRegistry::hs256("k1", &[5u8; 32]).expect("key"))
+    portcullis::Authenticator::builder()
+        .without_sessions()
         .store(store)
         .revocations(revocations)
+        .tokens(config())
         .build()
+        .map(|a| a.tokens().expect("token mode").clone())
         .expect("token service")
 }
 
@@ -258,12 +266,13 @@ pub async fn l5_logout_everywhere_ends_everything(
     inner: Arc<dyn SessionStore>,
     rl: Arc<dyn RevocationList>,
 ) {
-    let svc = service(inner.clone(), rl);
     let auth = Authenticator::builder()
         .store(inner)
-        .tokens(svc.clone())
+        .revocations(rl)
+        .tokens(config())
         .build()
         .expect("authenticator");
+    let svc = auth.tokens().expect("token mode").clone();
     for from_tokens in [false, true] {
         let user = if from_tokens { "l5-gus" } else { "l5-fay" };
         let anon = auth.authenticate(&RequestView::new("POST")).await;

@@ -52,12 +52,7 @@ pub fn world() -> &'static World {
             .build()
             .expect("runtime");
         let clock = Arc::new(ManualClock::new(NOW));
-        let tokens = TokenService::builder(registry())
-            .issuer(ISSUER)
-            .audience(AUDIENCE)
-            .allow_crit(CRIT)
-            .clock(clock.clone())
-            .build()
+        let tokens = portcullis::Authenticator::builder().without_sessions().clock(clock.clone()).tokens(portcullis::jwt::TokenConfig::new(registry()).issuer(ISSUER).audience(AUDIENCE).allow_crit(CRIT)).build().map(|a| a.tokens().expect("token mode").clone())
             .expect("valid token service");
         let auth = Authenticator::builder()
             .clock(clock)
