@@ -1,7 +1,7 @@
 //! Token-mode hot paths.
 //!
 //! ```sh
-//! cargo bench --bench jwt -- --warm-up-time 1 --measurement-time 3
+//! cargo bench --bench jwt --features __internal -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
 //! - `hs256/*`: the per-request path for HMAC tokens: our `authenticate`
@@ -31,12 +31,13 @@ use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::FutureExt as _;
 use hmac::{Hmac, Mac};
+use portcullis::__private::HeaderLines;
 use portcullis::clock::{Clock, SystemClock};
-use portcullis::jwt::{
-    parse_bearer, Algorithm, KeyRegistry, MemoryRevocationList, RevocationList, TokenService,
-};
-use portcullis::request::HeaderLines;
 use portcullis::store::MemoryStore;
+use portcullis::{
+    __private::parse_bearer,
+    jwt::{Algorithm, KeyRegistry, MemoryRevocationList, RevocationList, TokenService},
+};
 use serde::Deserialize;
 use sha2::Sha256;
 

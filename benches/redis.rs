@@ -2,7 +2,7 @@
 //! loopback port by the test helper; set `PORTCULLIS_BENCH_REDIS_URL` to
 //! use a running server instead).
 //!
-//! `cargo bench --bench redis --features redis` runs:
+//! `cargo bench --bench redis --features redis,__internal` runs:
 //! - `redis/authenticate_session_hit`: a GET with a valid session cookie,
 //!   10k live sessions in Redis (one `GET` round trip);
 //! - `redis/authenticate_session_miss`: an unknown cookie;
@@ -25,14 +25,14 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use fixtures::record;
+use portcullis::__private::SessionId;
 use portcullis::clock::{Clock, SystemClock};
-use portcullis::id::SessionId;
 use portcullis::jwt::{KeyRegistry, RevocationList, TokenService};
 use portcullis::redis::{RedisRevocationList, RedisStore};
-use portcullis::request::RequestView;
-use portcullis::session::{SessionConfig, SessionLimitPolicy};
 use portcullis::store::SessionStore;
 use portcullis::Authenticator;
+use portcullis::RequestView;
+use portcullis::{SessionConfig, SessionLimitPolicy};
 use redis_server::RedisServer;
 
 const SESSIONS: usize = 10_000;

@@ -1,6 +1,6 @@
 //! Session hot paths on the embedded MemoryStore.
 //!
-//! `cargo bench --bench session` runs:
+//! `cargo bench --bench session --features __internal` runs:
 //! - `authenticate/hit_100k`: a GET with a valid session cookie, 100k live
 //!   sessions in the store (target < 1 µs);
 //! - `authenticate/miss`: an unknown cookie;
@@ -17,12 +17,12 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use fixtures::record;
+use portcullis::__private::SessionId;
 use portcullis::clock::{Clock, SystemClock};
-use portcullis::id::SessionId;
-use portcullis::request::RequestView;
-use portcullis::session::SessionConfig;
 use portcullis::store::{MemoryStore, SessionStore};
 use portcullis::Authenticator;
+use portcullis::RequestView;
+use portcullis::SessionConfig;
 
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -80,7 +80,7 @@ fn authenticate(c: &mut Criterion) {
         .store(Arc::new(store))
         .sessions(
             SessionConfig::default()
-                .max_sessions_per_user(None, portcullis::session::SessionLimitPolicy::EvictOldest),
+                .max_sessions_per_user(None, portcullis::SessionLimitPolicy::EvictOldest),
         )
         .build()
         .unwrap();

@@ -1,6 +1,6 @@
 //! Timing evidence that secret comparisons do not short-circuit.
 //!
-//! **The guarantee is by construction**: `portcullis::csrf::check_token` and
+//! **The guarantee is by construction**: `portcullis::__private::check_token` and
 //! `IdSigner::verify` compare secrets with `subtle::ConstantTimeEq`, which
 //! touches every byte whatever the first difference, and `verify` checks the
 //! tag under every accepted key before deciding. This bench is *evidence*,
@@ -30,7 +30,7 @@
 //! significant (|t| >= 4.5) and at least a quarter of the control's: with
 //! 10^5 samples a sub-nanosecond drift can be "significant" too.
 //!
-//! Run: `cargo bench --bench timing` (about 15 s once built). Environment:
+//! Run: `cargo bench --bench timing --features __internal` (about 15 s once built). Environment:
 //! `PORTCULLIS_TIMING_SAMPLES` (samples per class, default 100000);
 //! `PORTCULLIS_TIMING_STRICT=1` exits non-zero on `SUSPECT` or when the
 //! control goes undetected (off by default: a busy shared machine can
@@ -49,9 +49,9 @@ use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use portcullis::csrf::{check_token, encode_token};
-use portcullis::id::{IdSigner, SessionId};
-use portcullis::request::Single;
+use portcullis::__private::Single;
+use portcullis::__private::{check_token, encode_token};
+use portcullis::{__private::SessionId, IdSigner};
 
 /// |t| at or above this suggests a timing difference (dudect's threshold).
 const T_THRESHOLD: f64 = 4.5;
@@ -216,7 +216,7 @@ fn main() {
         .and_then(|s| s.also_accept(&[0x24; 32]))
         .expect("keys");
     let id = SessionId::from_bytes([7; 32]);
-    let good = signer.sign(&id);
+    let good = portcullis::__private::sign(&signer, &id);
     let (id_part, tag_part) = good.split_at(44);
     let tag = SessionId::decode(tag_part).expect("a tag is 43 base64url characters");
     let forge = |i: usize| {
@@ -226,15 +226,18 @@ fn main() {
         )
     };
     let (v_first, v_last) = (forge(0), forge(31));
-    assert!(signer.verify(&good).is_some());
-    assert!(signer.verify(&v_first).is_none() && signer.verify(&v_last).is_none());
+    assert!(portcullis::__private::verify_id(&signer, &good).is_some());
+    assert!(
+        portcullis::__private::verify_id(&signer, &v_first).is_none()
+            && portcullis::__private::verify_id(&signer, &v_last).is_none()
+    );
     let verify = report(
         "id::IdSigner::verify (2 keys)",
         samples,
         32,
         &v_first,
         &v_last,
-        &mut |v| signer.verify(v).is_some(),
+        &mut |v| portcullis::__private::verify_id(&signer, v).is_some(),
     );
 
     // Control: the same decoding as check_token, then an early-exit loop.

@@ -21,9 +21,9 @@ use actix_session::storage::CookieSessionStore;
 use actix_session::{Session, SessionMiddleware};
 use actix_web::cookie::Key;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use portcullis::identity::AuthMethod;
-use portcullis::request::RequestView;
+use portcullis::AuthMethod;
 use portcullis::Identity;
+use portcullis::RequestView;
 
 #[path = "demo_actix.rs"]
 #[allow(dead_code)]
@@ -35,7 +35,7 @@ static ALICE: LazyLock<Identity> = LazyLock::new(|| {
     Identity::new(
         "alice",
         vec!["user".into()],
-        AuthMethod::Session(portcullis::id::SessionKey::from_bytes([1; 32])),
+        AuthMethod::Session(portcullis::store::SessionKey::from_bytes([1; 32])),
     )
 });
 

@@ -17,9 +17,9 @@ use actix_web::error::InternalError;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer, Resource};
-use portcullis::actix::{
-    AuthMiddleware, BearerIdentity, BearerScheme, RequireAuth, RequireRole, RoleName,
-    SessionHandle, SessionIdentity, TokenHandle,
+use portcullis::{
+    actix::{AuthMiddleware, BearerIdentity, RequireAuth, RequireRole, SessionIdentity},
+    BearerScheme, RoleName, SessionHandle, TokenHandle,
 };
 use portcullis::{Authenticator, Rejection};
 

@@ -16,11 +16,11 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use portcullis::tower::axum::{
-    BearerIdentity, BearerScheme, RequireRole, RoleName, SessionHandle, SessionIdentity,
-    SessionScheme, TokenHandle,
-};
 use portcullis::tower::AuthLayer;
+use portcullis::{
+    tower::axum::BearerIdentity, tower::axum::RequireRole, tower::axum::SessionIdentity,
+    BearerScheme, RoleName, SessionHandle, SessionScheme, TokenHandle,
+};
 use portcullis::{Authenticator, Rejection};
 
 #[path = "common/mod.rs"]

@@ -12,9 +12,9 @@
 use std::net::Ipv4Addr;
 
 use portcullis::jwt::TokenPair;
-use portcullis::rocket::{
-    BearerIdentity, BearerScheme, PortcullisFairing, RequireRole, RoleName, SessionHandle,
-    SessionIdentity, SessionScheme, TokenHandle,
+use portcullis::{
+    rocket::{BearerIdentity, PortcullisFairing, RequireRole, SessionIdentity},
+    BearerScheme, RoleName, SessionHandle, SessionScheme, TokenHandle,
 };
 use portcullis::{Authenticator, Rejection};
 use rocket::catcher::{BoxFuture, Catcher};
@@ -110,7 +110,7 @@ async fn ready(auth: &rocket::State<Authenticator>) -> Result<&'static str, Reje
 async fn session_login(
     session: SessionHandle,
     body: Result<JsonBody<LoginRequest>, ApiError>,
-) -> JsonResult<portcullis::auth::LoginInfo> {
+) -> JsonResult<portcullis::LoginInfo> {
     // The cross-origin rule answers before the body (login CSRF).
     session.check_login_origin()?;
     let Some((user, roles)) = common::verify_login(body?.0).await else {

@@ -12,7 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use portcullis::clock::{Clock, SystemClock};
-use portcullis::store::{SessionKey, SessionRecord, SessionStore, StoreError};
+use portcullis::{
+    store::{SessionKey, SessionRecord, SessionStore},
+    StoreError,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Sessions in one SQLite table: the hashed key, the owner (indexed for

@@ -16,28 +16,6 @@
 //! 2. **Token**: `X-CSRF-Token` must equal the session's CSRF token,
 //!    compared in constant time. The token is the per-session secret,
 //!    returned at login and rotated with the session ID.
-//!
-//! ```
-//! use portcullis::csrf::CsrfConfig;
-//! use portcullis::request::RequestView;
-//! use portcullis::RejectionKind;
-//! let csrf = CsrfConfig::default();
-//! let secret = [9u8; 32];
-//! let token = portcullis::csrf::encode_token(&secret);
-//!
-//! let mut ok = RequestView::new("POST");
-//! ok.add_header("host", b"app.example");
-//! ok.add_header("origin", b"https://app.example");
-//! ok.add_header("x-csrf-token", token.as_bytes());
-//! assert_eq!(csrf.check(&ok, &secret), Ok(()));
-//!
-//! let mut cross = ok.clone();
-//! cross.add_header("sec-fetch-site", b"cross-site");
-//! assert_eq!(csrf.check(&cross, &secret), Err(RejectionKind::CrossSiteRequest));
-//!
-//! let mut no_token = RequestView::new("POST");
-//! assert_eq!(csrf.check(&no_token, &secret), Err(RejectionKind::CsrfTokenInvalid));
-//! ```
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -47,18 +25,33 @@ use crate::id::decode_fixed;
 use crate::rejection::RejectionKind;
 use crate::request::{RequestView, Single};
 
-/// CSRF settings.
+/// CSRF settings: the origins besides the request's own that may make
+/// unsafe cookie requests (a separate front-end host). The checks
+/// themselves run inside
+/// [`Authenticator::authenticate`](crate::Authenticator::authenticate).
 ///
 /// ```
-/// use portcullis::csrf::CsrfConfig;
-/// use portcullis::request::RequestView;
-/// let csrf = CsrfConfig::default().trust_origin("https://app.example.com");
+/// use portcullis::{Authenticator, CsrfConfig, RejectionKind, RequestView, SessionHandle};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let auth = Authenticator::builder()
+///     .csrf(CsrfConfig::default().trust_origin("https://app.example.com"))
+///     .build()
+///     .unwrap();
 /// // A browser on the trusted front-end sends `Sec-Fetch-Site: same-site`.
 /// let mut view = RequestView::new("POST");
 /// view.add_header("host", b"api.example.com");
 /// view.add_header("sec-fetch-site", b"same-site");
 /// view.add_header("origin", b"https://app.example.com");
-/// assert_eq!(csrf.check_origin(&view), Ok(()));
+/// let handle = SessionHandle::new(std::sync::Arc::new(auth.authenticate(&view).await));
+/// assert!(handle.check_login_origin().is_ok());
+/// // Any other site is refused.
+/// let mut view = RequestView::new("POST");
+/// view.add_header("host", b"api.example.com");
+/// view.add_header("sec-fetch-site", b"cross-site");
+/// view.add_header("origin", b"https://evil.example");
+/// let handle = SessionHandle::new(std::sync::Arc::new(auth.authenticate(&view).await));
+/// assert_eq!(handle.check_login_origin().unwrap_err().kind(), RejectionKind::CrossSiteRequest);
+/// # });
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -75,38 +68,6 @@ impl CsrfConfig {
         self.trusted_origins
             .push(origin.into().to_ascii_lowercase());
         self
-    }
-
-    /// Run both checks for an unsafe request authenticated by a session
-    /// whose CSRF secret is `secret`. Safe methods always pass.
-    ///
-    /// # Errors
-    /// [`RejectionKind::CrossSiteRequest`] or [`RejectionKind::CsrfTokenInvalid`].
-    pub fn check(&self, view: &RequestView<'_>, secret: &[u8; 32]) -> Result<(), RejectionKind> {
-        self.check_with(view, view.https, secret)
-    }
-
-    /// [`check`](Self::check) with the request's scheme as resolved by the
-    /// trusted-proxy rule.
-    pub(crate) fn check_with(
-        &self,
-        view: &RequestView<'_>,
-        https: Option<bool>,
-        secret: &[u8; 32],
-    ) -> Result<(), RejectionKind> {
-        if view.is_safe_method() {
-            return Ok(());
-        }
-        self.check_origin_with(view, https)?;
-        check_token(view.csrf_token, secret)
-    }
-
-    /// The origin half of [`check`](Self::check).
-    ///
-    /// # Errors
-    /// [`RejectionKind::CrossSiteRequest`].
-    pub fn check_origin(&self, view: &RequestView<'_>) -> Result<(), RejectionKind> {
-        self.check_origin_with(view, view.https)
     }
 
     pub(crate) fn check_origin_with(

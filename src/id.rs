@@ -6,7 +6,7 @@
 //! live sessions.
 //!
 //! ```
-//! use portcullis::id::SessionId;
+//! use portcullis::__private::SessionId;
 //! let id = SessionId::generate().unwrap();
 //! let text = id.encode();
 //! assert_eq!(text.len(), 43);
@@ -54,6 +54,7 @@ impl SessionId {
 
     /// The raw bytes.
     #[must_use]
+    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
     pub fn as_bytes(&self) -> &[u8; ID_LEN] {
         &self.0
     }
@@ -111,7 +112,7 @@ pub(crate) fn decode_fixed<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
 /// cookie that maps to it.
 ///
 /// ```
-/// use portcullis::id::SessionKey;
+/// use portcullis::store::SessionKey;
 /// let k = SessionKey::from_bytes([7; 32]);
 /// assert_eq!(SessionKey::from_hex(&k.to_hex()), Some(k));
 /// ```
@@ -197,14 +198,15 @@ pub const MIN_SIGNING_KEY_LEN: usize = 32;
 /// The signed form is `<id>.<tag>` (43 + 1 + 43 characters).
 ///
 /// ```
-/// use portcullis::id::{IdSigner, SessionId};
-/// let old = IdSigner::new(&[1u8; 32]).unwrap();
-/// let id = SessionId::generate().unwrap();
-/// let cookie = old.sign(&id);
+/// use portcullis::{Authenticator, IdSigner, SessionConfig};
 /// // Rotate: the new key signs, the old one still verifies.
-/// let rotated = IdSigner::new(&[2u8; 32]).unwrap().also_accept(&[1u8; 32]).unwrap();
-/// assert!(rotated.verify(&cookie).unwrap() == id);
-/// assert!(rotated.verify(&cookie[..50]).is_none());
+/// let signer = IdSigner::new(&[2u8; 32]).unwrap().also_accept(&[1u8; 32]).unwrap();
+/// let auth = Authenticator::builder()
+///     .sessions(SessionConfig::default().signer(signer))
+///     .build()
+///     .unwrap();
+/// // Keys shorter than 256 bits are refused.
+/// assert!(IdSigner::new(&[1u8; 16]).is_err());
 /// ```
 #[derive(Clone)]
 pub struct IdSigner {
@@ -249,7 +251,7 @@ impl IdSigner {
 
     /// `<id>.<tag>` with the active key.
     #[must_use]
-    pub fn sign(&self, id: &SessionId) -> String {
+    pub(crate) fn sign(&self, id: &SessionId) -> String {
         let tag = Self::tag(&self.keys[0], &id.0);
         let mut s = String::with_capacity(ENCODED_ID_LEN * 2 + 1);
         s.push_str(&id.encode());
@@ -261,7 +263,7 @@ impl IdSigner {
     /// The ID, if `value` is `<id>.<tag>` and the tag verifies under any
     /// accepted key (compared in constant time).
     #[must_use]
-    pub fn verify(&self, value: &str) -> Option<SessionId> {
+    pub(crate) fn verify(&self, value: &str) -> Option<SessionId> {
         let v = value.as_bytes();
         if v.len() != ENCODED_ID_LEN * 2 + 1 || v[ENCODED_ID_LEN] != b'.' {
             return None;

@@ -1,8 +1,8 @@
 //! Who the caller is, how they proved it, and what a route requires.
 //!
 //! ```
-//! use portcullis::identity::{AuthMethod, Identity, Requirement};
-//! use portcullis::id::SessionKey;
+//! use portcullis::{AuthMethod, Identity, Requirement};
+//! use portcullis::store::SessionKey;
 //! use portcullis::RejectionKind;
 //! let key = SessionKey::from_bytes([7; 32]);
 //! let alice = Identity::new("alice", vec!["user".into()], AuthMethod::Session(key));
@@ -196,7 +196,7 @@ impl Requirement {
 /// extractors and guards (one trait for every framework).
 ///
 /// ```
-/// use portcullis::identity::RoleName;
+/// use portcullis::RoleName;
 /// /// Administrators.
 /// pub enum Admin {}
 /// impl RoleName for Admin {
@@ -213,7 +213,7 @@ pub trait RoleName: Send + Sync + 'static {
 /// [`AnyScheme`], [`BearerScheme`] or [`SessionScheme`].
 ///
 /// ```
-/// use portcullis::identity::{BearerScheme, SchemeFilter};
+/// use portcullis::{BearerScheme, SchemeFilter};
 /// use portcullis::Scheme;
 /// assert_eq!(BearerScheme::SCHEME, Some(Scheme::Bearer));
 /// ```
@@ -248,7 +248,7 @@ impl SchemeFilter for SessionScheme {
 /// The outcome of authenticating one request.
 ///
 /// ```
-/// use portcullis::identity::{AuthState, Requirement};
+/// use portcullis::{AuthState, Requirement};
 /// use portcullis::{Rejection, RejectionKind};
 /// let anon = AuthState::Anonymous(Rejection::session(RejectionKind::MissingCredentials));
 /// assert_eq!(anon.require(&Requirement::Authenticated).unwrap_err().status(), 401);

@@ -19,13 +19,13 @@
 //! | `conformance` | the public store conformance kit |
 //!
 //! The core never imports a web framework: an adapter fills a
-//! [`RequestView`](request::RequestView), calls
+//! [`RequestView`], calls
 //! [`Authenticator::authenticate`], and turns the resulting
 //! [`AuthState`] or [`Rejection`] back into its
 //! framework's types.
 //!
 //! ```
-//! use portcullis::{Authenticator, request::RequestView, identity::Requirement};
+//! use portcullis::{Authenticator, RequestView, Requirement};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let auth = Authenticator::builder().build().unwrap();
 //! let view = RequestView::new("GET");
@@ -38,27 +38,77 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod auth;
+mod auth;
 pub mod clock;
-pub mod cookie;
-pub mod csrf;
+mod cookie;
+mod csrf;
 mod error;
-pub mod handle;
-pub mod id;
-pub mod identity;
+mod handle;
+mod id;
+mod identity;
 pub mod jwt;
-pub mod proxy;
-pub mod redirect;
-pub mod rejection;
-pub mod request;
-pub mod session;
+pub mod manual;
+mod proxy;
+mod redirect;
+mod rejection;
+mod request;
+mod session;
 pub mod store;
 
-pub use auth::{AuthOutcome, Authenticator, AuthenticatorBuilder};
-pub use error::{ConfigError, RngError, StoreError};
+pub use auth::{
+    AuthOutcome, Authenticator, AuthenticatorBuilder, LoginInfo, PendingHeaders, ResponseHeaders,
+};
+pub use cookie::{CookiePolicy, CookiePolicyBuilder, SameSite};
+pub use csrf::CsrfConfig;
+pub use error::{ConfigError, StoreError};
 pub use handle::{SessionHandle, TokenHandle};
-pub use identity::{AuthState, Identity, Requirement};
-pub use rejection::{Rejection, RejectionKind, Scheme, MISCONFIGURED_BODY};
+pub use id::IdSigner;
+pub use identity::{
+    AnyScheme, AuthMethod, AuthState, BearerScheme, Identity, Requirement, RoleName, SchemeFilter,
+    SessionScheme, TokenInfo,
+};
+pub use proxy::TrustedProxies;
+pub use redirect::LoginRedirect;
+pub use rejection::{Rejection, RejectionKind, Scheme};
+pub use request::RequestView;
+pub use session::{ActiveSession, ClientInfo, SessionConfig, SessionInfo, SessionLimitPolicy};
+
+/// Internals for this crate's own fuzz targets, benches and tests (feature
+/// `__internal`). Not part of the API: no stability promise, not counted
+/// in the public-API budget, may change in any release.
+#[cfg(feature = "__internal")]
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::csrf::{check_token, encode_token};
+    pub use crate::error::RngError;
+    pub use crate::id::{SessionId, ENCODED_ID_LEN, ID_LEN};
+    pub use crate::jwt::internal::*;
+    pub use crate::request::{HeaderLines, Single, MAX_HEADER_BYTES};
+    pub use crate::session::{LoginOutcome, SessionManager};
+
+    /// The session manager of `auth`, if cookie sessions are on.
+    pub fn sessions(auth: &crate::Authenticator) -> Option<&SessionManager> {
+        auth.sessions()
+    }
+    /// The JWS checks of `keys` alone (Wycheproof vectors, fuzzing).
+    ///
+    /// # Errors
+    /// As the verifier.
+    pub fn verify_jws(
+        keys: &crate::jwt::KeyRegistry,
+        token: &[u8],
+    ) -> Result<Jws, crate::jwt::JwtError> {
+        keys.verify_jws(token)
+    }
+    /// `id` signed by `signer`, as a cookie value.
+    pub fn sign(signer: &crate::IdSigner, id: &SessionId) -> String {
+        signer.sign(id)
+    }
+    /// The ID in a signed cookie value, if `signer` accepts it.
+    pub fn verify_id(signer: &crate::IdSigner, value: &str) -> Option<SessionId> {
+        signer.verify(value)
+    }
+}
 
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]

@@ -10,9 +10,9 @@
 //! device list) or make a plain-HTTP request look like HTTPS (the origin
 //! check). Every adapter gets the same answer because none of them decides.
 //!
-//! ```
-//! use portcullis::proxy::TrustedProxies;
-//! use portcullis::request::RequestView;
+//! ```ignore
+//! use portcullis::TrustedProxies;
+//! use portcullis::RequestView;
 //! let proxies = TrustedProxies::parse("10.0.0.0/8, ::1").unwrap();
 //!
 //! let mut view = RequestView::new("GET");
@@ -92,7 +92,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 /// believed (default: none).
 ///
 /// ```
-/// use portcullis::proxy::TrustedProxies;
+/// use portcullis::TrustedProxies;
 /// assert!(TrustedProxies::parse("127.0.0.1, 10.0.0.0/8, fd00::/8").is_ok());
 /// assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
 /// assert!(TrustedProxies::default().is_empty());
@@ -146,7 +146,7 @@ impl TrustedProxies {
 
     /// The client's IP and scheme for `view` (see the module docs).
     #[must_use]
-    pub fn resolve(&self, view: &RequestView<'_>) -> ClientAddr {
+    pub(crate) fn resolve(&self, view: &RequestView<'_>) -> ClientAddr {
         let direct = ClientAddr {
             ip: view.peer_ip,
             https: view.https,

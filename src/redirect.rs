@@ -5,7 +5,7 @@
 //! is dropped, so the login page cannot be turned into an open redirect.
 //!
 //! ```
-//! use portcullis::redirect::LoginRedirect;
+//! use portcullis::LoginRedirect;
 //! let r = LoginRedirect::new("/login").unwrap();
 //! assert_eq!(r.location(Some("/account?tab=keys")), "/login?next=%2Faccount%3Ftab%3Dkeys");
 //! assert_eq!(r.location(Some("//evil.example/")), "/login");
@@ -55,7 +55,7 @@ impl LoginRedirect {
     /// rejection itself (403, 503, ... stay as they are).
     ///
     /// ```
-    /// use portcullis::redirect::LoginRedirect;
+    /// use portcullis::LoginRedirect;
     /// use portcullis::{Rejection, RejectionKind};
     /// let r = LoginRedirect::new("/login").unwrap();
     /// let unauth = Rejection::session(RejectionKind::MissingCredentials);

@@ -23,6 +23,7 @@ use std::fmt;
 /// The body adapters send (with status 500) when a route needs the
 /// authentication outcome but the middleware/fairing was not installed: a
 /// server configuration error, reported the same way by every adapter.
+#[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))] // the adapters' answer when their middleware is missing
 pub const MISCONFIGURED_BODY: &str = r#"{"error":"internal server error"}"#;
 
 /// Why a request was refused.

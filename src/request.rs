@@ -4,8 +4,8 @@
 //! [`RequestView::add_header`] for each; the view keeps borrowed slices of
 //! the few headers authentication needs, so nothing is copied or allocated.
 //!
-//! ```
-//! use portcullis::request::{RequestView, Single};
+//! ```ignore
+//! use portcullis::{RequestView, __private::Single};
 //! let mut view = RequestView::new("POST");
 //! view.add_header("Cookie", b"a=1; __Host-id=xyz");
 //! view.add_header("cookie", b"b=2");
@@ -38,7 +38,7 @@ const INLINE_LINES: usize = 8;
 /// [`MAX_HEADER_BYTES`] in all.
 ///
 /// ```
-/// use portcullis::request::HeaderLines;
+/// use portcullis::__private::HeaderLines;
 /// let mut lines = HeaderLines::default();
 /// let crumbs: Vec<String> = (0..64).map(|i| format!("c{i}=1")).collect();
 /// for c in &crumbs {
@@ -104,6 +104,7 @@ impl<'a> HeaderLines<'a> {
     }
     /// How many values were kept.
     #[must_use]
+    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
     pub fn len(&self) -> usize {
         self.len
     }
@@ -165,32 +166,32 @@ impl<'a> Single<'a> {
 #[non_exhaustive]
 pub struct RequestView<'a> {
     /// The method, e.g. `"GET"`.
-    pub method: &'a str,
+    pub(crate) method: &'a str,
     /// Every `Cookie` header line (HTTP/2 may split them).
-    pub cookie_headers: HeaderLines<'a>,
+    pub(crate) cookie_headers: HeaderLines<'a>,
     /// Every `Authorization` header line.
-    pub authorization: HeaderLines<'a>,
+    pub(crate) authorization: HeaderLines<'a>,
     /// `Origin`.
-    pub origin: Single<'a>,
+    pub(crate) origin: Single<'a>,
     /// `Sec-Fetch-Site`.
-    pub sec_fetch_site: Single<'a>,
+    pub(crate) sec_fetch_site: Single<'a>,
     /// `X-CSRF-Token`.
-    pub csrf_token: Single<'a>,
+    pub(crate) csrf_token: Single<'a>,
     /// `Host` (or the `:authority` of HTTP/2, which adapters pass as `host`).
-    pub host: Single<'a>,
+    pub(crate) host: Single<'a>,
     /// `User-Agent`.
-    pub user_agent: Option<&'a [u8]>,
+    pub(crate) user_agent: Option<&'a [u8]>,
     /// Every `X-Forwarded-For` line (believed only from a trusted proxy,
     /// see [`TrustedProxies`](crate::proxy::TrustedProxies)).
-    pub forwarded_for: HeaderLines<'a>,
+    pub(crate) forwarded_for: HeaderLines<'a>,
     /// `X-Forwarded-Proto` (believed only from a trusted proxy).
-    pub forwarded_proto: Single<'a>,
+    pub(crate) forwarded_proto: Single<'a>,
     /// Whether the connection itself is known to be HTTPS (`None`:
     /// unknown). Adapters fill this from the connection, never from a
     /// client header; behind a proxy the core reads `X-Forwarded-Proto`.
-    pub https: Option<bool>,
+    pub(crate) https: Option<bool>,
     /// The peer's IP address, if known.
-    pub peer_ip: Option<IpAddr>,
+    pub(crate) peer_ip: Option<IpAddr>,
 }
 
 impl std::fmt::Debug for RequestView<'_> {
@@ -243,6 +244,20 @@ impl<'a> RequestView<'a> {
             }
             _ => {}
         }
+    }
+
+    /// The peer's IP address (from the connection, never from a header;
+    /// `X-Forwarded-For` counts only from a
+    /// [trusted proxy](crate::AuthenticatorBuilder::trusted_proxies)).
+    pub fn set_peer_ip(&mut self, ip: IpAddr) {
+        self.peer_ip = Some(ip);
+    }
+
+    /// Whether the connection itself is HTTPS (from the connection, never
+    /// from a client header; unknown by default). Behind a trusted proxy
+    /// the core reads `X-Forwarded-Proto`.
+    pub fn set_https(&mut self, https: bool) {
+        self.https = Some(https);
     }
 
     /// GET, HEAD, OPTIONS and TRACE are safe (RFC 9110 §9.2.1) and never

@@ -30,12 +30,15 @@ use actix_web::http::Method;
 use actix_web::{test, web, App, HttpResponse};
 use contract::{Harness, Resp};
 use demo_actix::common::{self, Settings, Stores};
-use portcullis::actix::{
-    AuthMiddleware, Authenticated, MaybeAuthenticated, RequireAuth, RequireRole, RoleName,
-    SessionHandle, SessionIdentity, TokenHandle, MISSING_MIDDLEWARE_BODY,
-};
 use portcullis::clock::{SharedClock, SystemClock};
 use portcullis::store::{MemoryStore, SessionKey, SessionRecord, SessionStore};
+use portcullis::{
+    actix::{
+        AuthMiddleware, Authenticated, MaybeAuthenticated, RequireAuth, RequireRole,
+        SessionIdentity,
+    },
+    RoleName, SessionHandle, TokenHandle,
+};
 use portcullis::{Authenticator, Rejection, RejectionKind, StoreError};
 
 /// The peer address every in-process request comes from.
@@ -731,7 +734,7 @@ async fn without_the_middleware_extractors_and_guards_refuse_with_500() {
     for path in ["/many", "/handle", "/tokens", "/guarded/ok"] {
         let r = h.send("GET", path, &[], b"").await;
         assert_eq!(r.status, 500, "{path}");
-        assert_eq!(r.text(), MISSING_MIDDLEWARE_BODY, "{path}");
+        assert_eq!(r.text(), r#"{"error":"internal server error"}"#, "{path}");
         assert_eq!(
             r.header("content-type").as_deref(),
             Some("application/json"),

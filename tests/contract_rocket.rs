@@ -29,11 +29,11 @@ use std::sync::Arc;
 use contract::{Harness, Resp};
 use demo_rocket::common::{self, Settings, Stores};
 use portcullis::clock::{SharedClock, SystemClock};
-use portcullis::rocket::{
-    json_catcher, OptionalIdentity, PortcullisFairing, RequireRole, RoleName, SessionHandle,
-    SessionIdentity, TokenHandle,
-};
 use portcullis::store::{MemoryStore, SessionKey, SessionRecord, SessionStore};
+use portcullis::{
+    rocket::{json_catcher, OptionalIdentity, PortcullisFairing, RequireRole, SessionIdentity},
+    RoleName, SessionHandle, TokenHandle,
+};
 use portcullis::{AuthOutcome, Authenticator, Identity, Rejection, StoreError};
 use rocket::http::{Header, Method};
 use rocket::local::asynchronous::Client;
@@ -747,7 +747,7 @@ async fn without_the_fairing_guards_refuse_with_500() {
         let r = h.send(method, path, &[], b"").await;
         assert_eq!(
             (r.status, r.text().as_str()),
-            (500, portcullis::MISCONFIGURED_BODY),
+            (500, r#"{"error":"internal server error"}"#),
             "{path}"
         );
     }

@@ -9,13 +9,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use portcullis::clock::{Clock, ManualClock, SharedClock, UnixTime};
-use portcullis::id::SessionKey;
-use portcullis::identity::AuthMethod;
-use portcullis::jwt::{
-    Algorithm, Claims, JwtError, KeyRegistry, MemoryRevocationList, RevocationList, TokenConfig,
-    TokenPair, TokenService, MAX_TOKEN_LEN,
-};
+use portcullis::store::SessionKey;
 use portcullis::store::{MemoryStore, RecordKind, SessionRecord, SessionStore};
+use portcullis::AuthMethod;
+use portcullis::{
+    __private::MAX_TOKEN_LEN,
+    jwt::{
+        Algorithm, Claims, JwtError, KeyRegistry, MemoryRevocationList, RevocationList,
+        TokenConfig, TokenPair, TokenService,
+    },
+};
 use portcullis::{Authenticator, ConfigError, RejectionKind, StoreError};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -138,7 +141,7 @@ fn rfc7515_a1_hs256() {
     let keys = KeyRegistry::hs256("a1", &key).unwrap();
 
     // Signature and format, no claims: the JWS layer.
-    let jws = keys.verify_jws(token.as_bytes()).unwrap();
+    let jws = portcullis::__private::verify_jws(&keys, token.as_bytes()).unwrap();
     assert_eq!(jws.alg, Algorithm::HS256);
     assert_eq!(jws.kid, "a1"); // no kid in the token: the single key
     assert!(jws.payload.starts_with(b"{\"iss\":\"joe\""));
@@ -165,7 +168,7 @@ fn rfc7515_a1_hs256() {
     // One flipped signature bit.
     let bad = format!("{A1_TOKEN_HEADER}.{A_PAYLOAD}.eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
     assert_eq!(
-        keys.verify_jws(bad.as_bytes()).unwrap_err(),
+        portcullis::__private::verify_jws(&keys, bad.as_bytes()).unwrap_err(),
         JwtError::BadSignature
     );
     // Issuer configured: "joe" matches, anything else does not.
@@ -202,7 +205,7 @@ fn a3_jwk() -> Value {
 fn rfc7515_a3_es256() {
     let keys = KeyRegistry::builder().jwk(&a3_jwk()).build().unwrap();
     assert!(!keys.can_sign());
-    let jws = keys.verify_jws(A3_TOKEN.as_bytes()).unwrap();
+    let jws = portcullis::__private::verify_jws(&keys, A3_TOKEN.as_bytes()).unwrap();
     assert_eq!(jws.alg, Algorithm::ES256);
     let svc = rfc_service(keys.clone(), A_EXP - 60);
     let v: Value = svc.verify_payload(A3_TOKEN.as_bytes()).unwrap();
@@ -210,7 +213,7 @@ fn rfc7515_a3_es256() {
     // Last signature byte changed.
     let bad = format!("{}A", &A3_TOKEN[..A3_TOKEN.len() - 1]);
     assert_eq!(
-        keys.verify_jws(bad.as_bytes()).unwrap_err(),
+        portcullis::__private::verify_jws(&keys, bad.as_bytes()).unwrap_err(),
         JwtError::BadSignature
     );
     // The published JWKS of a verify-only registry is the key itself.
@@ -224,13 +227,13 @@ fn rfc7515_a5_unsecured_refused() {
     // {"alg":"none"} . A.1 payload . (empty signature)
     let token = format!("eyJhbGciOiJub25lIn0.{A_PAYLOAD}.");
     let keys = KeyRegistry::hs256("k", &[1u8; 32]).unwrap();
-    assert!(keys.verify_jws(token.as_bytes()).is_err());
+    assert!(portcullis::__private::verify_jws(&keys, token.as_bytes()).is_err());
     let svc = rfc_service(keys.clone(), A_EXP - 60);
     assert!(svc.verify_payload::<Value>(token.as_bytes()).is_err());
     // With some signature bytes attached, the header is what refuses it.
     let token = format!("eyJhbGciOiJub25lIn0.{A_PAYLOAD}.AAAA");
     assert_eq!(
-        keys.verify_jws(token.as_bytes()).unwrap_err(),
+        portcullis::__private::verify_jws(&keys, token.as_bytes()).unwrap_err(),
         JwtError::AlgNone
     );
 }
@@ -244,7 +247,9 @@ fn rfc8037_a4_eddsa() {
     let keys = KeyRegistry::builder().jwk(&jwk).build().unwrap();
     let token = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
     assert_eq!(
-        keys.verify_jws(token.as_bytes()).unwrap().payload,
+        portcullis::__private::verify_jws(&keys, token.as_bytes())
+            .unwrap()
+            .payload,
         b"Example of Ed25519 signing"
     );
 }
@@ -1079,7 +1084,7 @@ async fn logout_revokes_the_jti_and_the_family() {
     let cookie = portcullis::Identity::new(
         "alice",
         vec![],
-        AuthMethod::Session(portcullis::id::SessionKey::from_bytes([1; 32])),
+        AuthMethod::Session(portcullis::store::SessionKey::from_bytes([1; 32])),
     );
     assert_eq!(f.svc.logout(&cookie).await.unwrap_err().status(), 401);
 }
@@ -1279,7 +1284,7 @@ async fn refresh_rotation_and_reuse_detection() {
 struct SessionId32;
 impl SessionId32 {
     fn key(b: [u8; 32]) -> SessionKey {
-        portcullis::id::SessionId::from_bytes(b).key()
+        portcullis::__private::SessionId::from_bytes(b).key()
     }
 }
 
@@ -1528,7 +1533,7 @@ fn futures_are_send_and_service_is_shareable() {
     let who = portcullis::Identity::new(
         "a",
         vec![],
-        AuthMethod::Session(portcullis::id::SessionKey::from_bytes([1; 32])),
+        AuthMethod::Session(portcullis::store::SessionKey::from_bytes([1; 32])),
     );
     send(&f.svc.authenticate(b"x"));
     send(&f.svc.issue("a", &[]));

@@ -21,14 +21,14 @@ use std::sync::{Arc, OnceLock};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use portcullis::__private::{check_token, encode_token};
 use portcullis::clock::{Clock, ManualClock};
-use portcullis::csrf::{check_token, encode_token};
-use portcullis::id::{IdSigner, SessionId};
 use portcullis::jwt::{KeyRegistry, TokenService};
-use portcullis::request::{RequestView, Single};
-use portcullis::session::{SessionConfig, SessionLimitPolicy};
 use portcullis::store::MemoryStore;
+use portcullis::{__private::SessionId, IdSigner};
+use portcullis::{__private::Single, RequestView};
 use portcullis::{AuthState, Authenticator, RejectionKind, Requirement};
+use portcullis::{SessionConfig, SessionLimitPolicy};
 use proptest::prelude::*;
 use sha2::Sha256;
 
@@ -248,7 +248,11 @@ proptest! {
         for l in &lines {
             view.add_header("authorization", l);
         }
-        let bearer = portcullis::jwt::parse_bearer(&view.authorization);
+        let mut authorization = portcullis::__private::HeaderLines::default();
+        for l in &lines {
+            authorization.push(l);
+        }
+        let bearer = portcullis::__private::parse_bearer(&authorization);
         let outcome = rt().block_on(w.world.auth.authenticate(&view));
         if lines.len() > 1 {
             prop_assert!(matches!(&outcome.state, AuthState::Failed(r) if r.kind() == RejectionKind::MalformedRequest));
@@ -532,7 +536,7 @@ proptest! {
         rt().block_on(async {
             let (cookie, _) = login(&w.auth, "alice").await;
             let key = SessionId::decode(&cookie).expect("id").key();
-            let store = w.auth.sessions().expect("sessions").store().clone();
+            let store = portcullis::__private::sessions(&w.auth).expect("sessions").store().clone();
             let header = format!("__Host-id={cookie}");
             let t0 = w.clock.now();
             let abs = t0 + absolute;

@@ -13,12 +13,12 @@ mod redis_server;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use portcullis::__private::SessionId;
 use portcullis::clock::{Clock, ManualClock, SharedClock, SystemClock};
-use portcullis::id::SessionId;
 use portcullis::jwt::{KeyRegistry, RevocationList, TokenService};
 use portcullis::redis::{RedisRevocationList, RedisStore};
-use portcullis::session::{ClientInfo, SessionConfig, SessionManager};
 use portcullis::store::{conformance, RecordKind, SessionKey, SessionRecord, SessionStore};
+use portcullis::{__private::SessionManager, ClientInfo, SessionConfig};
 use portcullis::{Authenticator, StoreError};
 use redis::AsyncCommands as _;
 use redis_server::RedisServer;

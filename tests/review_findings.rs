@@ -5,14 +5,14 @@
 
 use std::sync::Arc;
 
+use portcullis::__private::encode_token;
+use portcullis::__private::SessionId;
 use portcullis::clock::{ManualClock, SharedClock};
-use portcullis::csrf::encode_token;
-use portcullis::id::SessionId;
-use portcullis::identity::Requirement;
 use portcullis::jwt::{JwtError, KeyRegistry};
-use portcullis::request::RequestView;
-use portcullis::session::SessionConfig;
 use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
+use portcullis::RequestView;
+use portcullis::Requirement;
+use portcullis::SessionConfig;
 use portcullis::{AuthOutcome, Authenticator, RejectionKind};
 
 const T0: u64 = 1_700_000_000;
@@ -108,7 +108,7 @@ async fn l1_rotate_does_not_resurrect_a_session_ended_meanwhile() {
     let (cookie, _) = login(&auth, "alice").await;
     let o = with_cookie(&auth, "GET", &cookie).await;
     // A concurrent logout ends the session after this request found it.
-    let sessions = auth.sessions().unwrap();
+    let sessions = portcullis::__private::sessions(&auth).unwrap();
     let key = o.session.as_ref().unwrap().key;
     sessions.logout(&key).await.unwrap();
     let err = auth.rotate(&o).await.unwrap_err();
@@ -138,7 +138,7 @@ async fn l1_rotate_does_not_resurrect_a_session_ended_meanwhile() {
 async fn l2_debug_never_shows_csrf_secret_ip_user_agent_or_data() {
     let auth = Authenticator::builder().build().unwrap();
     let mut view = RequestView::new("POST");
-    view.peer_ip = Some("203.0.113.77".parse().unwrap());
+    view.set_peer_ip("203.0.113.77".parse().unwrap());
     view.add_header("user-agent", b"SecretAgent/7.7");
     let anon = auth.authenticate(&view).await;
     let info = auth
@@ -347,7 +347,7 @@ async fn l11_authorization_is_ignored_when_token_mode_is_off() {
 #[tokio::test]
 async fn m2_trusted_origin_passes_with_the_sec_fetch_site_browsers_send() {
     let auth = Authenticator::builder()
-        .csrf(portcullis::csrf::CsrfConfig::default().trust_origin("https://app.example.com"))
+        .csrf(portcullis::CsrfConfig::default().trust_origin("https://app.example.com"))
         .build()
         .unwrap();
     let (cookie, csrf) = login(&auth, "alice").await;
@@ -395,7 +395,7 @@ async fn m2_trusted_origin_passes_with_the_sec_fetch_site_browsers_send() {
 #[tokio::test]
 async fn m2_forwarding_headers_count_only_from_a_trusted_proxy() {
     let trusting = Authenticator::builder()
-        .trusted_proxies(portcullis::proxy::TrustedProxies::parse("10.0.0.0/8").unwrap())
+        .trusted_proxies(portcullis::TrustedProxies::parse("10.0.0.0/8").unwrap())
         .build()
         .unwrap();
     let plain = Authenticator::builder().build().unwrap();
@@ -418,8 +418,8 @@ async fn m2_forwarding_headers_count_only_from_a_trusted_proxy() {
         ),
     ] {
         let mut v = RequestView::new("POST");
-        v.peer_ip = Some(peer.parse().unwrap());
-        v.https = Some(false);
+        v.set_peer_ip(peer.parse().unwrap());
+        v.set_https(false);
         v.add_header("host", b"app.example.com");
         v.add_header("origin", b"https://app.example.com");
         v.add_header("x-forwarded-for", b"6.6.6.6, 198.51.100.7");
@@ -449,7 +449,7 @@ async fn m3_cross_site_login_is_refused_with_or_without_a_cookie() {
     }
     // The victim's session stays; the attacker has none.
     assert_eq!(user_of(&auth, &victim).await.as_deref(), Some("victim"));
-    let sessions = auth.sessions().unwrap();
+    let sessions = portcullis::__private::sessions(&auth).unwrap();
     assert!(sessions.list("attacker", None).await.unwrap().is_empty());
     // A same-origin login works.
     let mut v = RequestView::new("POST");

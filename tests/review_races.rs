@@ -9,12 +9,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use portcullis::clock::{ManualClock, SharedClock};
-use portcullis::identity::Requirement;
 use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenService};
-use portcullis::request::RequestView;
-use portcullis::session::ClientInfo;
 use portcullis::store::{MemoryStore, SessionStore};
 use portcullis::Authenticator;
+use portcullis::ClientInfo;
+use portcullis::RequestView;
+use portcullis::Requirement;
 use proptest::prelude::*;
 
 fn memory() -> (Arc<dyn SessionStore>, Arc<dyn RevocationList>) {

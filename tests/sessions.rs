@@ -7,13 +7,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use portcullis::clock::ManualClock;
-use portcullis::cookie::CookiePolicy;
-use portcullis::id::{IdSigner, SessionKey};
-use portcullis::identity::{AuthMethod, AuthState, Requirement};
-use portcullis::request::RequestView;
-use portcullis::session::{SessionConfig, SessionLimitPolicy};
-use portcullis::store::{MemoryStore, SessionRecord, SessionStore, StoreError};
+use portcullis::CookiePolicy;
+use portcullis::RequestView;
+use portcullis::{store::SessionKey, IdSigner};
+use portcullis::{
+    store::{MemoryStore, SessionRecord, SessionStore},
+    StoreError,
+};
+use portcullis::{AuthMethod, AuthState, Requirement};
 use portcullis::{AuthOutcome, Authenticator, RejectionKind};
+use portcullis::{SessionConfig, SessionLimitPolicy};
 
 /// Counts calls, and can be switched to fail like a store that is down.
 #[derive(Clone)]
@@ -283,7 +286,7 @@ async fn rotate_keeps_the_session_but_changes_id_and_csrf() {
 async fn session_data_writes_are_compare_and_set() {
     let f = fixture();
     let (c, _) = login(&f.auth, "alice", &[], &[]).await;
-    let sessions = f.auth.sessions().unwrap();
+    let sessions = portcullis::__private::sessions(&f.auth).unwrap();
     let o1 = request(&f.auth, "GET", &[("cookie", &c)]).await;
     let o2 = request(&f.auth, "GET", &[("cookie", &c)]).await;
     let mut a = o1.session.clone().unwrap();
@@ -466,7 +469,7 @@ async fn cap_can_refuse_instead() {
         (403, RejectionKind::TooManySessions)
     );
     assert!(whoami(&f.auth, &s1).await.is_ok());
-    let sessions = f.auth.sessions().unwrap();
+    let sessions = portcullis::__private::sessions(&f.auth).unwrap();
     assert_eq!(sessions.list("alice", None).await.unwrap().len(), 1);
 }
 
@@ -577,7 +580,7 @@ async fn concurrent_logins_keep_the_cap_and_index() {
     for t in tasks {
         t.await.unwrap();
     }
-    let sessions = f.auth.sessions().unwrap();
+    let sessions = portcullis::__private::sessions(&f.auth).unwrap();
     let listed = sessions.list("alice", None).await.unwrap();
     assert!(listed.len() <= 3, "cap holds: {}", listed.len());
     let records = f.store.inner.list_user("alice").await.unwrap();

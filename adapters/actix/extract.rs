@@ -123,8 +123,8 @@ impl FromRequest for MaybeAuthenticated {
     }
 }
 
-pub use crate::handle::{SessionHandle, TokenHandle};
-pub use crate::identity::{AnyScheme, BearerScheme, RoleName, SchemeFilter, SessionScheme};
+use crate::handle::{SessionHandle, TokenHandle};
+use crate::identity::{AnyScheme, RoleName, SchemeFilter};
 
 /// A handler argument that lets only callers with role `R::NAME` in
 /// (authenticated by scheme `S`, any by default): 401 when not
@@ -132,7 +132,7 @@ pub use crate::identity::{AnyScheme, BearerScheme, RoleName, SchemeFilter, Sessi
 /// the role is missing. Derefs to the [`Identity`].
 ///
 /// ```
-/// use portcullis::actix::{BearerScheme, RequireRole, RoleName};
+/// use portcullis::{BearerScheme, RoleName, actix::RequireRole};
 /// struct Admin;
 /// impl RoleName for Admin {
 ///     const NAME: &'static str = "admin";

@@ -34,7 +34,7 @@ pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
 ///
 /// ```
 /// use actix_web::{test, web, App, HttpResponse};
-/// use portcullis::actix::{Authenticated, AuthMiddleware};
+/// use portcullis::actix::{AuthMiddleware, Authenticated};
 /// use portcullis::Authenticator;
 ///
 /// # actix_web::rt::System::new().block_on(async {

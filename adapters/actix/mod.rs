@@ -17,14 +17,14 @@
 //! | [`MaybeAuthenticated`] | the caller or `None` | only a request that fails outright (CSRF, malformed credentials, store down) |
 //! | [`BearerIdentity`] / [`SessionIdentity`] | a caller of that scheme | 401 phrased in that scheme (`WWW-Authenticate: Bearer` for bearer routes) |
 //! | [`RequireRole<R, S>`](RequireRole) | a caller with role `R::NAME`, optionally of scheme `S` | 401 / 403 (`insufficient_scope` for bearer) |
-//! | [`SessionHandle`] | log in / rotate / log out / list / CSRF token | 500 only without [`AuthMiddleware`] |
-//! | [`TokenHandle`] | issue / refresh / log out tokens | 500 only without [`AuthMiddleware`] |
+//! | [`SessionHandle`](crate::SessionHandle) | log in / rotate / log out / list / CSRF token | 500 only without [`AuthMiddleware`] |
+//! | [`TokenHandle`](crate::TokenHandle) | issue / refresh / log out tokens | 500 only without [`AuthMiddleware`] |
 //!
 //! Every refusal is the core's [`Rejection`](crate::Rejection), which
 //! implements [`actix_web::ResponseError`] in exactly one place, so handlers
 //! can return `Result<_, Rejection>` and actix-web sends the same status,
 //! challenge and body as the other adapters. A missing [`AuthMiddleware`] is
-//! a server configuration error: 500 [`MISSING_MIDDLEWARE_BODY`], logged,
+//! a server configuration error: 500 `{"error":"internal server error"}`, logged,
 //! never a pass and never a panic.
 //!
 //! Do not extract `Option<Authenticated>` (or `Option` of any extractor
@@ -33,7 +33,7 @@
 //!
 //! ```
 //! use actix_web::{test, web, App, HttpResponse};
-//! use portcullis::actix::{AuthMiddleware, SessionHandle, SessionIdentity};
+//! use portcullis::{SessionHandle, actix::{AuthMiddleware, SessionIdentity}};
 //! use portcullis::{Authenticator, Rejection};
 //!
 //! async fn login(session: SessionHandle) -> Result<HttpResponse, Rejection> {
@@ -75,9 +75,8 @@ mod require;
 mod response;
 
 pub use extract::{
-    AnyScheme, Authenticated, BearerIdentity, BearerScheme, MaybeAuthenticated, RequireRole,
-    RoleName, SchemeFilter, SessionHandle, SessionIdentity, SessionScheme, TokenHandle,
+    Authenticated, BearerIdentity, MaybeAuthenticated, RequireRole, SessionIdentity,
 };
 pub use middleware::{AuthMiddleware, AuthService, ResponseFuture};
 pub use require::{RequireAuth, RequireAuthService};
-pub use response::{MissingMiddlewareRejection, MISSING_MIDDLEWARE_BODY};
+pub use response::MissingMiddlewareRejection;

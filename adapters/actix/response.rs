@@ -28,7 +28,7 @@ impl ResponseError for Rejection {
 
 /// The body of the 500 answered when [`AuthMiddleware`](super::AuthMiddleware)
 /// is missing (the same bytes as the tower adapter's).
-pub const MISSING_MIDDLEWARE_BODY: &str = crate::MISCONFIGURED_BODY;
+pub(crate) const MISSING_MIDDLEWARE_BODY: &str = crate::rejection::MISCONFIGURED_BODY;
 
 /// A handler or guard asked for authentication but
 /// [`AuthMiddleware`](super::AuthMiddleware) is not wrapped around it.

@@ -83,7 +83,7 @@ fn json_error(status: Status) -> Response<'static> {
         400 | 422 => "malformed request".to_owned(),
         401 => "authentication required".to_owned(),
         // 500 gives "internal server error", the body of
-        // `crate::MISCONFIGURED_BODY` (e.g. the fairing is missing).
+        // `crate::rejection::MISCONFIGURED_BODY` (e.g. the fairing is missing).
         _ => status.reason_lossy().to_ascii_lowercase(),
     };
     let body = serde_json::json!({ "error": message }).to_string();

@@ -26,7 +26,7 @@ use super::outcome::existing_outcome;
 /// ```
 /// use rocket::http::{Header, Status};
 /// use rocket::local::blocking::Client;
-/// use portcullis::rocket::{PortcullisFairing, SessionHandle};
+/// use portcullis::{SessionHandle, rocket::PortcullisFairing};
 /// use portcullis::{Authenticator, Rejection};
 ///
 /// #[rocket::post("/login")]

@@ -90,7 +90,7 @@ impl<'r> FromRequest<'r> for OptionalIdentity<'r> {
     }
 }
 
-pub use crate::identity::{AnyScheme, BearerScheme, SchemeFilter, SessionScheme};
+use crate::identity::{AnyScheme, BearerScheme, SchemeFilter, SessionScheme};
 
 /// An authenticated caller, by the credential `C` (any by default).
 /// Dereferences to [`Identity`].
@@ -160,7 +160,7 @@ impl<'r, C: SchemeFilter> FromRequest<'r> for Authenticated<'r, C> {
     }
 }
 
-pub use crate::identity::RoleName;
+use crate::identity::RoleName;
 
 /// A caller with role `R`, by the credential `C` (any by default): 401
 /// without valid credentials, 403 (`insufficient_scope` for bearer tokens)
@@ -169,8 +169,8 @@ pub use crate::identity::RoleName;
 /// ```
 /// use rocket::http::{Header, Status};
 /// use rocket::local::blocking::Client;
-/// use portcullis::rocket::{PortcullisFairing, RequireRole, RoleName, SessionScheme};
-/// use portcullis::request::RequestView;
+/// use portcullis::{RoleName, SessionScheme, rocket::{PortcullisFairing, RequireRole}};
+/// use portcullis::RequestView;
 /// use portcullis::Authenticator;
 ///
 /// pub enum Admin {}

@@ -6,9 +6,9 @@
 //! - Request guards (`FromRequest`): `&Identity` / [`Identity`](crate::Identity)
 //!   (any credential), [`OptionalIdentity`] (fails closed),
 //!   [`BearerIdentity`] / [`SessionIdentity`] (one scheme only),
-//!   [`RequireRole<R, C>`](RequireRole) (a role, as a [`RoleName`] type),
-//!   [`SessionHandle`] (log in with a fresh ID, rotate, log out, list, CSRF token),
-//!   [`TokenHandle`] (issue, refresh, log out) and `&AuthOutcome` (everything).
+//!   [`RequireRole<R, C>`](RequireRole) (a role, as a [`RoleName`](crate::RoleName) type),
+//!   [`SessionHandle`](crate::SessionHandle) (log in with a fresh ID, rotate, log out, list, CSRF token),
+//!   [`TokenHandle`](crate::TokenHandle) (issue, refresh, log out) and `&AuthOutcome` (everything).
 //! - [`catchers`] render a failed guard's [`Rejection`](crate::Rejection)
 //!   exactly as the core defines it; [`json_catcher`] answers every other
 //!   error with short JSON instead of Rocket's HTML.
@@ -34,7 +34,7 @@
 //! use rocket::http::{Header, Status};
 //! use rocket::local::blocking::Client;
 //! use rocket::serde::json::Json;
-//! use portcullis::rocket::{BearerIdentity, PortcullisFairing, RequireRole, RoleName, SessionHandle, SessionIdentity};
+//! use portcullis::{RoleName, SessionHandle, rocket::{BearerIdentity, PortcullisFairing, RequireRole, SessionIdentity}};
 //! use portcullis::{Authenticator, Rejection};
 //!
 //! pub enum Admin {}
@@ -43,7 +43,7 @@
 //! }
 //!
 //! #[rocket::post("/login")]
-//! async fn login(session: SessionHandle) -> Result<Json<portcullis::auth::LoginInfo>, Rejection> {
+//! async fn login(session: SessionHandle) -> Result<Json<portcullis::LoginInfo>, Rejection> {
 //!     // check the password first ...
 //!     Ok(Json(session.login("alice", vec!["user".into()]).await?))
 //! }
@@ -94,7 +94,7 @@
 //!   out. The other adapters read the raw bytes and keep the session.
 //! - If the fairing is not attached, every guard refuses the request with a
 //!   500 (and logs an error) rather than letting it through;
-//!   [`json_catcher`] answers [`MISCONFIGURED_BODY`](crate::MISCONFIGURED_BODY),
+//!   [`json_catcher`] answers `{"error":"internal server error"}`,
 //!   as the other adapters do.
 
 mod catcher;
@@ -105,11 +105,7 @@ mod response;
 mod session;
 mod tokens;
 
-pub use crate::handle::{SessionHandle, TokenHandle};
 pub use catcher::{catchers, json_catcher};
 pub use fairing::PortcullisFairing;
-pub use guards::{
-    AnyScheme, Authenticated, BearerIdentity, BearerScheme, OptionalIdentity, RequireRole,
-    RoleName, SchemeFilter, SessionIdentity, SessionScheme,
-};
+pub use guards::{Authenticated, BearerIdentity, OptionalIdentity, RequireRole, SessionIdentity};
 pub use response::stashed_rejection;

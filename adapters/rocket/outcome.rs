@@ -84,7 +84,7 @@ pub(crate) fn reject<T>(req: &Request<'_>, rejection: Rejection) -> Outcome<T, R
 /// Fail a guard because [`PortcullisFairing`](super::PortcullisFairing) is
 /// not attached: a server misconfiguration, refused (500) rather than let
 /// through. Nothing is stashed, so [`json_catcher`](super::json_catcher)
-/// answers [`MISCONFIGURED_BODY`](crate::MISCONFIGURED_BODY); a handler
+/// answers [`MISCONFIGURED_BODY`](crate::rejection::MISCONFIGURED_BODY); a handler
 /// taking `Result<_, Rejection>` sees a 503 rejection (fail closed).
 pub(crate) fn missing_fairing<T>() -> Outcome<T, Rejection> {
     tracing::error!(

@@ -17,7 +17,7 @@ use rocket::response::{self, Responder, Response};
 use crate::rejection::Rejection;
 
 /// A handler can return a [`Rejection`] (e.g. `Result<T, Rejection>` from a
-/// [`SessionHandle`](super::SessionHandle) call): status, challenge and JSON body come
+/// [`SessionHandle`](crate::SessionHandle) call): status, challenge and JSON body come
 /// from the core.
 impl<'r> Responder<'r, 'static> for Rejection {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {

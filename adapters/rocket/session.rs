@@ -10,11 +10,11 @@
 //!
 //! ```
 //! use rocket::serde::json::Json;
-//! use portcullis::rocket::SessionHandle;
+//! use portcullis::SessionHandle;
 //! use portcullis::Rejection;
 //!
 //! #[rocket::post("/login")]
-//! async fn login(session: SessionHandle) -> Result<Json<portcullis::auth::LoginInfo>, Rejection> {
+//! async fn login(session: SessionHandle) -> Result<Json<portcullis::LoginInfo>, Rejection> {
 //!     // ... check the password first ...
 //!     Ok(Json(session.login("alice", vec!["user".into()]).await?))
 //! }

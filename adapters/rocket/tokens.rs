@@ -10,7 +10,7 @@
 //! ```
 //! use rocket::serde::json::Json;
 //! use portcullis::jwt::TokenPair;
-//! use portcullis::rocket::TokenHandle;
+//! use portcullis::TokenHandle;
 //! use portcullis::Rejection;
 //!
 //! #[rocket::post("/jwt/login")]

@@ -18,7 +18,7 @@
 //! use axum::{routing::{get, post}, Router, Json};
 //! use portcullis::{Authenticator, Identity, Rejection};
 //! use portcullis::tower::AuthLayer;
-//! use portcullis::tower::axum::{RequireRole, RoleName, SessionHandle, SessionScheme};
+//! use portcullis::{RoleName, SessionHandle, SessionScheme, tower::axum::RequireRole};
 //! use tower::ServiceExt;
 //!
 //! struct Admin;
@@ -58,8 +58,8 @@ use http::request::Parts;
 
 use super::response::{missing_layer_response, rejection_response};
 use crate::auth::AuthOutcome;
-pub use crate::handle::{SessionHandle, TokenHandle};
-pub use crate::identity::{AnyScheme, BearerScheme, RoleName, SchemeFilter, SessionScheme};
+use crate::handle::{SessionHandle, TokenHandle};
+use crate::identity::{AnyScheme, RoleName, SchemeFilter};
 use crate::{Identity, Rejection, Requirement, Scheme};
 
 impl IntoResponse for Rejection {
@@ -221,7 +221,7 @@ scheme_extractor!(
 /// authenticated, 403 when the role is missing. Derefs to the [`Identity`].
 ///
 /// ```
-/// use portcullis::tower::axum::{BearerScheme, RequireRole, RoleName};
+/// use portcullis::{BearerScheme, RoleName, tower::axum::RequireRole};
 /// struct Admin;
 /// impl RoleName for Admin {
 ///     const NAME: &'static str = "admin";

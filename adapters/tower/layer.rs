@@ -41,7 +41,7 @@ pub fn default_peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
 /// `Cache-Control: no-store` when asked to.
 ///
 /// ```
-/// use portcullis::{Authenticator, AuthOutcome};
+/// use portcullis::{AuthOutcome, Authenticator};
 /// use portcullis::tower::AuthLayer;
 /// use std::sync::Arc;
 /// use tower::{ServiceBuilder, ServiceExt};

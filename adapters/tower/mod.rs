@@ -32,7 +32,7 @@
 //! let auth = Authenticator::builder().build().unwrap();
 //!
 //! // Log alice in out of band and keep her cookie.
-//! let anonymous = auth.authenticate(&portcullis::request::RequestView::new("POST")).await;
+//! let anonymous = auth.authenticate(&portcullis::RequestView::new("POST")).await;
 //! auth.login(&anonymous, "alice", vec!["user".into()]).await.unwrap();
 //! let set_cookie = anonymous.response.take().set_cookie.unwrap();
 //! let cookie = set_cookie.split(';').next().unwrap().to_owned();
@@ -75,8 +75,7 @@ mod tests;
 
 pub use future::{RequireFuture, ResponseFuture};
 pub use layer::{default_peer_ip, AuthLayer, PeerIpFn, RequireLayer};
-pub use response::{
-    missing_layer_response, rejection_response, JsonResponder, RejectionResponder,
-    MISSING_LAYER_BODY,
-};
+#[cfg(test)]
+use response::MISSING_LAYER_BODY;
+pub use response::{missing_layer_response, rejection_response, JsonResponder, RejectionResponder};
 pub use service::{Auth, Require};

@@ -14,7 +14,7 @@ use crate::Rejection;
 ///
 /// [`RequireLayer`]: super::RequireLayer
 /// [`AuthLayer`]: super::AuthLayer
-pub const MISSING_LAYER_BODY: &str = crate::MISCONFIGURED_BODY;
+pub(crate) const MISSING_LAYER_BODY: &str = crate::rejection::MISCONFIGURED_BODY;
 
 /// The response for `rejection`: its status, `Content-Type:
 /// application/json`, `Cache-Control: no-store`, the `WWW-Authenticate`
@@ -58,7 +58,7 @@ pub fn rejection_response<B: From<&'static str>>(rejection: &Rejection) -> Respo
 /// The 500 answered when no [`AuthLayer`](super::AuthLayer) ran before an
 /// extractor or [`RequireLayer`](super::RequireLayer). Logs the cause once
 /// per request at `error` level; the client only sees
-/// [`MISSING_LAYER_BODY`].
+/// `{"error":"internal server error"}`.
 #[must_use]
 pub fn missing_layer_response<B: From<&'static str>>() -> Response<B> {
     tracing::error!(
@@ -132,7 +132,7 @@ where
 /// to the login page, and a store outage must stay visible.
 ///
 /// ```
-/// use portcullis::redirect::LoginRedirect;
+/// use portcullis::LoginRedirect;
 /// use portcullis::tower::RejectionResponder;
 /// use portcullis::{Rejection, RejectionKind};
 /// let redirect = LoginRedirect::new("/login").unwrap();

@@ -9,13 +9,13 @@ use std::time::Duration;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
 use portcullis::clock::{SharedClock, SystemClock};
-use portcullis::cookie::CookiePolicy;
-use portcullis::csrf::CsrfConfig;
 use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenConfig};
-use portcullis::proxy::TrustedProxies;
-use portcullis::session::{SessionConfig, SessionLimitPolicy};
 use portcullis::store::{MemoryStore, SessionStore};
 use portcullis::Authenticator;
+use portcullis::CookiePolicy;
+use portcullis::CsrfConfig;
+use portcullis::TrustedProxies;
+use portcullis::{SessionConfig, SessionLimitPolicy};
 
 /// Demo settings, read from the environment (see DEMO_CONTRACT.md).
 #[derive(Clone)]
@@ -287,9 +287,7 @@ pub fn authenticator_with(
 
 fn getrandom_fill(buf: &mut [u8]) -> Result<(), String> {
     // The demo draws its per-process JWT secret from the same OS RNG as IDs.
-    portcullis::id::SessionId::generate()
-        .map(|id| buf.copy_from_slice(&id.as_bytes()[..buf.len()]))
-        .map_err(|e| e.to_string())
+    getrandom::fill(buf).map_err(|e| e.to_string())
 }
 
 /// Print a start-up error and exit non-zero (bad settings stop the server).

@@ -1,6 +1,6 @@
 //! Fuzz `Authorization` parsing: arbitrary bytes split on `\n` into one or
 //! several `Authorization` header lines (many, up to `MAX_HEADER_BYTES`
-//! exercises the overflow), through `portcullis::jwt::parse_bearer`, then
+//! exercises the overflow), through `portcullis::__private::parse_bearer`, then
 //! the whole request through `Authenticator::authenticate` (token mode on an
 //! HS256 registry; seeds carry a valid `Bearer` header).
 //!
@@ -15,8 +15,8 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use portcullis::jwt::parse_bearer;
-use portcullis::request::RequestView;
+use portcullis::__private::parse_bearer;
+use portcullis::RequestView;
 use portcullis::{AuthState, RejectionKind};
 
 fn is_b64token_char(b: u8) -> bool {

@@ -23,10 +23,10 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use portcullis::clock::ManualClock;
-use portcullis::cookie::{CookiePolicy, MAX_CANDIDATES, MAX_COOKIE_VALUE_LEN};
-use portcullis::id::{IdSigner, SessionId};
-use portcullis::request::RequestView;
-use portcullis::session::SessionConfig;
+use portcullis::{CookiePolicy, MAX_CANDIDATES, MAX_COOKIE_VALUE_LEN};
+use portcullis::{IdSigner, __private::SessionId};
+use portcullis::RequestView;
+use portcullis::SessionConfig;
 use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
 use portcullis::{AuthState, Authenticator};
 
@@ -95,7 +95,7 @@ fuzz_target!(|data: &[u8]| {
     for line in rest.split(|&b| b == b'\n') {
         view.add_header("cookie", line);
     }
-    let token = portcullis::csrf::encode_token(&LIVE_SECRET);
+    let token = portcullis::__private::encode_token(&LIVE_SECRET);
     if flags & 4 != 0 {
         view.add_header("x-csrf-token", token.as_bytes());
     }

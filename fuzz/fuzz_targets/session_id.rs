@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use portcullis::id::{IdSigner, SessionId, SessionKey};
+use portcullis::{IdSigner, __private::SessionId, store::SessionKey};
 
 fn signers() -> &'static (IdSigner, IdSigner, IdSigner) {
     static S: OnceLock<(IdSigner, IdSigner, IdSigner)> = OnceLock::new();

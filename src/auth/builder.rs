@@ -26,7 +26,7 @@ use super::{Authenticator, Inner};
 /// ```
 /// use std::{sync::Arc, time::Duration};
 /// use portcullis::jwt::{KeyRegistry, TokenConfig};
-/// use portcullis::session::SessionConfig;
+/// use portcullis::SessionConfig;
 /// use portcullis::store::MemoryStore;
 /// use portcullis::Authenticator;
 /// let auth = Authenticator::builder()
@@ -106,14 +106,14 @@ impl AuthenticatorBuilder {
     /// [`TrustedProxies`].
     ///
     /// ```
-    /// use portcullis::{proxy::TrustedProxies, request::RequestView, Authenticator};
+    /// use portcullis::{Authenticator, RequestView, TrustedProxies};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let auth = Authenticator::builder()
     ///     .trusted_proxies(TrustedProxies::parse("10.0.0.0/8").unwrap())
     ///     .build()
     ///     .unwrap();
     /// let mut view = RequestView::new("GET");
-    /// view.peer_ip = Some("10.0.0.1".parse().unwrap());
+    /// view.set_peer_ip("10.0.0.1".parse().unwrap());
     /// view.add_header("x-forwarded-for", b"198.51.100.7");
     /// let outcome = auth.authenticate(&view).await;
     /// assert_eq!(outcome.client.ip, Some("198.51.100.7".parse().unwrap()));

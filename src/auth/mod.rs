@@ -7,9 +7,9 @@
 //! never upgrade a bad token).
 //!
 //! ```
-//! use portcullis::{Authenticator, request::RequestView, identity::Requirement};
-//! use portcullis::cookie::CookiePolicy;
-//! use portcullis::session::SessionConfig;
+//! use portcullis::{Authenticator, RequestView, Requirement};
+//! use portcullis::CookiePolicy;
+//! use portcullis::SessionConfig;
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let auth = Authenticator::builder().build().unwrap();
 //!
@@ -96,7 +96,8 @@ impl Authenticator {
 
     /// The session manager, when sessions are enabled.
     #[must_use]
-    pub fn sessions(&self) -> Option<&SessionManager> {
+    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
+    pub(crate) fn sessions(&self) -> Option<&SessionManager> {
         self.inner.sessions.as_ref()
     }
 

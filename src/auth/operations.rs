@@ -38,7 +38,7 @@ impl Authenticator {
     /// [`login`](Self::login) checks it again.
     ///
     /// ```
-    /// use portcullis::{request::RequestView, Authenticator};
+    /// use portcullis::{Authenticator, RequestView};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let auth = Authenticator::builder().build().unwrap();
     /// let mut view = RequestView::new("POST");
@@ -135,7 +135,7 @@ impl Authenticator {
     /// mint a token that survives this.
     ///
     /// ```
-    /// use portcullis::{request::RequestView, Authenticator, jwt::{KeyRegistry, TokenConfig}};
+    /// use portcullis::{Authenticator, RequestView, jwt::{KeyRegistry, TokenConfig}};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let auth = Authenticator::builder()
     ///     .tokens(TokenConfig::new(KeyRegistry::hs256("k", &[1u8; 32]).unwrap()))
@@ -144,11 +144,15 @@ impl Authenticator {
     /// let tokens = auth.tokens().unwrap();
     /// let anon = auth.authenticate(&RequestView::new("POST")).await;
     /// auth.login(&anon, "alice", vec![]).await.unwrap();
+    /// let set_cookie = anon.response.take().set_cookie.unwrap();
+    /// let cookie = set_cookie.split(';').next().unwrap().to_owned();
     /// let pair = tokens.issue("alice", &[]).await.unwrap();
     /// auth.logout_everywhere("alice").await.unwrap();
     /// assert!(tokens.authenticate(pair.access_token.as_bytes()).await.is_err());
     /// assert!(tokens.refresh(&pair.refresh_token).await.is_err());
-    /// assert!(auth.sessions().unwrap().list("alice", None).await.unwrap().is_empty());
+    /// let mut view = RequestView::new("GET");
+    /// view.add_header("cookie", cookie.as_bytes());
+    /// assert!(auth.authenticate(&view).await.state.identity().is_none());
     /// # });
     /// ```
     ///
@@ -171,7 +175,7 @@ impl Authenticator {
     /// Nothing else ends.
     ///
     /// ```
-    /// use portcullis::{request::RequestView, identity::Requirement, Authenticator};
+    /// use portcullis::{Authenticator, RequestView, Requirement};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let auth = Authenticator::builder().build().unwrap();
     /// let anon = auth.authenticate(&RequestView::new("POST")).await;

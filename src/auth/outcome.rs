@@ -112,11 +112,11 @@ impl AuthOutcome {
     /// The authenticator that produced this outcome.
     ///
     /// ```
-    /// use portcullis::{request::RequestView, Authenticator};
+    /// use portcullis::{Authenticator, RequestView};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let auth = Authenticator::builder().build().unwrap();
     /// let outcome = auth.authenticate(&RequestView::new("GET")).await;
-    /// assert!(outcome.authenticator().sessions().is_some());
+    /// assert!(outcome.authenticator().tokens().is_none());
     /// # });
     /// ```
     #[must_use]

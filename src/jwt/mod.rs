@@ -12,7 +12,7 @@
 //! Every token goes through the same steps, cheapest first, and any failure
 //! is a 401 `invalid_token` (the reason, a [`JwtError`], is only logged):
 //!
-//! 1. At most [`MAX_TOKEN_LEN`] (8 KiB) bytes, before anything is decoded.
+//! 1. At most 8 KiB, before anything is decoded.
 //! 2. Exactly three segments of canonical unpadded base64url (no `=`, no
 //!    characters outside the alphabet, no non-zero trailing bits), so one
 //!    token has exactly one accepted spelling.
@@ -38,15 +38,15 @@
 //! Exactly one of the features `aws_lc_rs` (default) and `rust_crypto` is
 //! expected; a build with neither fails with a clear message. A build with
 //! both (as `--all-features` produces) uses AWS-LC and works without any
-//! set-up: see [`BACKEND`]. HMAC (`HS*`) verification never goes through the
+//! set-up. HMAC (`HS*`) verification never goes through the
 //! backend: it is done here with a pre-keyed `hmac` state and a
 //! constant-time comparison, the hot path of most deployments. Asymmetric
 //! verification and all signing use `jsonwebtoken`'s provider, with keys
 //! parsed once when the registry is built.
 //!
 //! ```
-//! use portcullis::jwt::{parse_bearer, KeyRegistry, TokenConfig};
-//! use portcullis::request::RequestView;
+//! use portcullis::jwt::{KeyRegistry, TokenConfig};
+//! use portcullis::RequestView;
 //! use portcullis::Authenticator;
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let auth = Authenticator::builder()
@@ -64,12 +64,12 @@
 //! let header = format!("Bearer {}", pair.access_token);
 //! let mut view = RequestView::new("GET");
 //! view.add_header("authorization", header.as_bytes());
-//! let token = parse_bearer(&view.authorization).unwrap().unwrap();
-//! let who = tokens.authenticate(token).await.unwrap();
+//! let outcome = auth.authenticate(&view).await;
+//! let who = outcome.state.identity().unwrap();
 //! assert_eq!(who.subject(), "alice");
 //!
-//! tokens.logout(&who).await.unwrap();
-//! assert!(tokens.authenticate(token).await.is_err());
+//! tokens.logout(who).await.unwrap();
+//! assert!(auth.authenticate(&view).await.state.identity().is_none());
 //! # });
 //! ```
 
@@ -100,19 +100,22 @@ mod validation;
 mod verify;
 
 pub use algorithm::Algorithm;
-pub use backend::BACKEND;
-pub use bearer::parse_bearer;
-pub use claims::{Audience, Claims, RESERVED_CLAIMS};
+pub(crate) use bearer::parse_bearer;
+pub use claims::{Audience, Claims};
 pub use config::TokenConfig;
 pub use error::JwtError;
-pub use jws::{MAX_KID_LEN, MAX_TOKEN_LEN};
-pub use keys::{Jws, KeyRegistry, KeyRegistryBuilder};
+pub use keys::{KeyRegistry, KeyRegistryBuilder};
 pub use revocation::{MemoryRevocationList, RevocationList};
-pub use service::{
-    TokenPair, TokenService, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, DEFAULT_VERIFIED_CACHE_SLOTS,
-    MAX_ACCESS_TTL, MAX_REFRESH_TTL, MAX_VERIFIED_CACHE_SLOTS,
-};
-pub use validation::{DEFAULT_LEEWAY, MAX_LEEWAY};
 
-/// Failures of a [`RevocationList`] (the store error type, re-exported).
-pub use crate::error::StoreError;
+/// Internals re-exported for the crate's own fuzz targets, benches and
+/// tests (`crate::__private`).
+#[cfg(feature = "__internal")]
+pub(crate) mod internal {
+    pub use super::backend::BACKEND;
+    pub use super::bearer::parse_bearer;
+    pub use super::claims::RESERVED_CLAIMS;
+    pub use super::jws::{MAX_KID_LEN, MAX_TOKEN_LEN};
+    pub use super::keys::Jws;
+    pub use super::validation::DEFAULT_LEEWAY;
+}
+pub use service::{TokenPair, TokenService};

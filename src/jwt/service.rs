@@ -10,7 +10,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::cache::VerifiedCache;
-pub use super::cache::{DEFAULT_VERIFIED_CACHE_SLOTS, MAX_VERIFIED_CACHE_SLOTS};
 use super::claims::{Claims, RESERVED_CLAIMS};
 use super::error::JwtError;
 use super::jws::MAX_TOKEN_LEN;

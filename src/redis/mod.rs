@@ -72,7 +72,7 @@ mod scripts;
 mod store;
 
 pub use revocation::RedisRevocationList;
-pub use store::{RedisStore, RedisStoreBuilder, DEFAULT_PREFIX, DEFAULT_TIMEOUT};
+pub use store::{RedisStore, RedisStoreBuilder};
 
 /// What a store and the revocation lists made from it share.
 pub(crate) struct Shared {

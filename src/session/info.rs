@@ -65,6 +65,7 @@ pub struct LoginOutcome {
     /// The new session's key.
     pub key: SessionKey,
     /// The cookie value (the ID, signed if configured). Secret.
+    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
     pub cookie_value: String,
     /// The full `Set-Cookie` header value.
     pub set_cookie: String,

@@ -3,7 +3,7 @@
 //! listing, and a cap on sessions per user.
 //!
 //! ```
-//! use portcullis::session::{SessionConfig, SessionManager, ClientInfo};
+//! use portcullis::{ClientInfo, SessionConfig, __private::SessionManager};
 //! use portcullis::store::MemoryStore;
 //! use portcullis::clock::ManualClock;
 //! use std::sync::Arc;
@@ -98,6 +98,7 @@ impl SessionManager {
 
     /// The clock.
     #[must_use]
+    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
     pub fn clock(&self) -> &SharedClock {
         &self.clock
     }
@@ -124,6 +125,7 @@ impl SessionManager {
     ///
     /// # Errors
     /// 503 when the store fails.
+    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
     pub async fn find(&self, cookie_value: &str) -> Result<Option<ActiveSession>, Rejection> {
         match self.decode_cookie(cookie_value) {
             Some(id) => self.find_key(id.key()).await,
@@ -307,6 +309,7 @@ impl SessionManager {
     ///
     /// # Errors
     /// 503 when the store fails.
+    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
     pub async fn set_roles(
         &self,
         current: &ActiveSession,
@@ -322,6 +325,7 @@ impl SessionManager {
     ///
     /// # Errors
     /// The store's error.
+    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
     pub async fn save_data(&self, current: &mut ActiveSession) -> Result<(), StoreError> {
         let v = self.store.update(&current.key, &current.record).await?;
         Arc::make_mut(&mut current.record).version = v;

@@ -5,7 +5,7 @@
 //! an empty store; every check panics with a message naming the broken rule.
 //!
 //! ```
-//! use portcullis::store::{conformance, MemoryStore};
+//! use portcullis::store::{MemoryStore, conformance};
 //! # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
 //! conformance::run(|| async { MemoryStore::new() }).await;
 //! # });
@@ -67,7 +67,7 @@ where
 }
 
 /// `create` then `load` returns the same record.
-pub async fn create_then_load<S: SessionStore>(s: &S) {
+async fn create_then_load<S: SessionStore>(s: &S) {
     let (k, r) = (key(), record(&user("load")));
     s.create(&k, &r).await.expect("create");
     let got = s
@@ -94,7 +94,7 @@ pub async fn create_then_load<S: SessionStore>(s: &S) {
 }
 
 /// A second `create` under the same key is a `Collision` and changes nothing.
-pub async fn create_never_overwrites<S: SessionStore>(s: &S) {
+async fn create_never_overwrites<S: SessionStore>(s: &S) {
     let k = key();
     let u = user("collide");
     s.create(&k, &record(&u)).await.expect("create");
@@ -112,7 +112,7 @@ pub async fn create_never_overwrites<S: SessionStore>(s: &S) {
 }
 
 /// Unknown keys load as `None`.
-pub async fn load_unknown_is_none<S: SessionStore>(s: &S) {
+async fn load_unknown_is_none<S: SessionStore>(s: &S) {
     assert!(
         s.load(&key()).await.expect("load").is_none(),
         "unknown key must be None"
@@ -121,7 +121,7 @@ pub async fn load_unknown_is_none<S: SessionStore>(s: &S) {
 
 /// `update` succeeds on the current version, bumps it, and refuses stale or
 /// missing records with `Conflict`.
-pub async fn update_is_compare_and_set<S: SessionStore>(s: &S) {
+async fn update_is_compare_and_set<S: SessionStore>(s: &S) {
     let (k, mut r) = (key(), record(&user("cas")));
     s.create(&k, &r).await.expect("create");
     r = s.load(&k).await.expect("load").expect("exists");
@@ -158,7 +158,7 @@ pub async fn update_is_compare_and_set<S: SessionStore>(s: &S) {
 }
 
 /// `delete` returns whether a record existed.
-pub async fn delete_reports_existence<S: SessionStore>(s: &S) {
+async fn delete_reports_existence<S: SessionStore>(s: &S) {
     let k = key();
     s.create(&k, &record(&user("del"))).await.expect("create");
     assert!(
@@ -176,7 +176,7 @@ pub async fn delete_reports_existence<S: SessionStore>(s: &S) {
 }
 
 /// A record whose expiry has passed is neither loaded nor listed.
-pub async fn expired_records_are_invisible<S: SessionStore>(s: &S) {
+async fn expired_records_are_invisible<S: SessionStore>(s: &S) {
     let u = user("expired");
     let now = SystemClock.now();
     let mut r = SessionRecord::new(u.clone(), now - 100, 10, 50);
@@ -195,7 +195,7 @@ pub async fn expired_records_are_invisible<S: SessionStore>(s: &S) {
 }
 
 /// `list_user` and `delete_user` see exactly the user's records.
-pub async fn user_index<S: SessionStore>(s: &S) {
+async fn user_index<S: SessionStore>(s: &S) {
     let (a, b) = (user("a"), user("b"));
     let mut keys_a = HashSet::new();
     for i in 0..3 {
@@ -249,7 +249,7 @@ pub async fn user_index<S: SessionStore>(s: &S) {
 }
 
 /// Many tasks updating one record from the same version: exactly one wins.
-pub async fn concurrent_updates_one_winner<S: SessionStore>(s: Arc<S>) {
+async fn concurrent_updates_one_winner<S: SessionStore>(s: Arc<S>) {
     let k = key();
     s.create(&k, &record(&user("race"))).await.expect("create");
     let base = s.load(&k).await.expect("load").expect("exists");
@@ -277,7 +277,7 @@ pub async fn concurrent_updates_one_winner<S: SessionStore>(s: Arc<S>) {
 
 /// Concurrent creates and deletes for one user while another task lists:
 /// afterwards the index matches the records exactly.
-pub async fn concurrent_logins_keep_index_consistent<S: SessionStore>(s: Arc<S>) {
+async fn concurrent_logins_keep_index_consistent<S: SessionStore>(s: Arc<S>) {
     let u = user("index");
     let mut tasks = Vec::new();
     for i in 0..32 {

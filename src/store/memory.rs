@@ -63,7 +63,7 @@ struct RecordShard {
 /// ```
 /// use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
 /// use portcullis::clock::ManualClock;
-/// use portcullis::id::SessionId;
+/// use portcullis::__private::SessionId;
 /// use std::sync::Arc;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let clock = ManualClock::new(1_000);

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
-pub use crate::error::StoreError;
+pub(crate) use crate::error::StoreError;
 pub use crate::id::SessionKey;
 
 mod memory;
@@ -204,7 +204,7 @@ mod b64_32 {
 ///
 /// ```
 /// use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
-/// use portcullis::id::SessionId;
+/// use portcullis::__private::SessionId;
 /// use portcullis::clock::{Clock, SystemClock};
 /// # tokio_test_block_on(async {
 /// let store = MemoryStore::new();

@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use portcullis::jwt::KeyRegistry;
-use portcullis::request::RequestView;
 use portcullis::Authenticator;
+use portcullis::RequestView;
 
 /// When the application installs its provider.
 pub enum Order {

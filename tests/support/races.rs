@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use portcullis::jwt::{KeyRegistry, RevocationList, TokenPair, TokenService};
-use portcullis::request::RequestView;
 use portcullis::store::{SessionKey, SessionRecord, SessionStore};
+use portcullis::RequestView;
 use portcullis::{Authenticator, StoreError};
 use tokio::sync::Notify;
 

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use portcullis::clock::ManualClock;
-use portcullis::jwt::{Algorithm, KeyRegistry, TokenService, DEFAULT_LEEWAY};
+use portcullis::{__private::DEFAULT_LEEWAY, jwt::{Algorithm, KeyRegistry, TokenService}};
 use portcullis::Authenticator;
 use sha2::Sha256;
 

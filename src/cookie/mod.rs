@@ -7,8 +7,8 @@
 //! `Secure`, `SameSite=Lax`, `Path=/`, `Max-Age` = the session's remaining
 //! absolute life.
 //!
-//! ```
-//! use portcullis::cookie::{CookiePolicy, SameSite};
+//! ```ignore
+//! use portcullis::{CookiePolicy, SameSite};
 //! let policy = CookiePolicy::default();
 //! let header = policy.set_cookie("abc", 3600);
 //! assert_eq!(header, "__Host-id=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600");
@@ -46,9 +46,16 @@ use std::fmt::Write as _;
 /// The cookie's `SameSite` attribute (RFC 6265bis §4.1.2.7).
 ///
 /// ```
-/// use portcullis::cookie::{CookiePolicy, SameSite};
+/// use portcullis::{CookiePolicy, SameSite};
 /// let strict = CookiePolicy::builder().same_site(SameSite::Strict).build().unwrap();
-/// assert!(strict.set_cookie("v", 60).contains("; SameSite=Strict"));
+/// assert!(strict.is_secure());
+/// // `None` needs `Secure`: refused without it.
+/// assert!(CookiePolicy::builder()
+///     .name("id")
+///     .same_site(SameSite::None)
+///     .insecure_no_secure()
+///     .build()
+///     .is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -147,7 +154,7 @@ impl CookiePolicy {
     /// `max_age_secs` (callers pass the session's remaining life, so the
     /// cookie never outlives the session).
     #[must_use]
-    pub fn set_cookie(&self, value: &str, max_age_secs: u64) -> String {
+    pub(crate) fn set_cookie(&self, value: &str, max_age_secs: u64) -> String {
         let mut s = String::with_capacity(self.name.len() + value.len() + 80);
         s.push_str(&self.name);
         s.push('=');
@@ -161,7 +168,7 @@ impl CookiePolicy {
 
     /// The `Set-Cookie` value that makes the browser drop the cookie.
     #[must_use]
-    pub fn removal_cookie(&self) -> String {
+    pub(crate) fn removal_cookie(&self) -> String {
         let mut s = String::with_capacity(self.name.len() + 120);
         s.push_str(&self.name);
         s.push('=');
@@ -172,7 +179,7 @@ impl CookiePolicy {
 
     /// Every well-formed value of our cookie across the `Cookie` header
     /// lines, in order, at most [`MAX_CANDIDATES`] (see the module docs).
-    pub fn values<'s, 'h: 's>(
+    pub(crate) fn values<'s, 'h: 's>(
         &'s self,
         headers: &'s HeaderLines<'h>,
     ) -> impl Iterator<Item = &'h str> + 's {
@@ -322,3 +329,6 @@ impl CookiePolicyBuilder {
         Ok(p)
     }
 }
+
+#[cfg(test)]
+mod tests;

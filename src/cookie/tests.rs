@@ -1,8 +1,9 @@
-//! Cookie policy and Cookie-header parsing, through the public API.
+//! Cookie policy and Cookie-header parsing (internal steps: formatting
+//! `Set-Cookie`, finding our values among the header lines).
 
-use portcullis::cookie::{CookiePolicy, SameSite, MAX_CANDIDATES, MAX_COOKIE_VALUE_LEN};
-use portcullis::id::{IdSigner, SessionId};
-use portcullis::request::{HeaderLines, RequestView, MAX_HEADER_BYTES};
+use super::{CookiePolicy, SameSite, MAX_CANDIDATES, MAX_COOKIE_VALUE_LEN};
+use crate::id::{IdSigner, SessionId};
+use crate::request::{HeaderLines, RequestView, MAX_HEADER_BYTES};
 use proptest::prelude::*;
 
 fn lines<'a>(values: &[&'a [u8]]) -> HeaderLines<'a> {
