@@ -1641,3 +1641,39 @@ async fn verified_cache_size_one_and_off_give_the_same_answers() {
     assert!(one.authenticate(a.as_bytes()).await.is_ok());
     assert!(one.authenticate(b.as_bytes()).await.is_err());
 }
+
+/// Review of the one-builder change: the subject cutoff written by
+/// log-out-everywhere must outlive every token it refuses. With
+/// `max_token_lifetime` above the access lifetime (tokens minted elsewhere,
+/// or by `sign`), a cutoff kept only for the access lifetime would expire
+/// while such a token is still valid and let it back in.
+#[tokio::test]
+async fn a_cutoff_outlives_tokens_longer_than_the_access_lifetime() {
+    for max in [Some(Duration::from_secs(2 * 3_600)), None] {
+        let clock = ManualClock::new(NOW);
+        let auth = Authenticator::builder()
+            .without_sessions()
+            .clock(Arc::new(clock.clone()))
+            .tokens(
+                TokenConfig::new(KeyRegistry::hs256("k1", SECRET).unwrap())
+                    .access_ttl(Duration::from_secs(900))
+                    .max_token_lifetime(max),
+            )
+            .build()
+            .unwrap();
+        let svc = auth.tokens().unwrap();
+        let mut claims = svc.claims_for("alice", &[]).unwrap();
+        claims.exp = claims.iat + 2 * 3_600;
+        let token = svc.sign(&claims).unwrap();
+        assert!(svc.authenticate(token.as_bytes()).await.is_ok(), "{max:?}");
+        clock.advance(1);
+        auth.logout_everywhere("alice").await.unwrap();
+        for minutes in [1, 20, 100] {
+            clock.set(NOW + 1 + minutes * 60);
+            assert!(
+                svc.authenticate(token.as_bytes()).await.is_err(),
+                "{max:?}: the token came back {minutes} min after log-out-everywhere"
+            );
+        }
+    }
+}

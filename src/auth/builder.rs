@@ -143,22 +143,24 @@ impl AuthenticatorBuilder {
         let tokens = match self.tokens {
             Some(config) => {
                 let retention = config.subject_retention();
-                let revocations = match (self.revocations, store.revocation_list(retention)) {
-                    (Some(given), _) => given,
-                    (None, Some(from_store)) => from_store,
-                    (None, None) if store.is_shared() => {
-                        return Err(ConfigError::Invalid(
-                            "the session store is shared by several instances but offers no \
-                             revocation list: give one on the same backend with \
-                             `AuthenticatorBuilder::revocations`, or revocations made on one \
-                             instance would not reach the others"
-                                .into(),
-                        ))
-                    }
-                    (None, None) => Arc::new(
-                        MemoryRevocationList::new(clock.clone()).with_subject_retention(retention),
-                    ),
-                };
+                let revocations =
+                    match self.revocations {
+                        Some(given) => given,
+                        None => match store.revocation_list(retention) {
+                            Some(from_store) => from_store,
+                            None if store.is_shared() => return Err(ConfigError::Invalid(
+                                "the session store is shared by several instances but offers no \
+                                 revocation list: give one on the same backend with \
+                                 `AuthenticatorBuilder::revocations`, or revocations made on \
+                                 one instance would not reach the others"
+                                    .into(),
+                            )),
+                            None => Arc::new(
+                                MemoryRevocationList::new(clock.clone())
+                                    .with_subject_retention(retention),
+                            ),
+                        },
+                    };
                 Some(config.build(Shared {
                     store: store.clone(),
                     revocations,

@@ -113,9 +113,18 @@ impl TokenConfig {
     }
 
     /// The subject-cutoff retention a revocation list needs for these
-    /// settings: a cutoff must outlive every token it refuses.
+    /// settings: a cutoff must outlive every token it refuses, so the
+    /// longest lifetime a token may have to be accepted, not the one we
+    /// mint (without a lifetime cap: a year, the longest refresh family).
     pub(crate) fn subject_retention(&self) -> Duration {
-        self.access_ttl + self.leeway + Duration::from_secs(1)
+        let longest = match self.max_lifetime {
+            None => self.access_ttl,
+            Some(Some(max)) => max.max(self.access_ttl),
+            Some(None) => Duration::from_secs(MAX_REFRESH_TTL),
+        };
+        longest
+            .saturating_add(self.leeway)
+            .saturating_add(Duration::from_secs(1))
     }
 }
 
