@@ -79,6 +79,7 @@ pub use session::{ActiveSession, ClientInfo, SessionConfig, SessionInfo, Session
 #[cfg(feature = "__internal")]
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::cookie::{MAX_CANDIDATES, MAX_COOKIE_VALUE_LEN};
     pub use crate::csrf::{check_token, encode_token};
     pub use crate::error::RngError;
     pub use crate::id::{SessionId, ENCODED_ID_LEN, ID_LEN};
@@ -99,6 +100,14 @@ pub mod __private {
         token: &[u8],
     ) -> Result<Jws, crate::jwt::JwtError> {
         keys.verify_jws(token)
+    }
+    /// Every well-formed value of `policy`'s cookie in `view`'s `Cookie`
+    /// lines, as the authenticator finds them.
+    pub fn cookie_values<'s>(
+        policy: &'s crate::CookiePolicy,
+        view: &'s crate::RequestView<'_>,
+    ) -> Vec<&'s str> {
+        policy.values(&view.cookie_headers).collect()
     }
     /// `id` signed by `signer`, as a cookie value.
     pub fn sign(signer: &crate::IdSigner, id: &SessionId) -> String {

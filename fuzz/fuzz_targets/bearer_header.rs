@@ -15,7 +15,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use portcullis::__private::parse_bearer;
+use portcullis::__private::{parse_bearer, HeaderLines};
 use portcullis::RequestView;
 use portcullis::{AuthState, RejectionKind};
 
@@ -25,11 +25,13 @@ fn is_b64token_char(b: u8) -> bool {
 
 fuzz_target!(|data: &[u8]| {
     let mut view = RequestView::new("GET");
+    let mut authorization = HeaderLines::default();
     let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
     for line in &lines {
         view.add_header("authorization", line);
+        authorization.push(line);
     }
-    let parsed = parse_bearer(&view.authorization);
+    let parsed = parse_bearer(&authorization);
     match parsed {
         Ok(Some(token)) => {
             assert_eq!(lines.len(), 1, "a token from several Authorization lines");

@@ -23,7 +23,8 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use portcullis::clock::ManualClock;
-use portcullis::{CookiePolicy, MAX_CANDIDATES, MAX_COOKIE_VALUE_LEN};
+use portcullis::CookiePolicy;
+use portcullis::__private::{cookie_values, sign, verify_id, MAX_CANDIDATES, MAX_COOKIE_VALUE_LEN};
 use portcullis::{IdSigner, __private::SessionId};
 use portcullis::RequestView;
 use portcullis::SessionConfig;
@@ -101,7 +102,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let mut n = 0;
-    for value in w.policy.values(&view.cookie_headers) {
+    for value in cookie_values(&w.policy, &view) {
         n += 1;
         assert!(!value.is_empty() && value.len() <= MAX_COOKIE_VALUE_LEN);
         assert!(value
@@ -110,8 +111,8 @@ fuzz_target!(|data: &[u8]| {
         if let Some(id) = SessionId::decode(value) {
             assert_eq!(id.encode(), value, "a non-canonical ID decoded");
         }
-        if let Some(id) = w.signer.verify(value) {
-            assert_eq!(w.signer.sign(&id).len(), value.len());
+        if let Some(id) = verify_id(&w.signer, value) {
+            assert_eq!(sign(&w.signer, &id).len(), value.len());
             // Signed by the active or the old key: either way the ID part is canonical.
             assert_eq!(&value[..43], id.encode());
         }
@@ -124,9 +125,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(who.subject(), "fuzz");
         let live = SessionId::from_bytes(LIVE_ID);
         // The only way in is the live session's cookie (signed with either key).
-        let named_live = w.policy.values(&view.cookie_headers).any(|v| {
+        let named_live = cookie_values(&w.policy, &view).into_iter().any(|v| {
             let id = if signed {
-                w.signer.verify(v)
+                verify_id(&w.signer, v)
             } else {
                 SessionId::decode(v)
             };

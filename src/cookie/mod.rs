@@ -35,11 +35,12 @@
 //!
 //! **Duplicates**: if our name appears several times, every well-formed
 //! value is a candidate in header order (at most [`MAX_CANDIDATES`]); the
-//! authenticator uses the first that names a live session. With the default
-//! `__Host-` prefix a duplicate can only come from the same origin (e.g. an
-//! old cookie with another path), so this policy never lets a sibling
-//! domain force a session on the user, and a junk duplicate cannot log the
-//! user out.
+//! authenticator uses the one that names a live session, and makes the
+//! request anonymous (401) when two do, since it cannot tell which is the
+//! user's. With the default `__Host-` prefix a duplicate can only come from
+//! the same origin (e.g. an old cookie with another path), so this policy
+//! never lets a sibling domain force a session on the user, and a junk
+//! duplicate cannot log the user out.
 
 use std::fmt::Write as _;
 

@@ -52,13 +52,17 @@ pub fn world() -> &'static World {
             .build()
             .expect("runtime");
         let clock = Arc::new(ManualClock::new(NOW));
-        let tokens = portcullis::Authenticator::builder().without_sessions().clock(clock.clone()).tokens(portcullis::jwt::TokenConfig::new(registry()).issuer(ISSUER).audience(AUDIENCE).allow_crit(CRIT)).build().map(|a| a.tokens().expect("token mode").clone())
-            .expect("valid token service");
         let auth = Authenticator::builder()
             .clock(clock)
-            .tokens(tokens.clone())
+            .tokens(
+                portcullis::jwt::TokenConfig::new(registry())
+                    .issuer(ISSUER)
+                    .audience(AUDIENCE)
+                    .allow_crit(CRIT),
+            )
             .build()
             .expect("valid authenticator");
+        let tokens = auth.tokens().expect("token mode").clone();
         let single = KeyRegistry::hs256(K1.0, K1.1).expect("valid registry");
         World {
             rt,
