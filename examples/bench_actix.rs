@@ -3,7 +3,7 @@
 //! and `GET /jwt/me` in one of three ways:
 //!
 //! - `bare`: the same routes and the same JSON body, no authentication;
-//! - `portcullis`: the actix demo app (`AuthMiddleware`, in-memory stores);
+//! - `portcullis`: the actix demo app (`AuthLayer`, in-memory stores);
 //!   prints a session `COOKIE=` and an access `TOKEN=` to use;
 //! - `actix-session`: `actix-session`'s encrypted cookie session reading a
 //!   user id and roles on each request (`POST /login` sets the cookie);

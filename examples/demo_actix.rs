@@ -18,8 +18,9 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer, Resource};
 use portcullis::{
-    actix::{AuthMiddleware, BearerIdentity, RequireAuth, RequireRole, SessionIdentity},
-    BearerScheme, RoleName, SessionHandle, TokenHandle,
+    actix::{AuthLayer, RequireLayer},
+    BearerIdentity, BearerScheme, RequireRole, RoleName, SessionHandle, SessionIdentity,
+    TokenHandle,
 };
 use portcullis::{Authenticator, Rejection};
 
@@ -194,14 +195,14 @@ pub fn app(
         .route("/ready", web::get().to(ready))
         .service(
             web::scope("")
-                .wrap(AuthMiddleware::new(auth))
+                .wrap(AuthLayer::new(auth))
                 .app_data(web::PayloadConfig::new(common::MAX_BODY))
                 .service(resource("/session/login").route(web::post().to(session_login)))
                 .service(resource("/session/me").route(web::get().to(session_me)))
                 .service(
                     // The guard middleware here; the extractor on /jwt/admin.
                     resource("/session/admin")
-                        .wrap(RequireAuth::any_role(["admin"]).session())
+                        .wrap(RequireLayer::any_role(["admin"]).session())
                         .route(web::get().to(session_me)),
                 )
                 .service(resource("/session/list").route(web::get().to(session_list)))

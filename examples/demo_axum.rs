@@ -17,11 +17,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use portcullis::tower::AuthLayer;
-use portcullis::{
-    tower::axum::BearerIdentity, tower::axum::RequireRole, tower::axum::SessionIdentity,
-    BearerScheme, RoleName, SessionHandle, SessionScheme, TokenHandle,
-};
 use portcullis::{Authenticator, Rejection};
+use portcullis::{
+    BearerIdentity, BearerScheme, RequireRole, RoleName, SessionHandle, SessionIdentity,
+    SessionScheme, TokenHandle,
+};
 
 #[path = "common/mod.rs"]
 pub mod common;

@@ -13,8 +13,8 @@ use std::net::Ipv4Addr;
 
 use portcullis::jwt::TokenPair;
 use portcullis::{
-    rocket::{BearerIdentity, PortcullisFairing, RequireRole, SessionIdentity},
-    BearerScheme, RoleName, SessionHandle, SessionScheme, TokenHandle,
+    rocket::AuthLayer, BearerIdentity, BearerScheme, RequireRole, RoleName, SessionHandle,
+    SessionIdentity, SessionScheme, TokenHandle,
 };
 use portcullis::{Authenticator, Rejection};
 use rocket::catcher::{BoxFuture, Catcher};
@@ -120,12 +120,12 @@ async fn session_login(
 }
 
 #[rocket::get("/session/me")]
-fn session_me(who: SessionIdentity<'_>) -> Json<serde_json::Value> {
+fn session_me(who: SessionIdentity) -> Json<serde_json::Value> {
     Json(common::me_body(&who))
 }
 
 #[rocket::get("/session/admin")]
-fn session_admin(who: RequireRole<'_, Admin, SessionScheme>) -> Json<serde_json::Value> {
+fn session_admin(who: RequireRole<Admin, SessionScheme>) -> Json<serde_json::Value> {
     Json(common::me_body(&who))
 }
 
@@ -159,12 +159,12 @@ async fn jwt_login(
 }
 
 #[rocket::get("/jwt/me")]
-fn jwt_me(who: BearerIdentity<'_>) -> Json<serde_json::Value> {
+fn jwt_me(who: BearerIdentity) -> Json<serde_json::Value> {
     Json(common::me_body(&who))
 }
 
 #[rocket::get("/jwt/admin")]
-fn jwt_admin(who: RequireRole<'_, Admin, BearerScheme>) -> Json<serde_json::Value> {
+fn jwt_admin(who: RequireRole<Admin, BearerScheme>) -> Json<serde_json::Value> {
     Json(common::me_body(&who))
 }
 
@@ -230,7 +230,7 @@ pub fn rocket(auth: Authenticator, port: u16) -> Rocket<Build> {
         figment = figment.merge(("log_level", LogLevel::Off));
     }
     rocket::custom(figment)
-        .attach(PortcullisFairing::new(auth))
+        .attach(AuthLayer::new(auth))
         .mount(
             "/",
             rocket::routes![

@@ -18,8 +18,8 @@
 # toolchain for this one command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ITEM_BUDGET=${ITEM_BUDGET:-97}
-ADAPTER_LINE_BUDGET=${ADAPTER_LINE_BUDGET:-1450}
+ITEM_BUDGET=${ITEM_BUDGET:-82}
+ADAPTER_LINE_BUDGET=${ADAPTER_LINE_BUDGET:-1000}
 RUSTC_BOOTSTRAP=1 cargo rustdoc --all-features --lib --locked --quiet -- \
   -Z unstable-options --output-format json
 ITEM_BUDGET=$ITEM_BUDGET ADAPTER_LINE_BUDGET=$ADAPTER_LINE_BUDGET python3 - <<'PY'

@@ -310,6 +310,20 @@ impl AuthState {
         }
     }
 
+    /// [`require_scheme`](Self::require_scheme) when a scheme is given,
+    /// else [`require`](Self::require): the one check behind every
+    /// extractor and route layer of every adapter.
+    pub(crate) fn require_in(
+        &self,
+        scheme: Option<Scheme>,
+        req: &Requirement,
+    ) -> Result<&Identity, Rejection> {
+        match scheme {
+            Some(scheme) => self.require_scheme(scheme, req),
+            None => self.require(req),
+        }
+    }
+
     /// The identity if any; `Ok(None)` when anonymous.
     ///
     /// # Errors

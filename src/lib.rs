@@ -43,6 +43,11 @@ pub mod clock;
 mod cookie;
 mod csrf;
 mod error;
+#[cfg_attr(
+    not(any(feature = "axum", feature = "actix-web", feature = "rocket")),
+    allow(dead_code)
+)] // used by the adapters
+mod extract;
 mod handle;
 mod id;
 mod identity;
@@ -61,6 +66,7 @@ pub use auth::{
 pub use cookie::{CookiePolicy, CookiePolicyBuilder, SameSite};
 pub use csrf::CsrfConfig;
 pub use error::{ConfigError, StoreError};
+pub use extract::{BearerIdentity, OptionalIdentity, RequireRole, SessionIdentity};
 pub use handle::{SessionHandle, TokenHandle};
 pub use id::IdSigner;
 pub use identity::{

@@ -23,8 +23,7 @@ use std::fmt;
 /// The body adapters send (with status 500) when a route needs the
 /// authentication outcome but the middleware/fairing was not installed: a
 /// server configuration error, reported the same way by every adapter.
-#[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))] // the adapters' answer when their middleware is missing
-pub const MISCONFIGURED_BODY: &str = r#"{"error":"internal server error"}"#;
+pub(crate) const MISCONFIGURED_BODY: &str = r#"{"error":"internal server error"}"#;
 
 /// Why a request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,6 +52,10 @@ pub enum RejectionKind {
     /// answered alike (401). Login handlers return it, so every framework
     /// answers the same bytes.
     InvalidCredentials,
+    /// A route asked for the authentication outcome but the adapter's
+    /// middleware (`AuthLayer`) did not run: a server configuration error,
+    /// logged, answered 500 by every adapter alike.
+    MissingMiddleware,
 }
 
 impl RejectionKind {
@@ -70,6 +73,7 @@ impl RejectionKind {
             | RejectionKind::CrossSiteRequest
             | RejectionKind::TooManySessions => 403,
             RejectionKind::StoreUnavailable => 503,
+            RejectionKind::MissingMiddleware => 500,
         }
     }
 
@@ -87,6 +91,7 @@ impl RejectionKind {
             RejectionKind::StoreUnavailable => "service unavailable",
             RejectionKind::TooManySessions => "too many sessions",
             RejectionKind::InvalidCredentials => "invalid credentials",
+            RejectionKind::MissingMiddleware => "internal server error",
         }
     }
 
@@ -102,6 +107,7 @@ impl RejectionKind {
             RejectionKind::StoreUnavailable => r#"{"error":"service unavailable"}"#,
             RejectionKind::TooManySessions => r#"{"error":"too many sessions"}"#,
             RejectionKind::InvalidCredentials => r#"{"error":"invalid credentials"}"#,
+            RejectionKind::MissingMiddleware => MISCONFIGURED_BODY,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! in-process through `actix_web::test`; the cross-adapter equality of
 //! failure answers; and the actix adapter's own guarantees (the core runs
 //! once per request, a rejection is the same bytes from an extractor, a
-//! handler and `RequireAuth`, a missing middleware is a 500).
+//! handler and `RequireLayer`, a missing middleware is a 500).
 #![cfg(feature = "actix-web")]
 
 #[path = "attacks/mod.rs"]
@@ -33,11 +33,8 @@ use demo_actix::common::{self, Settings, Stores};
 use portcullis::clock::{SharedClock, SystemClock};
 use portcullis::store::{MemoryStore, SessionKey, SessionRecord, SessionStore};
 use portcullis::{
-    actix::{
-        AuthMiddleware, Authenticated, MaybeAuthenticated, RequireAuth, RequireRole,
-        SessionIdentity,
-    },
-    RoleName, SessionHandle, TokenHandle,
+    actix::{AuthLayer, RequireLayer},
+    Identity, OptionalIdentity, RequireRole, RoleName, SessionHandle, SessionIdentity, TokenHandle,
 };
 use portcullis::{Authenticator, Rejection, RejectionKind, StoreError};
 
@@ -491,15 +488,18 @@ async fn login(session: SessionHandle) -> Result<HttpResponse, Rejection> {
 }
 
 async fn many(
-    a: Authenticated,
+    a: Identity,
     b: SessionIdentity,
     c: RequireRole<UserRole>,
-    d: MaybeAuthenticated,
+    d: OptionalIdentity,
     e: SessionHandle,
     f: TokenHandle,
 ) -> HttpResponse {
     assert!(e.identity().is_some() && f.outcome().state.identity().is_some());
-    let d = d.0.map(|id| id.subject().to_owned()).unwrap_or_default();
+    let d = d
+        .into_inner()
+        .map(|id| id.subject().to_owned())
+        .unwrap_or_default();
     HttpResponse::Ok().body([a.subject(), b.subject(), c.subject(), &d].join(","))
 }
 
@@ -528,18 +528,18 @@ fn test_app(
     >,
 > {
     App::new()
-        .wrap(AuthMiddleware::new(auth))
+        .wrap(AuthLayer::new(auth))
         .route("/login", web::post().to(login))
         .route("/many", web::get().to(many))
         .route("/by-hand", web::get().to(by_hand))
         .service(
             web::scope("/guarded")
-                .wrap(RequireAuth::authenticated())
+                .wrap(RequireLayer::authenticated())
                 .route("/ok", web::get().to(ok)),
         )
         .service(
             web::resource("/admin")
-                .wrap(RequireAuth::any_role(["admin"]).bearer())
+                .wrap(RequireLayer::any_role(["admin"]).bearer())
                 .route(web::get().to(ok)),
         )
         .route(
@@ -725,7 +725,7 @@ async fn without_the_middleware_extractors_and_guards_refuse_with_500() {
         )
         .service(
             web::scope("/guarded")
-                .wrap(RequireAuth::authenticated())
+                .wrap(RequireLayer::authenticated())
                 .route("/ok", web::get().to(ok)),
         );
     let h = ActixHarness {

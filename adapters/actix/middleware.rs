@@ -1,4 +1,4 @@
-//! [`AuthMiddleware`]: authenticate every request once and send what the
+//! [`AuthLayer`]: authenticate every request once and send what the
 //! core queued (Set-Cookie, `Cache-Control: no-store`) on the way out.
 
 use std::future::{ready, Future, Ready};
@@ -24,7 +24,7 @@ pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
 /// header line, the peer IP and the connection scheme, runs
 /// [`Authenticator::authenticate`] once, and stores the result as an
 /// `Arc<`[`AuthOutcome`]`>` in the request extensions (one entry; it also
-/// gives access to the `Authenticator` that produced it), where the [extractors](super) and [`RequireAuth`](super::RequireAuth)
+/// gives access to the `Authenticator` that produced it), where the [extractors](super) and [`RequireLayer`](super::RequireLayer)
 /// find it. On the way out it appends the `Set-Cookie` the core queued (a
 /// login, a rotation, a logout, or the removal of a dead cookie) and
 /// `Cache-Control: no-store` when asked.
@@ -34,15 +34,15 @@ pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
 ///
 /// ```
 /// use actix_web::{test, web, App, HttpResponse};
-/// use portcullis::actix::{AuthMiddleware, Authenticated};
+/// use portcullis::{actix::AuthLayer, Identity};
 /// use portcullis::Authenticator;
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// let auth = Authenticator::builder().build().unwrap();
 /// let app = test::init_service(
 ///     App::new()
-///         .wrap(AuthMiddleware::new(auth))
-///         .route("/me", web::get().to(|who: Authenticated| async move {
+///         .wrap(AuthLayer::new(auth))
+///         .route("/me", web::get().to(|who: Identity| async move {
 ///             HttpResponse::Ok().body(who.subject().to_owned())
 ///         })),
 /// )
@@ -53,18 +53,18 @@ pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct AuthMiddleware {
+pub struct AuthLayer {
     auth: Authenticator,
 }
 
-impl AuthMiddleware {
+impl AuthLayer {
     /// Middleware over `auth` (cheap to clone; build one per app).
     pub fn new(auth: Authenticator) -> Self {
-        AuthMiddleware { auth }
+        AuthLayer { auth }
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for AuthMiddleware
+impl<S, B> Transform<S, ServiceRequest> for AuthLayer
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: MessageBody + 'static,
@@ -83,7 +83,7 @@ where
     }
 }
 
-/// The [`Service`] that [`AuthMiddleware`] wraps around an app, scope or
+/// The [`Service`] that [`AuthLayer`] wraps around an app, scope or
 /// resource.
 #[derive(Debug)]
 pub struct AuthService<S> {

@@ -1,4 +1,4 @@
-//! [`RequireAuth`]: refuse requests that do not meet a [`Requirement`]
+//! [`RequireLayer`]: refuse requests that do not meet a [`Requirement`]
 //! before they reach the handlers of a scope, resource or route.
 
 use std::future::{ready, Ready};
@@ -9,31 +9,30 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::{Error, HttpMessage, ResponseError};
 
 use super::middleware::ResponseFuture;
-use super::response::MissingMiddlewareRejection;
 use crate::auth::AuthOutcome;
-use crate::identity::{AuthState, Identity, Requirement};
-use crate::rejection::{Rejection, Scheme};
+use crate::identity::Requirement;
+use crate::rejection::Scheme;
 
 /// Guard middleware: only requests whose caller meets a [`Requirement`]
 /// (optionally with credentials of one [`Scheme`]) reach the wrapped
-/// services; the others get the core's [`Rejection`] (401, 403, 400 or 503
+/// services; the others get the core's [`Rejection`](crate::Rejection) (401, 403, 400 or 503
 /// with its challenge and JSON body).
 ///
-/// Wrap it *inside* [`AuthMiddleware`](super::AuthMiddleware), e.g. on a
-/// scope or a resource of an app that the `AuthMiddleware` wraps. Without
+/// Wrap it *inside* [`AuthLayer`](super::AuthLayer), e.g. on a
+/// scope or a resource of an app that the `AuthLayer` wraps. Without
 /// it, every request is refused with a 500.
 ///
 /// ```
 /// use actix_web::{test, web, App, HttpResponse};
-/// use portcullis::actix::{AuthMiddleware, RequireAuth};
+/// use portcullis::actix::{AuthLayer, RequireLayer};
 /// use portcullis::Authenticator;
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// let auth = Authenticator::builder().build().unwrap();
 /// let app = test::init_service(
-///     App::new().wrap(AuthMiddleware::new(auth)).service(
+///     App::new().wrap(AuthLayer::new(auth)).service(
 ///         web::scope("/admin")
-///             .wrap(RequireAuth::any_role(["admin"]))
+///             .wrap(RequireLayer::any_role(["admin"]))
 ///             .route("/stats", web::get().to(HttpResponse::Ok)),
 ///     ),
 /// )
@@ -44,15 +43,15 @@ use crate::rejection::{Rejection, Scheme};
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct RequireAuth {
+pub struct RequireLayer {
     requirement: Requirement,
     scheme: Option<Scheme>,
 }
 
-impl RequireAuth {
+impl RequireLayer {
     /// Require `requirement`, with credentials of any scheme.
     pub fn new(requirement: Requirement) -> Self {
-        RequireAuth {
+        RequireLayer {
             requirement,
             scheme: None,
         }
@@ -70,7 +69,7 @@ impl RequireAuth {
         Self::new(Requirement::any_role(roles))
     }
     /// Only credentials of `scheme` count; a caller without them is
-    /// challenged in that scheme (see [`AuthState::require_scheme`]).
+    /// challenged in that scheme (see [`AuthState::require_scheme`](crate::AuthState::require_scheme)).
     pub fn scheme(mut self, scheme: Scheme) -> Self {
         self.scheme = Some(scheme);
         self
@@ -85,46 +84,34 @@ impl RequireAuth {
     }
 }
 
-/// Check `state` against `requirement`, in `scheme` when given.
-pub(crate) fn check<'a>(
-    state: &'a AuthState,
-    scheme: Option<Scheme>,
-    requirement: &Requirement,
-) -> Result<&'a Identity, Rejection> {
-    match scheme {
-        Some(scheme) => state.require_scheme(scheme, requirement),
-        None => state.require(requirement),
-    }
-}
-
-impl<S, B> Transform<S, ServiceRequest> for RequireAuth
+impl<S, B> Transform<S, ServiceRequest> for RequireLayer
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: MessageBody + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Transform = RequireAuthService<S>;
+    type Transform = RequireService<S>;
     type InitError = ();
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RequireAuthService {
+        ready(Ok(RequireService {
             service,
             guard: self.clone(),
         }))
     }
 }
 
-/// The [`Service`] that [`RequireAuth`] wraps around a scope, resource or
+/// The [`Service`] that [`RequireLayer`] wraps around a scope, resource or
 /// route.
 #[derive(Debug)]
-pub struct RequireAuthService<S> {
+pub struct RequireService<S> {
     service: S,
-    guard: RequireAuth,
+    guard: RequireLayer,
 }
 
-impl<S, B> Service<ServiceRequest> for RequireAuthService<S>
+impl<S, B> Service<ServiceRequest> for RequireService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: MessageBody + 'static,
@@ -137,13 +124,15 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let refused = match req.extensions().get::<Arc<AuthOutcome>>() {
-            Some(outcome) => check(&outcome.state, self.guard.scheme, &self.guard.requirement)
+            Some(outcome) => outcome
+                .state
+                .require_in(self.guard.scheme, &self.guard.requirement)
                 .err()
                 .map(|r| r.error_response()),
-            None => Some(MissingMiddlewareRejection::logged().error_response()),
+            None => Some(crate::extract::missing_middleware().error_response()),
         };
         match refused {
-            // The response goes back through AuthMiddleware, which adds any
+            // The response goes back through AuthLayer, which adds any
             // queued Set-Cookie (e.g. the removal of a dead cookie).
             Some(response) => {
                 Box::pin(ready(Ok(req.into_response(response).map_into_right_body())))

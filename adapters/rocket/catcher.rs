@@ -20,17 +20,17 @@ use super::response::stashed_rejection;
 /// ```
 /// use rocket::http::{Header, Status};
 /// use rocket::local::blocking::Client;
-/// use portcullis::rocket::{BearerIdentity, PortcullisFairing};
+/// use portcullis::{BearerIdentity, rocket::AuthLayer};
 /// use portcullis::Authenticator;
 ///
 /// #[rocket::get("/me")]
-/// fn me(who: BearerIdentity<'_>) -> String {
+/// fn me(who: BearerIdentity) -> String {
 ///     who.subject().to_owned()
 /// }
 ///
 /// let auth = Authenticator::builder().build().unwrap();
 /// let rocket = rocket::build()
-///     .attach(PortcullisFairing::new(auth))
+///     .attach(AuthLayer::new(auth))
 ///     .mount("/", rocket::routes![me])
 ///     .register("/", portcullis::rocket::catchers());
 /// let client = Client::untracked(rocket).unwrap();

@@ -1,4 +1,4 @@
-//! [`PortcullisFairing`]: installs the [`Authenticator`] and sends what the
+//! [`AuthLayer`]: installs the [`Authenticator`] and sends what the
 //! core queued (Set-Cookie, `Cache-Control: no-store`) on the way out.
 
 use rocket::fairing::{self, Fairing, Info, Kind};
@@ -26,7 +26,7 @@ use super::outcome::existing_outcome;
 /// ```
 /// use rocket::http::{Header, Status};
 /// use rocket::local::blocking::Client;
-/// use portcullis::{SessionHandle, rocket::PortcullisFairing};
+/// use portcullis::{SessionHandle, rocket::AuthLayer};
 /// use portcullis::{Authenticator, Rejection};
 ///
 /// #[rocket::post("/login")]
@@ -36,7 +36,7 @@ use super::outcome::existing_outcome;
 ///
 /// let auth = Authenticator::builder().build().unwrap();
 /// let rocket = rocket::build()
-///     .attach(PortcullisFairing::new(auth))
+///     .attach(AuthLayer::new(auth))
 ///     .mount("/", rocket::routes![login]);
 /// let client = Client::untracked(rocket).unwrap();
 /// let res = client.post("/login").dispatch();
@@ -46,19 +46,19 @@ use super::outcome::existing_outcome;
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct PortcullisFairing {
+pub struct AuthLayer {
     auth: Authenticator,
 }
 
-impl PortcullisFairing {
+impl AuthLayer {
     /// A fairing over `auth` (cheap to clone; build one per app).
     pub fn new(auth: Authenticator) -> Self {
-        PortcullisFairing { auth }
+        AuthLayer { auth }
     }
 }
 
 #[rocket::async_trait]
-impl Fairing for PortcullisFairing {
+impl Fairing for AuthLayer {
     fn info(&self) -> Info {
         Info {
             name: "portcullis",
@@ -68,7 +68,7 @@ impl Fairing for PortcullisFairing {
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         if rocket.state::<Authenticator>().is_some() {
-            tracing::error!("portcullis: an Authenticator is already managed; attach PortcullisFairing instead of managing it");
+            tracing::error!("portcullis: an Authenticator is already managed; attach AuthLayer instead of managing it");
             return Err(rocket);
         }
         Ok(rocket.manage(self.auth.clone()))

@@ -1,20 +1,25 @@
 //! Rocket 0.5 adapter: request guards, a fairing and catchers.
 //!
-//! - [`PortcullisFairing`] installs the [`Authenticator`](crate::Authenticator)
+//! - [`AuthLayer`] installs the [`Authenticator`](crate::Authenticator)
 //!   as managed state and, on every response, appends the `Set-Cookie` and
 //!   `Cache-Control: no-store` the core queued.
-//! - Request guards (`FromRequest`): `&Identity` / [`Identity`](crate::Identity)
-//!   (any credential), [`OptionalIdentity`] (fails closed),
-//!   [`BearerIdentity`] / [`SessionIdentity`] (one scheme only),
-//!   [`RequireRole<R, C>`](RequireRole) (a role, as a [`RoleName`](crate::RoleName) type),
-//!   [`SessionHandle`](crate::SessionHandle) (log in with a fresh ID, rotate, log out, list, CSRF token),
-//!   [`TokenHandle`](crate::TokenHandle) (issue, refresh, log out) and `&AuthOutcome` (everything).
+//! - Request guards: the core's [`Identity`](crate::Identity) (any
+//!   credential), [`OptionalIdentity`](crate::OptionalIdentity) (fails
+//!   closed), [`BearerIdentity`](crate::BearerIdentity) /
+//!   [`SessionIdentity`](crate::SessionIdentity) (one scheme only),
+//!   [`RequireRole<R, S>`](crate::RequireRole) (a role, as a
+//!   [`RoleName`](crate::RoleName) type),
+//!   [`SessionHandle`](crate::SessionHandle) (log in with a fresh ID,
+//!   rotate, log out, list, CSRF token),
+//!   [`TokenHandle`](crate::TokenHandle) (issue, refresh, log out) and
+//!   `&AuthOutcome` (everything): the same types, decided the same way, as
+//!   in the tower/axum and actix-web adapters.
 //! - [`catchers`] render a failed guard's [`Rejection`](crate::Rejection)
 //!   exactly as the core defines it; [`json_catcher`] answers every other
 //!   error with short JSON instead of Rocket's HTML.
 //!
 //! **Authentication runs once per request**, however many guards a handler
-//! takes: the first guard builds a [`RequestView`](crate::request::RequestView)
+//! takes: the first guard builds a [`RequestView`](crate::RequestView)
 //! from the method, every raw header line and the client IP, calls
 //! [`Authenticator::authenticate`](crate::Authenticator::authenticate), and
 //! caches the `Arc<AuthOutcome>` in Rocket's request-local cache. The
@@ -27,14 +32,14 @@
 //! request-local cache, because Rocket hands catchers only the status. The
 //! [`catchers`] (400, 401, 403, 503) read it back and send the core's status,
 //! `WWW-Authenticate` challenge and JSON body, the same bytes the tower and
-//! actix adapters send. A handler may also take `Result<&Identity, Rejection>`
+//! actix adapters send. A handler may also take `Result<Identity, Rejection>`
 //! and return the `Rejection`, which is a `Responder`.
 //!
 //! ```
 //! use rocket::http::{Header, Status};
 //! use rocket::local::blocking::Client;
 //! use rocket::serde::json::Json;
-//! use portcullis::{RoleName, SessionHandle, rocket::{BearerIdentity, PortcullisFairing, RequireRole, SessionIdentity}};
+//! use portcullis::{RequireRole, RoleName, SessionHandle, SessionIdentity, rocket::AuthLayer};
 //! use portcullis::{Authenticator, Rejection};
 //!
 //! pub enum Admin {}
@@ -49,18 +54,18 @@
 //! }
 //!
 //! #[rocket::get("/me")]
-//! fn me(who: SessionIdentity<'_>) -> String {
+//! fn me(who: SessionIdentity) -> String {
 //!     who.subject().to_owned()
 //! }
 //!
 //! #[rocket::get("/admin")]
-//! fn admin(who: RequireRole<'_, Admin>) -> String {
+//! fn admin(who: RequireRole<Admin>) -> String {
 //!     who.subject().to_owned()
 //! }
 //!
 //! let auth = Authenticator::builder().build().unwrap();
 //! let rocket = rocket::build()
-//!     .attach(PortcullisFairing::new(auth))
+//!     .attach(AuthLayer::new(auth))
 //!     .mount("/", rocket::routes![login, me, admin])
 //!     .register("/", portcullis::rocket::catchers());
 //! let client = Client::untracked(rocket).unwrap();
@@ -102,10 +107,7 @@ mod fairing;
 mod guards;
 mod outcome;
 mod response;
-mod session;
-mod tokens;
 
 pub use catcher::{catchers, json_catcher};
-pub use fairing::PortcullisFairing;
-pub use guards::{Authenticated, BearerIdentity, OptionalIdentity, RequireRole, SessionIdentity};
+pub use fairing::AuthLayer;
 pub use response::stashed_rejection;

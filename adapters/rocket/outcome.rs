@@ -8,7 +8,7 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 
 use crate::auth::{AuthOutcome, Authenticator};
-use crate::rejection::{Rejection, RejectionKind};
+use crate::rejection::Rejection;
 use crate::request::{RequestView, Single};
 
 /// The request-local slot holding the outcome (`None`: the fairing is
@@ -81,21 +81,6 @@ pub(crate) fn reject<T>(req: &Request<'_>, rejection: Rejection) -> Outcome<T, R
     Outcome::Error((Status::new(rejection.status()), rejection))
 }
 
-/// Fail a guard because [`PortcullisFairing`](super::PortcullisFairing) is
-/// not attached: a server misconfiguration, refused (500) rather than let
-/// through. Nothing is stashed, so [`json_catcher`](super::json_catcher)
-/// answers [`MISCONFIGURED_BODY`](crate::rejection::MISCONFIGURED_BODY); a handler
-/// taking `Result<_, Rejection>` sees a 503 rejection (fail closed).
-pub(crate) fn missing_fairing<T>() -> Outcome<T, Rejection> {
-    tracing::error!(
-        "portcullis: PortcullisFairing is not attached to this Rocket; refusing the request"
-    );
-    Outcome::Error((
-        Status::InternalServerError,
-        Rejection::session(RejectionKind::StoreUnavailable),
-    ))
-}
-
 /// The whole outcome of authenticating the request: the
 /// [`AuthState`](crate::AuthState), the live session if any, and the
 /// headers queued for the response. Never fails once the fairing is
@@ -107,7 +92,7 @@ impl<'r> FromRequest<'r> for &'r AuthOutcome {
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Rejection> {
         match outcome(req).await {
             Some(outcome) => Outcome::Success(outcome),
-            None => missing_fairing(),
+            None => reject(req, crate::extract::missing_middleware()),
         }
     }
 }

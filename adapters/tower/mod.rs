@@ -56,10 +56,55 @@
 //! # });
 //! ```
 //!
-//! With the `axum` feature, [`axum`] adds extractors
-//! (`Identity`, `Option<Identity>`, `BearerIdentity`, `SessionIdentity`,
-//! `RequireRole<R, S>`, `SessionHandle`, `TokenHandle`) and `IntoResponse`
-//! for [`Rejection`](crate::Rejection).
+//! # axum
+//!
+//! With the `axum` feature the core's extractor types are axum handler
+//! arguments: [`Identity`](crate::Identity),
+//! [`SessionIdentity`](crate::SessionIdentity),
+//! [`BearerIdentity`](crate::BearerIdentity),
+//! [`OptionalIdentity`](crate::OptionalIdentity),
+//! [`RequireRole`](crate::RequireRole),
+//! [`SessionHandle`](crate::SessionHandle) and
+//! [`TokenHandle`](crate::TokenHandle), the same types with the same
+//! meaning as in the actix-web and Rocket adapters. Every refusal is the
+//! core's [`Rejection`](crate::Rejection), which is `IntoResponse` (through
+//! [`rejection_response`]); without [`AuthLayer`] in front of the route they
+//! answer 500 and log the configuration error.
+//!
+//! ```
+//! use axum::{routing::{get, post}, Router, Json};
+//! use portcullis::{Authenticator, Identity, Rejection};
+//! use portcullis::tower::AuthLayer;
+//! use portcullis::{RequireRole, RoleName, SessionHandle, SessionScheme};
+//! use tower::ServiceExt;
+//!
+//! struct Admin;
+//! impl RoleName for Admin {
+//!     const NAME: &'static str = "admin";
+//! }
+//!
+//! async fn me(who: Identity) -> String {
+//!     who.subject().to_owned()
+//! }
+//! async fn admin(who: RequireRole<Admin, SessionScheme>) -> String {
+//!     format!("hello {}", who.subject())
+//! }
+//! async fn logout(session: SessionHandle) -> Result<(), Rejection> {
+//!     session.logout().await
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let auth = Authenticator::builder().build().unwrap();
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .route("/admin", get(admin))
+//!     .route("/logout", post(logout))
+//!     .layer(AuthLayer::new(auth));
+//!
+//! let res = app.oneshot(http::Request::get("/me").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+//! assert_eq!(res.status(), 401);
+//! # });
+//! ```
 
 mod future;
 mod layer;
@@ -67,15 +112,12 @@ mod response;
 mod service;
 
 #[cfg(feature = "axum")]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub mod axum;
+mod axum;
 
 #[cfg(test)]
 mod tests;
 
 pub use future::{RequireFuture, ResponseFuture};
 pub use layer::{default_peer_ip, AuthLayer, PeerIpFn, RequireLayer};
-#[cfg(test)]
-use response::MISSING_LAYER_BODY;
-pub use response::{missing_layer_response, rejection_response, JsonResponder, RejectionResponder};
+pub use response::{rejection_response, JsonResponder, RejectionResponder};
 pub use service::{Auth, Require};

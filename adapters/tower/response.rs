@@ -2,19 +2,12 @@
 //! [`RejectionResponder`] hook that lets a route answer differently (e.g. a
 //! redirect to the login page for HTML routes).
 
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use http::header::{CACHE_CONTROL, LOCATION};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 
 use crate::redirect::LoginRedirect;
 use crate::Rejection;
-
-/// The body of the 500 sent when an extractor or [`RequireLayer`] runs
-/// without an [`AuthLayer`] in front of it (a server configuration error).
-///
-/// [`RequireLayer`]: super::RequireLayer
-/// [`AuthLayer`]: super::AuthLayer
-pub(crate) const MISSING_LAYER_BODY: &str = crate::rejection::MISCONFIGURED_BODY;
 
 /// The response for `rejection`: its status, `Content-Type:
 /// application/json`, `Cache-Control: no-store`, the `WWW-Authenticate`
@@ -52,25 +45,6 @@ pub fn rejection_response<B: From<&'static str>>(rejection: &Rejection) -> Respo
         }
     }
     res.extensions_mut().insert(*rejection);
-    res
-}
-
-/// The 500 answered when no [`AuthLayer`](super::AuthLayer) ran before an
-/// extractor or [`RequireLayer`](super::RequireLayer). Logs the cause once
-/// per request at `error` level; the client only sees
-/// `{"error":"internal server error"}`.
-#[must_use]
-pub fn missing_layer_response<B: From<&'static str>>() -> Response<B> {
-    tracing::error!(
-        "portcullis: no authentication outcome in the request extensions; \
-         add `portcullis::tower::AuthLayer` outside this route (server configuration error)"
-    );
-    let mut res = Response::new(B::from(MISSING_LAYER_BODY));
-    *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 

@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use super::future::{RequireFuture, ResponseFuture};
 use super::layer::{AuthLayer, RequireLayer};
-use super::response::{missing_layer_response, RejectionResponder};
+use super::response::{rejection_response, RejectionResponder};
 use crate::auth::AuthOutcome;
 use crate::request::RequestView;
 use crate::AuthState;
@@ -129,11 +129,9 @@ impl<S, R> Require<S, R> {
 
     fn check(&self, state: &AuthState) -> Result<(), crate::Rejection> {
         let config = &self.layer.config;
-        match config.scheme {
-            Some(scheme) => state.require_scheme(scheme, &config.requirement),
-            None => state.require(&config.requirement),
-        }
-        .map(|_| ())
+        state
+            .require_in(config.scheme, &config.requirement)
+            .map(|_| ())
     }
 }
 
@@ -164,7 +162,9 @@ where
                 res.extensions_mut().insert(rejection);
                 RequireFuture::rejected(res)
             }
-            None => RequireFuture::rejected(missing_layer_response()),
+            None => {
+                RequireFuture::rejected(rejection_response(&crate::extract::missing_middleware()))
+            }
         }
     }
 }

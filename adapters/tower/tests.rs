@@ -8,10 +8,11 @@ use std::sync::Arc;
 use http::{Request, Response, StatusCode};
 use tower::{service_fn, ServiceBuilder, ServiceExt};
 
-use super::{AuthLayer, RequireLayer, MISSING_LAYER_BODY};
+use super::{AuthLayer, RequireLayer};
 use crate::auth::AuthOutcome;
 use crate::jwt::{KeyRegistry, TokenConfig};
 use crate::redirect::LoginRedirect;
+use crate::rejection::MISCONFIGURED_BODY as MISSING_LAYER_BODY;
 use crate::{Authenticator, Rejection, RejectionKind, Scheme};
 
 fn authenticator() -> Authenticator {

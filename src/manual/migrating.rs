@@ -11,9 +11,12 @@
 //!   tokens, CSRF, proxies) is given once to `Authenticator::builder()`,
 //!   and `AuthenticatorBuilder::build` refuses contradictory or weak
 //!   settings at start-up. Each framework then gets one middleware built
-//!   from the `Authenticator`: `AuthLayer` for tower and axum, the
-//!   middleware of `portcullis::actix` for actix-web, the fairing of
-//!   `portcullis::rocket` for Rocket.
+//!   from the `Authenticator`, named `AuthLayer` in every adapter
+//!   (`portcullis::tower::AuthLayer`, `portcullis::actix::AuthLayer`, the
+//!   Rocket fairing `portcullis::rocket::AuthLayer`), and the handler
+//!   arguments are the same core types everywhere: `Identity`,
+//!   `SessionIdentity`, `BearerIdentity`, `OptionalIdentity`,
+//!   `RequireRole`, `SessionHandle`, `TokenHandle`.
 //! - **A session exists only while a user is logged in.** There are no
 //!   anonymous sessions and no general key-value bag on the handle: the
 //!   session record carries the user, roles, timestamps, client IP and
@@ -68,11 +71,11 @@
 //! | `AuthUser` (`id`, `session_auth_hash`) | nothing to implement: a session carries a subject string and roles |
 //! | `AuthnBackend::authenticate(creds)` | your own credential check in the login handler, then `SessionHandle::login(user, roles)`; answer a failure with `RejectionKind::InvalidCredentials` |
 //! | `AuthnBackend::get_user(id)` on every request | not needed: the identity carries subject and roles; load more of the user yourself when a handler needs it |
-//! | the `AuthSession` extractor | `SessionHandle` for operations, the identity extractor for the current user |
-//! | `auth_session.user` | the identity extractor, or its optional form for routes open to anonymous callers |
+//! | the `AuthSession` extractor | `SessionHandle` for operations, `Identity` for the current user |
+//! | `auth_session.user` | `Identity`, or `OptionalIdentity` for routes open to anonymous callers |
 //! | `auth_session.login(&user)` | `SessionHandle::login(user, roles)`; call `SessionHandle::check_login_origin` first if the handler reads the body |
 //! | `auth_session.logout()` | `SessionHandle::logout` |
-//! | `login_required!(Backend)` | `RequireLayer::authenticated()` on a router, or an identity extractor in the handler |
+//! | `login_required!(Backend)` | `RequireLayer::authenticated()` on a router, or `Identity` in the handler |
 //! | `login_required!(Backend, login_url = "/login")` | `RequireLayer::authenticated().login_redirect(..)`, which adds a same-origin `next` parameter (absolute and `//` targets are dropped) |
 //! | `permission_required!(Backend, "perm")` | `RequireLayer::any_role(["perm"])` (or `all_roles`), or `RequireRole` in the handler |
 //! | `AuthzBackend` (`get_user_permissions`, `get_group_permissions`, `has_perm`) | roles given at login; `RequireRole` or `RequireLayer` check them |
@@ -86,7 +89,7 @@
 //!
 //! | actix-session | portcullis |
 //! |---------------|------------|
-//! | `SessionMiddleware::new(store, key)` / `SessionMiddleware::builder(store, key)` | `App::wrap` the `portcullis::actix` middleware built from the `Authenticator`; no cookie key is needed, the cookie holds only a random 256-bit ID |
+//! | `SessionMiddleware::new(store, key)` / `SessionMiddleware::builder(store, key)` | `App::wrap(portcullis::actix::AuthLayer::new(auth))`; no cookie key is needed, the cookie holds only a random 256-bit ID |
 //! | `CookieSessionStore` (state in the cookie) | none: state is always server-side; `MemoryStore` for one process |
 //! | `RedisSessionStore::new(url)` | `RedisStore::connect(url)` (feature `redis`), given to `Authenticator::builder().store(..)` |
 //! | `cookie_name`, `cookie_secure`, `cookie_http_only`, `cookie_same_site`, `cookie_path`, `cookie_domain` | `CookiePolicy::builder()` with `name`, `insecure_no_secure`, `insecure_script_readable`, `same_site`, `path`, `domain` |
@@ -94,7 +97,7 @@
 //! | `session_lifecycle(PersistentSession::default().session_ttl(d))` | `SessionConfig::absolute_timeout(d)`; the cookie's `Max-Age` follows the session's remaining life |
 //! | `BrowserSession` | `CookiePolicy::builder().browser_session_cookie()` |
 //! | `TtlExtensionPolicy::OnEveryRequest` | `SessionConfig::idle_timeout`: the idle deadline moves with use, written at most once per `SessionConfig::rolling_interval` (60 s) |
-//! | the `Session` extractor | `SessionHandle` for operations, the identity extractors for the current user |
+//! | the `Session` extractor | `SessionHandle` for operations, `Identity` / `SessionIdentity` for the current user |
 //! | `session.insert("user_id", id)` at login | `SessionHandle::login(user, roles)` |
 //! | `session.insert` / `get` / `remove` for other data | not on the handle; see "What changes" above |
 //! | `session.renew()` | `SessionHandle::rotate`; a login always issues a fresh ID by itself |
@@ -105,11 +108,11 @@
 //!
 //! | actix-identity | portcullis |
 //! |----------------|------------|
-//! | `IdentityMiddleware::default()` plus `SessionMiddleware` | one middleware, from `portcullis::actix` |
+//! | `IdentityMiddleware::default()` plus `SessionMiddleware` | one middleware, `portcullis::actix::AuthLayer` |
 //! | `Identity::login(&req.extensions(), id)` | `SessionHandle::login(user, roles)`, taken as a handler argument; returns the CSRF token |
 //! | `identity.logout()` (with `LogoutBehavior::PurgeSession`) | `SessionHandle::logout`: the record is always deleted |
-//! | the `Identity` extractor, `identity.id()` | the actix identity extractors (any scheme, session only, bearer only), their `subject()` |
-//! | `Option<Identity>` | the fail-closed optional extractor of `portcullis::actix`, never `Option` of an extractor: actix-web turns every error, a store outage included, into `None` |
+//! | the `Identity` extractor, `identity.id()` | `portcullis::Identity` (any scheme), `SessionIdentity`, `BearerIdentity`; their `subject()` |
+//! | `Option<Identity>` | `OptionalIdentity` (fails closed), never `Option` of an extractor: actix-web turns every error, a store outage included, into `None` |
 //! | `visit_deadline(Some(d))` | `SessionConfig::idle_timeout(d)`, on by default (30 min) |
 //! | `login_deadline(Some(d))` | `SessionConfig::absolute_timeout(d)`, on by default (12 h) |
 //! | none | `RequireRole` (roles), `SessionHandle::logout_all`, `SessionHandle::list`, token mode with `TokenHandle` |
