@@ -120,19 +120,30 @@ async fn harness(
     }
 }
 
-#[actix_web::test]
-async fn contract_run_all() {
-    contract::run_all(&harness(demo_auth().await).await).await;
+/// One test per contract row: `contract_row::<row>`.
+mod contract_row {
+    use super::*;
+    contract::rows!(
+        #[actix_web::test]
+        harness(demo_auth().await).await
+    );
 }
 
-#[actix_web::test]
-async fn attacks() {
+/// One test per attack section: `attack::<section>`.
+mod attack {
+    use super::*;
+    attacks::sections!(
+        #[actix_web::test]
+        harness(attack_auth().await).await
+    );
+}
+
+/// The demo with the attack suite's settings.
+async fn attack_auth() -> Authenticator {
     let settings = Settings::from_vars(&attacks::setting).unwrap_or_else(|e| panic!("{e}"));
-    let auth = common::authenticator(&settings)
+    common::authenticator(&settings)
         .await
-        .unwrap_or_else(|e| panic!("authenticator: {e}"));
-    let n = attacks::run_all(&harness(auth).await).await;
-    println!("attack cases (actix): {n}");
+        .unwrap_or_else(|e| panic!("authenticator: {e}"))
 }
 
 #[actix_web::test]

@@ -87,19 +87,30 @@ async fn demo_app() -> Router {
     demo_axum::app(auth)
 }
 
-#[tokio::test]
-async fn contract_run_all() {
-    contract::run_all(&AxumHarness::new(demo_app().await)).await;
+/// One test per contract row: `contract_row::<row>`.
+mod contract_row {
+    use super::*;
+    contract::rows!(
+        #[tokio::test]
+        AxumHarness::new(demo_app().await)
+    );
 }
 
-#[tokio::test]
-async fn attacks() {
+/// One test per attack section: `attack::<section>`.
+mod attack {
+    use super::*;
+    attacks::sections!(
+        #[tokio::test]
+        AxumHarness::new(demo_axum::app(attack_auth().await))
+    );
+}
+
+/// The demo with the attack suite's settings.
+async fn attack_auth() -> portcullis::Authenticator {
     let settings = Settings::from_vars(&attacks::setting).unwrap_or_else(|e| panic!("{e}"));
-    let auth = common::authenticator(&settings)
+    common::authenticator(&settings)
         .await
-        .unwrap_or_else(|e| panic!("authenticator: {e}"));
-    let n = attacks::run_all(&AxumHarness::new(demo_axum::app(auth))).await;
-    println!("attack cases (axum): {n}");
+        .unwrap_or_else(|e| panic!("authenticator: {e}"))
 }
 
 #[tokio::test]

@@ -120,19 +120,30 @@ async fn demo() -> RocketHarness {
     RocketHarness::new(demo_rocket::rocket(demo_auth().await, 0)).await
 }
 
-#[rocket::async_test]
-async fn contract_run_all() {
-    contract::run_all(&demo().await).await;
+/// One test per contract row: `contract_row::<row>`.
+mod contract_row {
+    use super::*;
+    contract::rows!(
+        #[rocket::async_test]
+        demo().await
+    );
 }
 
-#[rocket::async_test]
-async fn attacks() {
+/// One test per attack section: `attack::<section>`.
+mod attack {
+    use super::*;
+    attacks::sections!(
+        #[rocket::async_test]
+        RocketHarness::new(demo_rocket::rocket(attack_auth().await, 0)).await
+    );
+}
+
+/// The demo with the attack suite's settings.
+async fn attack_auth() -> Authenticator {
     let settings = Settings::from_vars(&attacks::setting).unwrap_or_else(|e| panic!("{e}"));
-    let auth = common::authenticator(&settings)
+    common::authenticator(&settings)
         .await
-        .unwrap_or_else(|e| panic!("authenticator: {e}"));
-    let n = attacks::run_all(&RocketHarness::new(demo_rocket::rocket(auth, 0)).await).await;
-    println!("attack cases (rocket): {n}");
+        .unwrap_or_else(|e| panic!("authenticator: {e}"))
 }
 
 #[rocket::async_test]

@@ -8,12 +8,10 @@
 //! ```ignore
 //! #[path = "contract/mod.rs"] mod contract;
 //! #[path = "attacks/mod.rs"] mod attacks;
-//! #[tokio::test]
-//! async fn attacks() {
-//!     let settings = Settings::from_vars(&attacks::setting).unwrap();
-//!     let auth = common::authenticator(&settings).await.unwrap();
-//!     let n = attacks::run_all(&AxumHarness::new(demo_axum::app(auth))).await;
-//!     println!("attack cases (axum): {n}");
+//! mod attack {
+//!     use super::*;
+//!     // one #[tokio::test] per section, each on a fresh demo
+//!     attacks::sections!(#[tokio::test] AxumHarness::new(demo_axum::app(attack_auth().await)));
 //! }
 //! ```
 //!
@@ -625,7 +623,8 @@ impl<'h, H: Harness> Attack<'h, H> {
     }
 
     /// The number of cases run; panics with every failure if any.
-    fn finish(self) -> usize {
+    /// The number of cases run; panics listing every failed one.
+    pub fn finish(self) -> usize {
         if !self.failures.is_empty() {
             panic!(
                 "{} of {} attack cases failed:\n  {}",
@@ -641,23 +640,31 @@ impl<'h, H: Harness> Attack<'h, H> {
 /// Run every attack against the demo behind `h` (built with [`setting`]);
 /// returns the number of cases executed. Panics at the end listing every
 /// failed case.
-pub async fn run_all<H: Harness>(h: &H) -> usize {
-    let mut a = Attack::new(h);
-    cookies(&mut a).await;
-    cookie_tossing(&mut a).await;
-    session_fixation(&mut a).await;
-    stolen_after_logout(&mut a).await;
-    csrf(&mut a).await;
-    jwt_forgery(&mut a).await;
-    jwt_claims(&mut a).await;
-    jwt_encoding(&mut a).await;
-    authorization_header(&mut a).await;
-    refresh(&mut a).await;
-    huge(&mut a).await;
-    logout_races(&mut a).await;
-    review_findings(&mut a).await;
-    a.finish()
+/// One test per attack section for an adapter, each on a fresh demo (with
+/// the attack settings), so a failure names its section
+/// (`attack::jwt_forgery`) and lists every failed case of it.
+/// `sections!(#[test_attribute] harness_expression)`; the list of sections
+/// lives here only.
+macro_rules! sections {
+    (#[$test:meta] $make:expr) => {
+        $crate::attacks::sections!(@each #[$test] $make;
+            cookies, cookie_tossing, session_fixation, stolen_after_logout, csrf, jwt_forgery,
+            jwt_claims, jwt_encoding, authorization_header, refresh, huge, logout_races,
+            review_findings);
+    };
+    (@each #[$test:meta] $make:expr; $($section:ident),* $(,)?) => {
+        $(
+            #[$test]
+            async fn $section() {
+                let h = $make;
+                let mut a = $crate::attacks::Attack::new(&h);
+                $crate::attacks::$section(&mut a).await;
+                println!("{} cases", a.finish());
+            }
+        )*
+    };
 }
+pub(crate) use sections;
 
 // ---------------------------------------------------------------------------
 // Cookies
