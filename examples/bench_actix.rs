@@ -186,7 +186,7 @@ async fn demo_auth() -> (portcullis::Authenticator, String, String) {
     auth.login(&anonymous, "alice", roles.clone())
         .await
         .unwrap_or_else(|e| common::exit_with(&e.to_string()));
-    let set_cookie = anonymous.response.take().set_cookie.unwrap_or_default();
+    let set_cookie = portcullis::__private::set_cookie(&anonymous).unwrap_or_default();
     let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
     let tokens = auth
         .tokens()

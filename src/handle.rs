@@ -12,7 +12,7 @@
 //! let session = SessionHandle::new(outcome.clone());
 //! let info = session.login("alice", vec!["user".into()]).await.unwrap();
 //! assert_eq!(info.user, "alice");
-//! assert!(outcome.response.take().set_cookie.is_some());
+//! assert!(outcome.take_response_headers().any(|(n, _)| n == "set-cookie"));
 //! # });
 //! ```
 

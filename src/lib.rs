@@ -60,9 +60,7 @@ mod request;
 mod session;
 pub mod store;
 
-pub use auth::{
-    AuthOutcome, Authenticator, AuthenticatorBuilder, LoginInfo, PendingHeaders, ResponseHeaders,
-};
+pub use auth::{AuthOutcome, Authenticator, AuthenticatorBuilder, LoginInfo};
 pub use cookie::{CookiePolicy, CookiePolicyBuilder, SameSite};
 pub use csrf::CsrfConfig;
 pub use error::{ConfigError, StoreError};
@@ -77,7 +75,7 @@ pub use proxy::TrustedProxies;
 pub use redirect::LoginRedirect;
 pub use rejection::{Rejection, RejectionKind, Scheme};
 pub use request::RequestView;
-pub use session::{ActiveSession, ClientInfo, SessionConfig, SessionInfo, SessionLimitPolicy};
+pub use session::{SessionConfig, SessionInfo, SessionLimitPolicy};
 
 /// Internals for this crate's own fuzz targets, benches and tests (feature
 /// `__internal`). Not part of the API: no stability promise, not counted
@@ -91,7 +89,55 @@ pub mod __private {
     pub use crate::id::{SessionId, ENCODED_ID_LEN, ID_LEN};
     pub use crate::jwt::internal::*;
     pub use crate::request::{HeaderLines, Single, MAX_HEADER_BYTES};
-    pub use crate::session::{LoginOutcome, SessionManager};
+    pub use crate::session::{ActiveSession, ClientInfo, LoginOutcome, SessionManager};
+
+    /// The `Set-Cookie` the core queued for `outcome` (taking every queued
+    /// header, through the public `AuthOutcome::take_response_headers`).
+    pub fn set_cookie(outcome: &crate::AuthOutcome) -> Option<String> {
+        outcome
+            .take_response_headers()
+            .find(|(name, _)| *name == "set-cookie")
+            .map(|(_, value)| value)
+    }
+    /// Queue a `Set-Cookie` on `outcome`, as the core's operations do.
+    pub fn queue_set_cookie(outcome: &crate::AuthOutcome, value: String) {
+        outcome.response.set_cookie(value);
+    }
+    /// `TokenService::issue` for a client (IP, User-Agent).
+    ///
+    /// # Errors
+    /// As `issue`.
+    pub async fn issue_for(
+        svc: &crate::jwt::TokenService,
+        subject: &str,
+        roles: &[String],
+        client: &ClientInfo,
+    ) -> Result<crate::jwt::TokenPair, crate::Rejection> {
+        svc.issue_for(subject, roles, client).await
+    }
+    /// `TokenService::refresh` by a client (the retry grace needs it).
+    ///
+    /// # Errors
+    /// As `refresh`.
+    pub async fn refresh_from(
+        svc: &crate::jwt::TokenService,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<crate::jwt::TokenPair, crate::Rejection> {
+        svc.refresh_from(refresh_token, client).await
+    }
+    /// The live session `outcome` found, if any.
+    pub fn session(outcome: &crate::AuthOutcome) -> Option<&ActiveSession> {
+        outcome.session.as_ref()
+    }
+    /// The client `outcome` saw (after the trusted-proxy rule).
+    pub fn client(outcome: &crate::AuthOutcome) -> &ClientInfo {
+        &outcome.client
+    }
+    /// Why `outcome`'s request fails the cross-origin rule, if it does.
+    pub fn cross_origin(outcome: &crate::AuthOutcome) -> Option<crate::RejectionKind> {
+        outcome.cross_origin
+    }
 
     /// The session manager of `auth`, if cookie sessions are on.
     pub fn sessions(auth: &crate::Authenticator) -> Option<&SessionManager> {

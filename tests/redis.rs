@@ -18,7 +18,10 @@ use portcullis::clock::{Clock, ManualClock, SharedClock, SystemClock};
 use portcullis::jwt::{KeyRegistry, RevocationList, TokenService};
 use portcullis::redis::{RedisRevocationList, RedisStore};
 use portcullis::store::{conformance, RecordKind, SessionKey, SessionRecord, SessionStore};
-use portcullis::{__private::SessionManager, ClientInfo, SessionConfig};
+use portcullis::{
+    __private::{ClientInfo, SessionManager},
+    SessionConfig,
+};
 use portcullis::{Authenticator, StoreError};
 use redis::AsyncCommands as _;
 use redis_server::RedisServer;

@@ -34,7 +34,7 @@ async fn login(auth: &Authenticator, user: &str) -> (String, String) {
         .login(&anon, user, vec!["user".into()])
         .await
         .unwrap_or_else(|e| panic!("login: {e:?}"));
-    let sc = anon.response.take().set_cookie.unwrap_or_default();
+    let sc = portcullis::__private::set_cookie(&anon).unwrap_or_default();
     (pair(&sc), info.csrf_token)
 }
 
@@ -93,7 +93,7 @@ async fn h1_two_live_sessions_of_our_name_choose_nobody() {
         let o = with_cookie(&auth, "GET", &header).await;
         let err = o.state.require(&Requirement::Authenticated).unwrap_err();
         assert_eq!(err.status(), 401);
-        assert!(o.session.is_none());
+        assert!(portcullis::__private::session(&o).is_none());
     }
     // Each alone still works.
     assert_eq!(user_of(&auth, &alice).await.as_deref(), Some("alice"));
@@ -109,18 +109,18 @@ async fn l1_rotate_does_not_resurrect_a_session_ended_meanwhile() {
     let o = with_cookie(&auth, "GET", &cookie).await;
     // A concurrent logout ends the session after this request found it.
     let sessions = portcullis::__private::sessions(&auth).unwrap();
-    let key = o.session.as_ref().unwrap().key;
+    let key = portcullis::__private::session(&o).unwrap().key;
     sessions.logout(&key).await.unwrap();
     let err = auth.rotate(&o).await.unwrap_err();
     assert_eq!(err.status(), 401);
-    assert!(o.response.take().set_cookie.is_none());
+    assert!(portcullis::__private::set_cookie(&o).is_none());
     assert!(sessions.list("alice", None).await.unwrap().is_empty());
 
     // The same for a role change, and for log-out-everywhere.
     let (cookie, _) = login(&auth, "alice").await;
     let o = with_cookie(&auth, "GET", &cookie).await;
     sessions.logout_all("alice").await.unwrap();
-    let current = o.session.as_ref().unwrap();
+    let current = portcullis::__private::session(&o).unwrap();
     assert_eq!(
         sessions
             .set_roles(current, vec!["admin".into()])
@@ -145,7 +145,7 @@ async fn l2_debug_never_shows_csrf_secret_ip_user_agent_or_data() {
         .login(&anon, "alice", vec!["user".into()])
         .await
         .unwrap();
-    let sc = anon.response.take().set_cookie.unwrap();
+    let sc = portcullis::__private::set_cookie(&anon).unwrap();
     let cookie = pair(&sc);
     let id = cookie.split('=').nth(1).unwrap().to_owned();
 
@@ -153,11 +153,11 @@ async fn l2_debug_never_shows_csrf_secret_ip_user_agent_or_data() {
     view.add_header("cookie", cookie.as_bytes());
     view.add_header("x-csrf-token", info.csrf_token.as_bytes());
     let o = auth.authenticate(&view).await;
-    let mut s = o.session.clone().unwrap();
+    let mut s = portcullis::__private::session(&o).cloned().unwrap();
     Arc::make_mut(&mut s.record)
         .data
         .insert("note".into(), "private-note-value".into());
-    o.response.set_cookie(sc.clone());
+    portcullis::__private::queue_set_cookie(&o, sc.clone());
     let identity = o
         .state
         .require(&Requirement::Authenticated)
@@ -425,8 +425,16 @@ async fn m2_forwarding_headers_count_only_from_a_trusted_proxy() {
         v.add_header("x-forwarded-for", b"6.6.6.6, 198.51.100.7");
         v.add_header("x-forwarded-proto", b"https");
         let o = auth.authenticate(&v).await;
-        assert_eq!(o.client.ip, Some(want_ip.parse().unwrap()), "peer {peer}");
-        assert_eq!(o.cross_origin, want_cross, "peer {peer}");
+        assert_eq!(
+            portcullis::__private::client(&o).ip,
+            Some(want_ip.parse().unwrap()),
+            "peer {peer}"
+        );
+        assert_eq!(
+            portcullis::__private::cross_origin(&o),
+            want_cross,
+            "peer {peer}"
+        );
     }
 }
 
@@ -445,7 +453,10 @@ async fn m3_cross_site_login_is_refused_with_or_without_a_cookie() {
         let o = auth.authenticate(&v).await;
         let err = auth.login(&o, "attacker", vec![]).await.unwrap_err();
         assert_eq!(err.status(), 403);
-        assert!(o.response.take().set_cookie.is_none(), "no cookie is set");
+        assert!(
+            portcullis::__private::set_cookie(&o).is_none(),
+            "no cookie is set"
+        );
     }
     // The victim's session stays; the attacker has none.
     assert_eq!(user_of(&auth, &victim).await.as_deref(), Some("victim"));

@@ -8,11 +8,11 @@ mod races;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use portcullis::__private::ClientInfo;
 use portcullis::clock::{ManualClock, SharedClock};
 use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenService};
 use portcullis::store::{MemoryStore, SessionStore};
 use portcullis::Authenticator;
-use portcullis::ClientInfo;
 use portcullis::RequestView;
 use portcullis::Requirement;
 use proptest::prelude::*;
@@ -132,11 +132,17 @@ fn clocked() -> (TokenService, ManualClock) {
 async fn l9_same_client_retry_within_10_s_gets_the_same_refresh_token() {
     let (svc, clock) = clocked();
     let me = client("198.51.100.9", Some("App/1.0"));
-    let first = svc.issue_for("l9-jo", &[], &me).await.unwrap();
-    let rotated = svc.refresh_from(&first.refresh_token, &me).await.unwrap();
+    let first = portcullis::__private::issue_for(&svc, "l9-jo", &[], &me)
+        .await
+        .unwrap();
+    let rotated = portcullis::__private::refresh_from(&svc, &first.refresh_token, &me)
+        .await
+        .unwrap();
     // The response was lost; the client retries with the spent token.
     clock.advance(9);
-    let again = svc.refresh_from(&first.refresh_token, &me).await.unwrap();
+    let again = portcullis::__private::refresh_from(&svc, &first.refresh_token, &me)
+        .await
+        .unwrap();
     assert_eq!(
         again.refresh_token, rotated.refresh_token,
         "the same successor"
@@ -150,9 +156,15 @@ async fn l9_same_client_retry_within_10_s_gets_the_same_refresh_token() {
         .await
         .is_ok());
     // Exactly one live refresh token: the successor rotates on normally.
-    let next = svc.refresh_from(&rotated.refresh_token, &me).await.unwrap();
+    let next = portcullis::__private::refresh_from(&svc, &rotated.refresh_token, &me)
+        .await
+        .unwrap();
     assert_ne!(next.refresh_token, rotated.refresh_token);
-    assert!(svc.refresh_from(&next.refresh_token, &me).await.is_ok());
+    assert!(
+        portcullis::__private::refresh_from(&svc, &next.refresh_token, &me)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -169,17 +181,23 @@ async fn l9_retry_from_another_client_or_too_late_ends_the_family() {
     ] {
         let (svc, clock) = clocked();
         let me = client("198.51.100.9", Some("App/1.0"));
-        let first = svc.issue_for("l9-kim", &[], &me).await.unwrap();
-        let rotated = svc.refresh_from(&first.refresh_token, &me).await.unwrap();
+        let first = portcullis::__private::issue_for(&svc, "l9-kim", &[], &me)
+            .await
+            .unwrap();
+        let rotated = portcullis::__private::refresh_from(&svc, &first.refresh_token, &me)
+            .await
+            .unwrap();
         clock.advance(wait);
         assert!(
-            svc.refresh_from(&first.refresh_token, &retry)
+            portcullis::__private::refresh_from(&svc, &first.refresh_token, &retry)
                 .await
                 .is_err(),
             "{what}: reuse refused"
         );
         assert!(
-            svc.refresh_from(&rotated.refresh_token, &me).await.is_err(),
+            portcullis::__private::refresh_from(&svc, &rotated.refresh_token, &me)
+                .await
+                .is_err(),
             "{what}: the family ended"
         );
         assert!(
@@ -192,9 +210,17 @@ async fn l9_retry_from_another_client_or_too_late_ends_the_family() {
     // A client with no User-Agent at all never gets the grace.
     let (svc, _) = clocked();
     let bare = ClientInfo::new(Some("198.51.100.9".parse().unwrap()), None);
-    let first = svc.issue_for("l9-lee", &[], &bare).await.unwrap();
-    svc.refresh_from(&first.refresh_token, &bare).await.unwrap();
-    assert!(svc.refresh_from(&first.refresh_token, &bare).await.is_err());
+    let first = portcullis::__private::issue_for(&svc, "l9-lee", &[], &bare)
+        .await
+        .unwrap();
+    portcullis::__private::refresh_from(&svc, &first.refresh_token, &bare)
+        .await
+        .unwrap();
+    assert!(
+        portcullis::__private::refresh_from(&svc, &first.refresh_token, &bare)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,17 +228,23 @@ async fn l9_two_tabs_of_one_client_both_get_the_one_live_refresh_token() {
     for _ in 0..20 {
         let (svc, _) = clocked();
         let me = client("198.51.100.9", Some("App/1.0"));
-        let first = svc.issue_for("l9-max", &[], &me).await.unwrap();
+        let first = portcullis::__private::issue_for(&svc, "l9-max", &[], &me)
+            .await
+            .unwrap();
         let (a, b) = tokio::join!(
-            svc.refresh_from(&first.refresh_token, &me),
-            svc.refresh_from(&first.refresh_token, &me)
+            portcullis::__private::refresh_from(&svc, &first.refresh_token, &me),
+            portcullis::__private::refresh_from(&svc, &first.refresh_token, &me)
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(
             a.refresh_token, b.refresh_token,
             "exactly one live refresh token"
         );
-        assert!(svc.refresh_from(&a.refresh_token, &me).await.is_ok());
+        assert!(
+            portcullis::__private::refresh_from(&svc, &a.refresh_token, &me)
+                .await
+                .is_ok()
+        );
     }
 }
 
@@ -231,7 +263,7 @@ async fn m4_role_change_applies_to_every_live_credential_at_once() {
     let admin = vec!["user".to_owned(), "admin".to_owned()];
     let anon = auth.authenticate(&RequestView::new("POST")).await;
     auth.login(&anon, "m4-ned", admin.clone()).await.unwrap();
-    let cookie = anon.response.take().set_cookie.unwrap();
+    let cookie = portcullis::__private::set_cookie(&anon).unwrap();
     let cookie = cookie.split(';').next().unwrap().to_owned();
     let pair = svc.issue("m4-ned", &admin).await.unwrap();
     let other = svc.issue("m4-oli", &admin).await.unwrap();

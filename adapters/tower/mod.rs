@@ -34,7 +34,7 @@
 //! // Log alice in out of band and keep her cookie.
 //! let anonymous = auth.authenticate(&portcullis::RequestView::new("POST")).await;
 //! auth.login(&anonymous, "alice", vec!["user".into()]).await.unwrap();
-//! let set_cookie = anonymous.response.take().set_cookie.unwrap();
+//! let set_cookie = anonymous.take_response_headers().find(|(n, _)| *n == "set-cookie").unwrap().1;
 //! let cookie = set_cookie.split(';').next().unwrap().to_owned();
 //!
 //! let svc = ServiceBuilder::new()

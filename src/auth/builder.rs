@@ -106,17 +106,26 @@ impl AuthenticatorBuilder {
     /// [`TrustedProxies`].
     ///
     /// ```
-    /// use portcullis::{Authenticator, RequestView, TrustedProxies};
+    /// use std::sync::Arc;
+    /// use portcullis::{Authenticator, RequestView, SessionHandle, TrustedProxies};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let auth = Authenticator::builder()
     ///     .trusted_proxies(TrustedProxies::parse("10.0.0.0/8").unwrap())
     ///     .build()
     ///     .unwrap();
-    /// let mut view = RequestView::new("GET");
+    /// // A login through the proxy records the client, not the proxy.
+    /// let mut view = RequestView::new("POST");
     /// view.set_peer_ip("10.0.0.1".parse().unwrap());
     /// view.add_header("x-forwarded-for", b"198.51.100.7");
-    /// let outcome = auth.authenticate(&view).await;
-    /// assert_eq!(outcome.client.ip, Some("198.51.100.7".parse().unwrap()));
+    /// let outcome = Arc::new(auth.authenticate(&view).await);
+    /// SessionHandle::new(outcome.clone()).login("alice", vec![]).await.unwrap();
+    /// let (_, set_cookie) = outcome.take_response_headers().next().unwrap();
+    /// let cookie = set_cookie.split(';').next().unwrap();
+    /// let mut view = RequestView::new("GET");
+    /// view.add_header("cookie", cookie.as_bytes());
+    /// let session = SessionHandle::new(Arc::new(auth.authenticate(&view).await));
+    /// let devices = session.list().await.unwrap();
+    /// assert_eq!(devices[0].ip.as_deref(), Some("198.51.100.7"));
     /// # });
     /// ```
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {

@@ -16,7 +16,7 @@
 //! // Log in (e.g. from a login handler):
 //! let anonymous = auth.authenticate(&RequestView::new("POST")).await;
 //! let login = auth.login(&anonymous, "alice", vec!["user".into()]).await.unwrap();
-//! let set_cookie = anonymous.response.take().set_cookie.unwrap();
+//! let set_cookie = anonymous.take_response_headers().find(|(n, _)| *n == "set-cookie").unwrap().1;
 //! assert!(set_cookie.starts_with("__Host-id="));
 //!
 //! // The next request carries the cookie:
@@ -46,7 +46,10 @@ mod operations;
 mod outcome;
 
 pub use builder::AuthenticatorBuilder;
-pub use outcome::{AuthOutcome, LoginInfo, PendingHeaders, ResponseHeaders};
+#[cfg(feature = "tower")]
+pub(crate) use outcome::PendingHeaders;
+use outcome::ResponseHeaders;
+pub use outcome::{AuthOutcome, LoginInfo};
 
 /// Authenticates requests by session cookie and/or bearer token.
 ///

@@ -46,7 +46,7 @@ impl Authenticator {
     /// let outcome = auth.authenticate(&view).await;
     /// assert_eq!(auth.check_login_origin(&outcome).unwrap_err().status(), 403);
     /// assert_eq!(auth.login(&outcome, "alice", vec![]).await.unwrap_err().status(), 403);
-    /// assert!(outcome.response.take().set_cookie.is_none());
+    /// assert!(outcome.take_response_headers().all(|(n, _)| n != "set-cookie"));
     /// # });
     /// ```
     ///
@@ -144,7 +144,7 @@ impl Authenticator {
     /// let tokens = auth.tokens().unwrap();
     /// let anon = auth.authenticate(&RequestView::new("POST")).await;
     /// auth.login(&anon, "alice", vec![]).await.unwrap();
-    /// let set_cookie = anon.response.take().set_cookie.unwrap();
+    /// let set_cookie = anon.take_response_headers().find(|(n, _)| *n == "set-cookie").unwrap().1;
     /// let cookie = set_cookie.split(';').next().unwrap().to_owned();
     /// let pair = tokens.issue("alice", &[]).await.unwrap();
     /// auth.logout_everywhere("alice").await.unwrap();
@@ -180,7 +180,7 @@ impl Authenticator {
     /// let auth = Authenticator::builder().build().unwrap();
     /// let anon = auth.authenticate(&RequestView::new("POST")).await;
     /// auth.login(&anon, "bob", vec!["admin".into()]).await.unwrap();
-    /// let cookie = anon.response.take().set_cookie.unwrap();
+    /// let cookie = anon.take_response_headers().find(|(n, _)| *n == "set-cookie").unwrap().1;
     /// auth.set_user_roles("bob", &["user".into()]).await.unwrap();
     /// let mut view = RequestView::new("GET");
     /// view.add_header("cookie", cookie.split(';').next().unwrap().as_bytes());

@@ -12,24 +12,23 @@ use super::Authenticator;
 
 /// Headers the core asks the adapter to add to the response.
 #[derive(Debug, Default)]
-pub struct ResponseHeaders {
+pub(crate) struct ResponseHeaders {
     inner: Mutex<PendingHeaders>,
 }
 
 /// What [`ResponseHeaders::take`] hands to the adapter. `Debug` does not
 /// show the `Set-Cookie` value (it carries a session ID).
 #[derive(Default, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PendingHeaders {
+pub(crate) struct PendingHeaders {
     /// A `Set-Cookie` value (a new session, or a removal cookie).
-    pub set_cookie: Option<String>,
+    pub(crate) set_cookie: Option<String>,
     /// Send `Cache-Control: no-store`: the request carried a session
     /// cookie or a bearer token, or the response sets or clears an ID or
     /// carries tokens (a shared cache must never keep such an answer).
-    pub no_store: bool,
+    pub(crate) no_store: bool,
     /// Send `Vary: Cookie`: the answer depends on the session cookie (every
     /// response of a route that reads it, with or without a cookie).
-    pub vary_cookie: bool,
+    pub(crate) vary_cookie: bool,
 }
 
 impl std::fmt::Debug for PendingHeaders {
@@ -67,18 +66,18 @@ impl ResponseHeaders {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
     /// Ask for a `Set-Cookie` (replacing any earlier one) and `no-store`.
-    pub fn set_cookie(&self, value: String) {
+    pub(crate) fn set_cookie(&self, value: String) {
         let mut p = self.lock();
         p.set_cookie = Some(value);
         p.no_store = true;
     }
     /// Ask for `Cache-Control: no-store` (e.g. a body carrying tokens).
-    pub fn no_store(&self) {
+    pub(crate) fn no_store(&self) {
         self.lock().no_store = true;
     }
     /// Take what is pending (adapters call this once, on the way out).
     #[must_use]
-    pub fn take(&self) -> PendingHeaders {
+    pub(crate) fn take(&self) -> PendingHeaders {
         std::mem::take(&mut *self.lock())
     }
 }
@@ -93,22 +92,53 @@ pub struct AuthOutcome {
     /// Authenticated, anonymous or failed.
     pub state: AuthState,
     /// The live session when the cookie named one (even if CSRF failed).
-    pub session: Option<ActiveSession>,
+    pub(crate) session: Option<ActiveSession>,
     /// Keys of every well-formed session cookie presented (ended at login).
-    pub presented: Vec<SessionKey>,
+    pub(crate) presented: Vec<SessionKey>,
     /// The client's IP (after the trusted-proxy rule) and User-Agent
     /// (recorded at login).
-    pub client: ClientInfo,
+    pub(crate) client: ClientInfo,
     /// Why an unsafe request fails the cross-origin rule, if it does
     /// (checked for every unsafe request, with or without a cookie: a
     /// cookie-session login refuses it, see [`Authenticator::login`]).
-    pub cross_origin: Option<RejectionKind>,
+    pub(crate) cross_origin: Option<RejectionKind>,
     /// Headers to add to the response.
-    pub response: ResponseHeaders,
+    pub(crate) response: ResponseHeaders,
     pub(super) auth: Authenticator,
 }
 
 impl AuthOutcome {
+    /// Take the headers the core queued for the response, as `(name,
+    /// value)` pairs with lower-case names: `set-cookie` (a new session or a
+    /// removal cookie), `cache-control: no-store` (the request carried a
+    /// credential, or the answer sets one) and `vary: Cookie`. An adapter
+    /// of another framework appends them on the way out, once: a second
+    /// call yields nothing. The `set-cookie` value carries a session ID:
+    /// never log it.
+    ///
+    /// ```
+    /// use portcullis::{Authenticator, RequestView, SessionHandle};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// let outcome = std::sync::Arc::new(auth.authenticate(&RequestView::new("POST")).await);
+    /// SessionHandle::new(outcome.clone()).login("alice", vec![]).await.unwrap();
+    /// let headers: Vec<_> = outcome.take_response_headers().collect();
+    /// assert!(headers.iter().any(|(n, v)| *n == "set-cookie" && v.starts_with("__Host-id=")));
+    /// assert!(headers.contains(&("cache-control", "no-store".to_owned())));
+    /// assert_eq!(outcome.take_response_headers().count(), 0);
+    /// # });
+    /// ```
+    pub fn take_response_headers(&self) -> impl Iterator<Item = (&'static str, String)> {
+        let p = self.response.take();
+        [
+            p.set_cookie.map(|v| ("set-cookie", v)),
+            p.no_store.then(|| ("cache-control", "no-store".to_owned())),
+            p.vary_cookie.then(|| ("vary", "Cookie".to_owned())),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
     /// The authenticator that produced this outcome.
     ///
     /// ```

@@ -70,7 +70,7 @@ impl TokenService {
     ///
     /// # Errors
     /// As [`issue`](Self::issue).
-    pub async fn issue_for(
+    pub(crate) async fn issue_for(
         &self,
         subject: &str,
         roles: &[String],
@@ -160,12 +160,14 @@ impl TokenService {
             .map_err(|e| store_failure(&e))
     }
 
-    /// Exchange a refresh token for a new pair, rotating it. See
-    /// [`refresh_from`](Self::refresh_from); this is it for a client whose
-    /// IP and User-Agent are unknown (so the retry grace never applies).
+    /// Exchange a refresh token for a new pair, rotating it, for a client
+    /// whose IP and User-Agent are unknown, so the retry grace never
+    /// applies ([`TokenHandle::refresh`](crate::TokenHandle::refresh) knows
+    /// the client and grants it).
     ///
     /// # Errors
-    /// As [`refresh_from`](Self::refresh_from).
+    /// 401 for an unknown, spent or expired refresh token (a spent one also
+    /// ends its family); 503 when the store fails.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Rejection> {
         self.refresh_from(refresh_token, &ClientInfo::default())
             .await
@@ -190,7 +192,7 @@ impl TokenService {
     /// # Errors
     /// 401 ([`RejectionKind::InvalidToken`](crate::RejectionKind::InvalidToken))
     /// as above; 503 when the store fails.
-    pub async fn refresh_from(
+    pub(crate) async fn refresh_from(
         &self,
         refresh_token: &str,
         client: &ClientInfo,

@@ -98,7 +98,8 @@ impl fmt::Debug for TokenPair {
 ///   compare-and-set, so a family has exactly one live refresh token;
 ///   presenting a spent one again ends the whole family and every access
 ///   token minted from it (reuse detection), except the same client
-///   retrying within seconds ([`refresh_from`](Self::refresh_from)).
+///   retrying within seconds through
+///   [`TokenHandle::refresh`](crate::TokenHandle::refresh).
 /// - [`logout`](Self::logout) revokes the access token and ends its
 ///   family; [`logout_all`](Self::logout_all) revokes every token of a
 ///   subject issued up to now (millisecond precision) and ends all of

@@ -2,7 +2,7 @@
 //! absolute timeouts, rolling refresh, rotation, logout, logout everywhere,
 //! listing, and a cap on sessions per user.
 //!
-//! ```
+//! ```ignore
 //! use portcullis::{ClientInfo, SessionConfig, __private::SessionManager};
 //! use portcullis::store::MemoryStore;
 //! use portcullis::clock::ManualClock;

@@ -277,7 +277,7 @@ pub async fn l5_logout_everywhere_ends_everything(
         let user = if from_tokens { "l5-gus" } else { "l5-fay" };
         let anon = auth.authenticate(&RequestView::new("POST")).await;
         auth.login(&anon, user, vec![]).await.expect("login");
-        let cookie = anon.response.take().set_cookie.expect("cookie");
+        let cookie = portcullis::__private::set_cookie(&anon).expect("cookie");
         let cookie = cookie.split(';').next().expect("pair").to_owned();
         let pair = svc.issue(user, &[]).await.expect("issue");
         let mut view = RequestView::new("POST");
