@@ -251,13 +251,7 @@ pub fn rocket(auth: Authenticator, port: u16) -> Rocket<Build> {
             ],
         )
         .register("/", portcullis::rocket::catchers())
-        .register(
-            "/",
-            [
-                portcullis::rocket::json_catcher(),
-                Catcher::new(404, not_found),
-            ],
-        )
+        .register("/", [Catcher::new(404, not_found)])
 }
 
 #[allow(dead_code)] // unused when a test includes this file as a module

@@ -31,8 +31,8 @@ use demo_rocket::common::{self, Settings, Stores};
 use portcullis::clock::{SharedClock, SystemClock};
 use portcullis::store::{MemoryStore, SessionKey, SessionRecord, SessionStore};
 use portcullis::{
-    rocket::{json_catcher, AuthLayer},
-    OptionalIdentity, RequireRole, RoleName, SessionHandle, SessionIdentity, TokenHandle,
+    rocket::AuthLayer, OptionalIdentity, RequireRole, RoleName, SessionHandle, SessionIdentity,
+    TokenHandle,
 };
 use portcullis::{AuthOutcome, Authenticator, Identity, Rejection, StoreError};
 use rocket::http::{Header, Method};
@@ -632,7 +632,6 @@ fn test_rocket(auth: Authenticator) -> Rocket<Build> {
         .attach(AuthLayer::new(auth))
         .mount("/", rocket::routes![login, many, either])
         .register("/", portcullis::rocket::catchers())
-        .register("/", [json_catcher()])
 }
 
 #[rocket::async_test]
@@ -751,8 +750,7 @@ async fn without_the_fairing_guards_refuse_with_500() {
             ..rocket::Config::debug_default()
         })
         .mount("/", rocket::routes![login, many, either])
-        .register("/", portcullis::rocket::catchers())
-        .register("/", [json_catcher()]);
+        .register("/", portcullis::rocket::catchers());
     let h = RocketHarness::new(rocket).await;
     for (method, path) in [("GET", "/many"), ("POST", "/login")] {
         let r = h.send(method, path, &[], b"").await;

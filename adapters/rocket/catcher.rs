@@ -39,33 +39,30 @@ use super::response::stashed_rejection;
 /// assert_eq!(res.headers().get_one("WWW-Authenticate"), Some("Bearer"));
 /// assert_eq!(res.into_string().unwrap(), r#"{"error":"authentication required"}"#);
 /// ```
-#[must_use]
-pub fn catchers() -> Vec<Catcher> {
-    [400, 401, 403, 503]
-        .into_iter()
-        .map(|code| Catcher::new(code, render))
-        .collect()
-}
-
-/// A default catcher (every status without a more specific catcher) that
-/// answers JSON: the stashed [`Rejection`](crate::Rejection) if its status
-/// matches, otherwise `{"error":"<reason>"}` (e.g. `"not found"`,
-/// `"malformed request"`, `"payload too large"`, `"internal server error"`).
-/// Rocket's own default answers HTML.
+///
+/// The list ends with a default catcher (every status without a more
+/// specific catcher) that answers JSON too: `{"error":"<reason>"}`, e.g.
+/// `"not found"`, `"payload too large"`, `"internal server error"`, where
+/// Rocket's own default answers HTML. Register your own catcher for a
+/// status (as the demo does for 404) to answer it differently.
 ///
 /// ```
 /// use rocket::http::Status;
 /// use rocket::local::blocking::Client;
 ///
-/// let rocket = rocket::build().register("/", [portcullis::rocket::json_catcher()]);
+/// let rocket = rocket::build().register("/", portcullis::rocket::catchers());
 /// let client = Client::untracked(rocket).unwrap();
 /// let res = client.get("/nowhere").dispatch();
 /// assert_eq!(res.status(), Status::NotFound);
 /// assert_eq!(res.into_string().unwrap(), r#"{"error":"not found"}"#);
 /// ```
 #[must_use]
-pub fn json_catcher() -> Catcher {
-    Catcher::new(None, render)
+pub fn catchers() -> Vec<Catcher> {
+    [400, 401, 403, 503]
+        .into_iter()
+        .map(|code| Catcher::new(code, render))
+        .chain([Catcher::new(None, render)])
+        .collect()
 }
 
 fn render<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {

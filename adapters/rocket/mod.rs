@@ -15,7 +15,7 @@
 //!   `&AuthOutcome` (everything): the same types, decided the same way, as
 //!   in the tower/axum and actix-web adapters.
 //! - [`catchers`] render a failed guard's [`Rejection`](crate::Rejection)
-//!   exactly as the core defines it; [`json_catcher`] answers every other
+//!   exactly as the core defines it, and answer every other
 //!   error with short JSON instead of Rocket's HTML.
 //!
 //! **Authentication runs once per request**, however many guards a handler
@@ -99,7 +99,7 @@
 //!   out. The other adapters read the raw bytes and keep the session.
 //! - If the fairing is not attached, every guard refuses the request with a
 //!   500 (and logs an error) rather than letting it through;
-//!   [`json_catcher`] answers `{"error":"internal server error"}`,
+//!   [`catchers`] answer `{"error":"internal server error"}`,
 //!   as the other adapters do.
 
 mod catcher;
@@ -108,6 +108,6 @@ mod guards;
 mod outcome;
 mod response;
 
-pub use catcher::{catchers, json_catcher};
+pub use catcher::catchers;
 pub use fairing::AuthLayer;
 pub use response::stashed_rejection;

@@ -12,15 +12,15 @@ use crate::redirect::LoginRedirect;
 use crate::{Authenticator, Requirement, Scheme};
 
 /// How the peer's IP address is read from the request extensions.
-pub type PeerIpFn = fn(&http::Extensions) -> Option<IpAddr>;
+pub(crate) type PeerIpFn = fn(&http::Extensions) -> Option<IpAddr>;
 
-/// The default [`PeerIpFn`]: a [`SocketAddr`] or an [`IpAddr`] extension
+/// The default peer-IP reader: a [`SocketAddr`] or an [`IpAddr`] extension
 /// (hyper-util's and most tower servers' convention). axum's
 /// `ConnectInfo<SocketAddr>` is a different type: pass
 /// `|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())` to
 /// [`AuthLayer::peer_ip`].
 #[must_use]
-pub fn default_peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
+pub(crate) fn default_peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
     extensions
         .get::<SocketAddr>()
         .map(SocketAddr::ip)
@@ -68,7 +68,7 @@ pub struct AuthLayer {
 
 impl AuthLayer {
     /// A layer authenticating with `auth`; the peer IP comes from
-    /// [`default_peer_ip`], HTTPS is taken from the request URI's scheme
+    /// the default (a `SocketAddr` or `IpAddr` extension), HTTPS is taken from the request URI's scheme
     /// when it has one and is otherwise unknown.
     pub fn new(auth: Authenticator) -> Self {
         AuthLayer {
@@ -78,7 +78,7 @@ impl AuthLayer {
         }
     }
 
-    /// Read the peer IP with `f` instead of [`default_peer_ip`]. With axum
+    /// Read the peer IP with `f` instead of the default (a `SocketAddr` or `IpAddr` extension). With axum
     /// (serve with `into_make_service_with_connect_info::<SocketAddr>()`):
     ///
     /// ```
@@ -94,7 +94,7 @@ impl AuthLayer {
     /// Behind a reverse proxy, read the address the proxy reports only if
     /// your stack has validated it (a client can send any
     /// `X-Forwarded-For`).
-    pub fn peer_ip(mut self, f: PeerIpFn) -> Self {
+    pub fn peer_ip(mut self, f: fn(&http::Extensions) -> Option<IpAddr>) -> Self {
         self.peer_ip = f;
         self
     }

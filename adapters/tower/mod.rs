@@ -118,6 +118,6 @@ mod axum;
 mod tests;
 
 pub use future::{RequireFuture, ResponseFuture};
-pub use layer::{default_peer_ip, AuthLayer, PeerIpFn, RequireLayer};
+pub use layer::{AuthLayer, RequireLayer};
 pub use response::{rejection_response, JsonResponder, RejectionResponder};
 pub use service::{Auth, Require};
