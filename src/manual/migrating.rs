@@ -11,9 +11,8 @@
 //!   tokens, CSRF, proxies) is given once to `Authenticator::builder()`,
 //!   and `AuthenticatorBuilder::build` refuses contradictory or weak
 //!   settings at start-up. Each framework then gets one middleware built
-//!   from the `Authenticator`, named `AuthLayer` in every adapter
-//!   (`portcullis::tower::AuthLayer`, `portcullis::actix::AuthLayer`, the
-//!   Rocket fairing `portcullis::rocket::AuthLayer`), and the handler
+//!   from the `Authenticator`, named `AuthLayer` in every adapter module
+//!   (`tower`, `actix`, and `rocket`, where it is the fairing), and the handler
 //!   arguments are the same core types everywhere: `Identity`,
 //!   `SessionIdentity`, `BearerIdentity`, `OptionalIdentity`,
 //!   `RequireRole`, `SessionHandle`, `TokenHandle`.
