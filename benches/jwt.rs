@@ -32,7 +32,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::FutureExt as _;
 use hmac::{Hmac, Mac};
 use portcullis::__private::HeaderLines;
-use portcullis::clock::{Clock, SystemClock};
+use portcullis::__private::SystemClock;
+use portcullis::clock::Clock;
 use portcullis::store::MemoryStore;
 use portcullis::{
     __private::parse_bearer,

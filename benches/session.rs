@@ -18,11 +18,13 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use fixtures::record;
 use portcullis::__private::SessionId;
-use portcullis::clock::{Clock, SystemClock};
+use portcullis::__private::SystemClock;
+use portcullis::clock::Clock;
 use portcullis::store::{MemoryStore, SessionStore};
 use portcullis::Authenticator;
 use portcullis::RequestView;
 use portcullis::SessionConfig;
+use portcullis::SessionHandle;
 
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -124,8 +126,11 @@ fn authenticate(c: &mut Criterion) {
         let mut n = 0u64;
         b.iter(|| {
             n += 1;
-            rt.block_on(auth.login(&anon, &format!("login{}", n % 100_000), vec!["user".into()]))
-                .unwrap()
+            rt.block_on(
+                SessionHandle::new(anon.clone())
+                    .login(&format!("login{}", n % 100_000), vec!["user".into()]),
+            )
+            .unwrap()
         });
     });
 }

@@ -51,7 +51,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use portcullis::__private::Single;
 use portcullis::__private::{check_token, encode_token};
-use portcullis::{__private::SessionId, IdSigner};
+use portcullis::__private::{IdSigner, SessionId};
 
 /// |t| at or above this suggests a timing difference (dudect's threshold).
 const T_THRESHOLD: f64 = 4.5;

@@ -24,6 +24,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use portcullis::AuthMethod;
 use portcullis::Identity;
 use portcullis::RequestView;
+use portcullis::SessionHandle;
 
 #[path = "demo_actix.rs"]
 #[allow(dead_code)]
@@ -183,7 +184,8 @@ async fn demo_auth() -> (portcullis::Authenticator, String, String) {
         .unwrap_or_else(|e| common::exit_with(&e));
     let anonymous = auth.authenticate(&RequestView::new("POST")).await;
     let roles = vec!["user".to_owned()];
-    auth.login(&anonymous, "alice", roles.clone())
+    SessionHandle::new(anonymous.clone())
+        .login("alice", roles.clone())
         .await
         .unwrap_or_else(|e| common::exit_with(&e.to_string()));
     let set_cookie = portcullis::__private::set_cookie(&anonymous).unwrap_or_default();

@@ -19,8 +19,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer, Resource};
 use portcullis::{
     actix::{AuthLayer, RequireLayer},
-    BearerIdentity, BearerScheme, RequireRole, RoleName, SessionHandle, SessionIdentity,
-    TokenHandle,
+    BearerIdentity, RequireRole, SessionHandle, SessionIdentity, TokenHandle,
 };
 use portcullis::{Authenticator, Rejection};
 
@@ -29,10 +28,9 @@ pub mod common;
 
 use common::{LoginRequest, RefreshRequest};
 
-/// The `admin` role of the demo users.
-pub struct Admin;
-impl RoleName for Admin {
-    const NAME: &'static str = "admin";
+portcullis::role! {
+    /// The `admin` role of the demo users.
+    pub Admin = "admin";
 }
 
 /// A `{"error":...}` response with `status`.
@@ -140,7 +138,7 @@ async fn jwt_me(who: BearerIdentity) -> HttpResponse {
     HttpResponse::Ok().json(common::me_body(&who))
 }
 
-async fn jwt_admin(who: RequireRole<Admin, BearerScheme>) -> HttpResponse {
+async fn jwt_admin(who: RequireRole<Admin, BearerIdentity>) -> HttpResponse {
     HttpResponse::Ok().json(common::me_body(&who))
 }
 

@@ -18,20 +18,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use portcullis::tower::AuthLayer;
 use portcullis::{Authenticator, Rejection};
-use portcullis::{
-    BearerIdentity, BearerScheme, RequireRole, RoleName, SessionHandle, SessionIdentity,
-    SessionScheme, TokenHandle,
-};
+use portcullis::{BearerIdentity, RequireRole, SessionHandle, SessionIdentity, TokenHandle};
 
 #[path = "common/mod.rs"]
 pub mod common;
 
 use common::{LoginRequest, RefreshRequest};
 
-/// The `admin` role of the demo users.
-pub struct Admin;
-impl RoleName for Admin {
-    const NAME: &'static str = "admin";
+portcullis::role! {
+    /// The `admin` role of the demo users.
+    pub Admin = "admin";
 }
 
 /// A `{"error":...}` response with `status`.
@@ -127,7 +123,7 @@ async fn session_me(SessionIdentity(who): SessionIdentity) -> Json<serde_json::V
     Json(common::me_body(&who))
 }
 
-async fn session_admin(who: RequireRole<Admin, SessionScheme>) -> Json<serde_json::Value> {
+async fn session_admin(who: RequireRole<Admin, SessionIdentity>) -> Json<serde_json::Value> {
     Json(common::me_body(&who))
 }
 
@@ -160,7 +156,7 @@ async fn jwt_me(BearerIdentity(who): BearerIdentity) -> Json<serde_json::Value> 
     Json(common::me_body(&who))
 }
 
-async fn jwt_admin(who: RequireRole<Admin, BearerScheme>) -> Json<serde_json::Value> {
+async fn jwt_admin(who: RequireRole<Admin, BearerIdentity>) -> Json<serde_json::Value> {
     Json(common::me_body(&who))
 }
 

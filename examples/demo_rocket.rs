@@ -13,8 +13,7 @@ use std::net::Ipv4Addr;
 
 use portcullis::jwt::TokenPair;
 use portcullis::{
-    rocket::AuthLayer, BearerIdentity, BearerScheme, RequireRole, RoleName, SessionHandle,
-    SessionIdentity, SessionScheme, TokenHandle,
+    rocket::AuthLayer, BearerIdentity, RequireRole, SessionHandle, SessionIdentity, TokenHandle,
 };
 use portcullis::{Authenticator, Rejection};
 use rocket::catcher::{BoxFuture, Catcher};
@@ -30,10 +29,9 @@ pub mod common;
 
 use common::{LoginRequest, RefreshRequest};
 
-/// The `admin` role of the demo users.
-pub enum Admin {}
-impl RoleName for Admin {
-    const NAME: &'static str = "admin";
+portcullis::role! {
+    /// The `admin` role of the demo users.
+    pub Admin = "admin";
 }
 
 /// Every answer of a demo route other than success: the core's
@@ -125,7 +123,7 @@ fn session_me(who: SessionIdentity) -> Json<serde_json::Value> {
 }
 
 #[rocket::get("/session/admin")]
-fn session_admin(who: RequireRole<Admin, SessionScheme>) -> Json<serde_json::Value> {
+fn session_admin(who: RequireRole<Admin, SessionIdentity>) -> Json<serde_json::Value> {
     Json(common::me_body(&who))
 }
 
@@ -164,7 +162,7 @@ fn jwt_me(who: BearerIdentity) -> Json<serde_json::Value> {
 }
 
 #[rocket::get("/jwt/admin")]
-fn jwt_admin(who: RequireRole<Admin, BearerScheme>) -> Json<serde_json::Value> {
+fn jwt_admin(who: RequireRole<Admin, BearerIdentity>) -> Json<serde_json::Value> {
     Json(common::me_body(&who))
 }
 

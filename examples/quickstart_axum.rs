@@ -6,12 +6,9 @@
 use axum::routing::{get, post};
 use axum::Router;
 use portcullis::tower::AuthLayer;
-use portcullis::{Authenticator, Identity, Rejection, RequireRole, RoleName, SessionHandle};
+use portcullis::{Authenticator, Identity, Rejection, RequireRole, SessionHandle};
 
-struct Admin;
-impl RoleName for Admin {
-    const NAME: &'static str = "admin";
-}
+portcullis::role!(Admin = "admin");
 
 async fn login(session: SessionHandle) -> Result<String, Rejection> {
     // Check the user's password here first; answer a failure with

@@ -11,7 +11,6 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use portcullis::clock::{Clock, SystemClock};
 use portcullis::{
     store::{SessionKey, SessionRecord, SessionStore},
     StoreError,
@@ -54,7 +53,10 @@ impl SqliteStore {
             let mut c = conn
                 .lock()
                 .map_err(|_| StoreError::Backend("poisoned".into()))?;
-            let now = i64::try_from(SystemClock.now()).unwrap_or(i64::MAX);
+            // The wall clock, in the records' unit (seconds since the epoch).
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
             f(&mut c, now)
         })
         .await

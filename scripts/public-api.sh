@@ -8,17 +8,20 @@
 #   items (`portcullis::__private`, feature `__internal`: this crate's own
 #   tests, benches and fuzz targets, no stability promise) are not part of
 #   the API and rustdoc leaves them out.
-# - one path per item: an item reachable at two paths fails.
+# - one path per item: an item reachable at two paths fails. The one
+#   exception is `portcullis::prelude`, a glob import of names that each
+#   have their own home; an item only reachable through it fails.
 # - adapter lines: non-blank, non-comment lines under adapters/ outside
 #   test files.
 #
-# The budgets only go down: the one-shape issue targets 60 items and 1,000
-# adapter lines; until it lands they hold the ground already won.
+# Budgets: 60 items and 1,000 adapter lines when the one-shape issue
+# landed; the capability issues after it may raise the item budget (each new
+# item named and justified in their closing notes) to at most 90.
 # rustdoc JSON is unstable: RUSTC_BOOTSTRAP=1 enables it on this stable
 # toolchain for this one command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ITEM_BUDGET=${ITEM_BUDGET:-75}
+ITEM_BUDGET=${ITEM_BUDGET:-60}
 ADAPTER_LINE_BUDGET=${ADAPTER_LINE_BUDGET:-1000}
 RUSTC_BOOTSTRAP=1 cargo rustdoc --all-features --lib --locked --quiet -- \
   -Z unstable-options --output-format json
@@ -27,6 +30,7 @@ import collections, json, os, pathlib, sys
 d = json.load(open("target/doc/portcullis.json"))
 idx = d["index"]
 paths = collections.defaultdict(set)
+prelude = {}
 
 def kind(item):
     return next(iter(item["inner"]))
@@ -46,6 +50,11 @@ def walk(mid, prefix):
                 walk(str(u["id"]), prefix if u.get("is_glob") else prefix + [u["name"]])
             else:
                 paths[str(u["id"])].add("::".join(prefix + [u["name"]]))
+        elif k == "module" and prefix == ["portcullis"] and x["name"] == "prelude":
+            for p_it in x["inner"]["module"]["items"]:
+                u = idx.get(str(p_it), {}).get("inner", {}).get("use")
+                if u is not None:
+                    prelude[str(u.get("id"))] = u["name"]
         elif k == "module":
             walk(str(it), prefix + [x["name"]])
         elif k not in ("impl", "variant"):
@@ -73,11 +82,16 @@ items, item_budget = len(paths), int(os.environ["ITEM_BUDGET"])
 line_budget = int(os.environ["ADAPTER_LINE_BUDGET"])
 print("public items (all features): %d of %d  %s" % (items, item_budget, dict(sorted(kinds.items()))))
 print("public inherent methods: %d" % methods)
+print("prelude: %d names, each with its own home" % len(prelude))
 print("adapter lines (non-blank, non-comment, outside tests.rs): %d of %d" % (lines, line_budget))
 failed = False
 for ps in paths.values():
     if len(ps) > 1:
         print("error: one item at several paths: " + ", ".join(sorted(ps)))
+        failed = True
+for pid, name in sorted(prelude.items(), key=lambda kv: kv[1]):
+    if pid not in paths:
+        print("error: portcullis::prelude::%s has no home outside the prelude" % name)
         failed = True
 if items > item_budget:
     print("error: %d public items, budget %d" % (items, item_budget))

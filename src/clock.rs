@@ -1,59 +1,68 @@
-//! Time as whole seconds since the Unix epoch, behind an injectable clock so
-//! expiry can be tested without sleeping.
+//! Time behind an injectable clock, so expiry can be tested without
+//! sleeping. Points in time are whole seconds since the Unix epoch (`u64`,
+//! the unit of JWT `exp`/`iat` and of every expiry in a
+//! [`SessionRecord`](crate::store::SessionRecord)); spans are
+//! [`Duration`]s.
+//!
+//! The [`Authenticator`](crate::Authenticator) uses the system wall clock
+//! unless given another with
+//! [`AuthenticatorBuilder::clock`](crate::AuthenticatorBuilder::clock); it
+//! hands the same clock to its store (see
+//! [`SessionStore`](crate::store::SessionStore) for which clock a store's
+//! own expiry uses) and its token settings.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Seconds since the Unix epoch (the unit of JWT `exp`/`iat` and of every
-/// expiry in a [`SessionRecord`](crate::store::SessionRecord)).
-pub type UnixTime = u64;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A source of the current time.
 ///
 /// ```
 /// use portcullis::clock::{Clock, ManualClock};
+/// use std::time::Duration;
 /// let clock = ManualClock::new(1_000);
-/// clock.advance(30);
+/// clock.advance(Duration::from_secs(30));
 /// assert_eq!(clock.now(), 1_030);
 /// ```
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// The current time in milliseconds since the Unix epoch.
     fn now_millis(&self) -> u64;
-    /// The current time in whole seconds.
-    fn now(&self) -> UnixTime {
+    /// The current time in whole seconds since the Unix epoch.
+    fn now(&self) -> u64 {
         self.now_millis() / 1000
     }
 }
 
-/// The system wall clock.
-///
-/// ```
-/// use portcullis::clock::{Clock, SystemClock};
-/// assert!(SystemClock.now() > 1_600_000_000);
-/// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub(crate) use system::SystemClock;
 
-impl Clock for SystemClock {
-    fn now_millis(&self) -> u64 {
-        // u64 arithmetic: `Duration::as_millis` goes through u128.
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| {
-                d.as_secs()
-                    .saturating_mul(1000)
-                    .saturating_add(u64::from(d.subsec_millis()))
-            })
-            .unwrap_or(0)
-    }
-    // Read on every request: skip the millisecond round trip.
-    fn now(&self) -> UnixTime {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
+/// The default clock, nameable only by this crate (and its own tests).
+pub(crate) mod system {
+    use super::{Clock, SystemTime, UNIX_EPOCH};
+
+    /// The system wall clock (the default).
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct SystemClock;
+
+    impl Clock for SystemClock {
+        fn now_millis(&self) -> u64 {
+            // u64 arithmetic: `Duration::as_millis` goes through u128.
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| {
+                    d.as_secs()
+                        .saturating_mul(1000)
+                        .saturating_add(u64::from(d.subsec_millis()))
+                })
+                .unwrap_or(0)
+        }
+        // Read on every request: skip the millisecond round trip.
+        fn now(&self) -> u64 {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        }
     }
 }
 
@@ -70,21 +79,18 @@ impl Clock for SystemClock {
 pub struct ManualClock(Arc<AtomicU64>);
 
 impl ManualClock {
-    /// A clock standing at `now` (seconds).
+    /// A clock standing at `now` (seconds since the Unix epoch).
     #[must_use]
-    pub fn new(now: UnixTime) -> Self {
+    pub fn new(now: u64) -> Self {
         ManualClock(Arc::new(AtomicU64::new(now.saturating_mul(1000))))
     }
-    /// Move the clock forward by `secs`.
-    pub fn advance(&self, secs: u64) {
-        self.advance_millis(secs.saturating_mul(1000));
-    }
-    /// Move the clock forward by `millis`.
-    pub fn advance_millis(&self, millis: u64) {
+    /// Move the clock forward by `by` (to the millisecond).
+    pub fn advance(&self, by: Duration) {
+        let millis = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
         self.0.fetch_add(millis, Ordering::SeqCst);
     }
-    /// Set the clock (seconds).
-    pub fn set(&self, now: UnixTime) {
+    /// Set the clock (seconds since the Unix epoch).
+    pub fn set(&self, now: u64) {
         self.0.store(now.saturating_mul(1000), Ordering::SeqCst);
     }
 }
@@ -95,5 +101,16 @@ impl Clock for ManualClock {
     }
 }
 
-/// A shared clock handle.
-pub type SharedClock = Arc<dyn Clock>;
+/// How the crate holds a clock.
+pub(crate) type SharedClock = Arc<dyn Clock>;
+
+/// A shared clock is a clock: `Arc<dyn Clock>` and `Arc<ManualClock>` can be
+/// handed to the builders as they are.
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now_millis(&self) -> u64 {
+        (**self).now_millis()
+    }
+    fn now(&self) -> u64 {
+        (**self).now()
+    }
+}

@@ -42,14 +42,14 @@ use crate::request::{RequestView, Single};
 /// view.add_header("host", b"api.example.com");
 /// view.add_header("sec-fetch-site", b"same-site");
 /// view.add_header("origin", b"https://app.example.com");
-/// let handle = SessionHandle::new(std::sync::Arc::new(auth.authenticate(&view).await));
+/// let handle = SessionHandle::new(auth.authenticate(&view).await);
 /// assert!(handle.check_login_origin().is_ok());
 /// // Any other site is refused.
 /// let mut view = RequestView::new("POST");
 /// view.add_header("host", b"api.example.com");
 /// view.add_header("sec-fetch-site", b"cross-site");
 /// view.add_header("origin", b"https://evil.example");
-/// let handle = SessionHandle::new(std::sync::Arc::new(auth.authenticate(&view).await));
+/// let handle = SessionHandle::new(auth.authenticate(&view).await);
 /// assert_eq!(handle.check_login_origin().unwrap_err().kind(), RejectionKind::CrossSiteRequest);
 /// # });
 /// ```
@@ -130,7 +130,7 @@ fn same_origin(origin: &[u8], view: &RequestView<'_>, https: Option<bool>) -> bo
             return false;
         }
     }
-    let Some(host) = view.host.one() else {
+    let Some(host) = view.host().one() else {
         return false;
     };
     let default_port: &[u8] = if scheme == "https" { b":443" } else { b":80" };

@@ -10,12 +10,14 @@ use std::fmt;
 /// runs (never per request).
 ///
 /// ```
-/// use portcullis::CookiePolicy;
+/// use portcullis::{Authenticator, CookiePolicy, SameSite, SessionConfig};
 /// // `SameSite=None` without `Secure` is refused at build time.
-/// let err = CookiePolicy::builder()
+/// let cookie = CookiePolicy::default()
 ///     .name("sid")
-///     .same_site(portcullis::SameSite::None)
-///     .insecure_no_secure()
+///     .same_site(SameSite::None)
+///     .insecure_no_secure();
+/// let err = Authenticator::builder()
+///     .sessions(SessionConfig::default().cookie(cookie))
 ///     .build()
 ///     .unwrap_err();
 /// assert!(err.to_string().contains("SameSite=None"));

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use crate::auth::AuthOutcome;
 use crate::handle::{SessionHandle, TokenHandle};
-use crate::identity::{AnyScheme, Identity, Requirement, RoleName, SchemeFilter};
+use crate::identity::{Identity, Requirement, RoleName, SchemeFilter};
 use crate::rejection::{Rejection, RejectionKind, Scheme};
 
 /// Built from the request's outcome, the same way in every adapter.
@@ -81,6 +81,10 @@ macro_rules! scheme_identity {
             }
         }
 
+        impl SchemeFilter for $name {
+            const SCHEME: Option<Scheme> = Some($scheme);
+        }
+
         impl FromOutcome for $name {
             fn from_outcome(outcome: &Arc<AuthOutcome>) -> Result<Self, Rejection> {
                 required(outcome, Some($scheme), &Requirement::Authenticated).map($name)
@@ -119,7 +123,8 @@ scheme_identity!(
 );
 
 /// Everyone gets in: the identity when the caller is authenticated (by
-/// scheme `S`, any by default), `None` for an anonymous caller, a dead
+/// scheme `S`: [`Identity`] for either, the default, [`SessionIdentity`] or
+/// [`BearerIdentity`]), `None` for an anonymous caller, a dead
 /// cookie or an expired token. A request that failed outright (CSRF,
 /// malformed credentials, store down) is still refused: optional never
 /// means fail open. Derefs to `Option<Identity>`.
@@ -133,7 +138,7 @@ scheme_identity!(
 ///     }
 /// }
 /// ```
-pub struct OptionalIdentity<S: SchemeFilter = AnyScheme> {
+pub struct OptionalIdentity<S: SchemeFilter = Identity> {
     identity: Option<Identity>,
     _scheme: PhantomData<fn() -> S>,
 }
@@ -176,22 +181,20 @@ impl<S: SchemeFilter> FromOutcome for OptionalIdentity<S> {
     }
 }
 
-/// Lets in only callers with role `R::NAME` (authenticated by scheme `S`,
-/// any by default): 401 when not authenticated, 403 when the role is
-/// missing. Derefs to the [`Identity`]. Declare a role with a type
-/// implementing [`RoleName`].
+/// Lets in only callers with role `R::NAME` (authenticated by scheme `S`:
+/// [`Identity`] for either, the default, [`SessionIdentity`] or
+/// [`BearerIdentity`]): 401 when not authenticated, 403 when the role is
+/// missing. Derefs to the [`Identity`]. Declare a role in one line with
+/// [`role!`](crate::role).
 ///
 /// ```
-/// use portcullis::{BearerScheme, RequireRole, RoleName};
-/// struct Admin;
-/// impl RoleName for Admin {
-///     const NAME: &'static str = "admin";
-/// }
-/// fn admin_api(who: RequireRole<Admin, BearerScheme>) -> String {
+/// use portcullis::{BearerIdentity, RequireRole};
+/// portcullis::role!(Admin = "admin");
+/// fn admin_api(who: RequireRole<Admin, BearerIdentity>) -> String {
 ///     who.subject().to_owned()
 /// }
 /// ```
-pub struct RequireRole<R: RoleName, S: SchemeFilter = AnyScheme> {
+pub struct RequireRole<R: RoleName, S: SchemeFilter = Identity> {
     identity: Identity,
     _marker: PhantomData<fn() -> (R, S)>,
 }

@@ -8,7 +8,7 @@
 //! use portcullis::{Authenticator, RequestView};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let auth = Authenticator::builder().build().unwrap();
-//! let outcome = Arc::new(auth.authenticate(&RequestView::new("POST")).await);
+//! let outcome = auth.authenticate(&RequestView::new("POST")).await;
 //! let session = SessionHandle::new(outcome.clone());
 //! let info = session.login("alice", vec!["user".into()]).await.unwrap();
 //! assert_eq!(info.user, "alice");
@@ -76,9 +76,26 @@ impl SessionHandle {
             .await
     }
 
-    /// Refuse a login from another origin (login CSRF): call it first in a
-    /// cookie-session login handler, before reading the body (see
-    /// [`Authenticator::check_login_origin`]).
+    /// Refuse a cookie-session login (or re-authentication) that fails the
+    /// cross-origin rule, with or without a cookie: a cross-site form must
+    /// not log the victim into the attacker's account (login CSRF). Call
+    /// it first in a login handler, before reading the body or checking a
+    /// password, so the answer is the same whatever the credentials;
+    /// [`login`](Self::login) checks it again.
+    ///
+    /// ```
+    /// use portcullis::{Authenticator, RequestView, SessionHandle};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// let mut view = RequestView::new("POST");
+    /// view.add_header("sec-fetch-site", b"cross-site");
+    /// let outcome = auth.authenticate(&view).await;
+    /// let session = SessionHandle::new(outcome.clone());
+    /// assert_eq!(session.check_login_origin().unwrap_err().status(), 403);
+    /// assert_eq!(session.login("alice", vec![]).await.unwrap_err().status(), 403);
+    /// assert!(outcome.take_response_headers().all(|(n, _)| n != "set-cookie"));
+    /// # });
+    /// ```
     ///
     /// # Errors
     /// 403 for a request that fails the cross-origin rule.

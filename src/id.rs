@@ -197,17 +197,7 @@ pub const MIN_SIGNING_KEY_LEN: usize = 32;
 ///
 /// The signed form is `<id>.<tag>` (43 + 1 + 43 characters).
 ///
-/// ```
-/// use portcullis::{Authenticator, IdSigner, SessionConfig};
-/// // Rotate: the new key signs, the old one still verifies.
-/// let signer = IdSigner::new(&[2u8; 32]).unwrap().also_accept(&[1u8; 32]).unwrap();
-/// let auth = Authenticator::builder()
-///     .sessions(SessionConfig::default().signer(signer))
-///     .build()
-///     .unwrap();
-/// // Keys shorter than 256 bits are refused.
-/// assert!(IdSigner::new(&[1u8; 16]).is_err());
-/// ```
+/// Configured with [`SessionConfig::signing_key`](crate::SessionConfig::signing_key).
 #[derive(Clone)]
 pub struct IdSigner {
     // Pre-keyed MAC states: cloning one skips the key schedule per request.

@@ -16,7 +16,6 @@
 
 use std::sync::Arc;
 
-use crate::clock::UnixTime;
 use crate::id::SessionKey;
 use crate::rejection::{Rejection, RejectionKind, Scheme};
 use crate::store::SessionRecord;
@@ -28,9 +27,9 @@ pub struct TokenInfo {
     /// The token's unique ID.
     pub jti: String,
     /// When it was issued.
-    pub iat: UnixTime,
+    pub iat: u64,
     /// When it expires.
-    pub exp: UnixTime,
+    pub exp: u64,
     /// The refresh family (session) it belongs to, if any.
     pub sid: Option<String>,
 }
@@ -38,7 +37,7 @@ pub struct TokenInfo {
 impl TokenInfo {
     /// Token details.
     #[must_use]
-    pub fn new(jti: String, iat: UnixTime, exp: UnixTime, sid: Option<String>) -> Self {
+    pub fn new(jti: String, iat: u64, exp: u64, sid: Option<String>) -> Self {
         TokenInfo { jti, iat, exp, sid }
     }
 }
@@ -192,16 +191,12 @@ impl Requirement {
     }
 }
 
-/// A role named at the type level, for the adapters' `RequireRole<R>`
-/// extractors and guards (one trait for every framework).
+/// A role named at the type level, for [`RequireRole<R>`](crate::RequireRole)
+/// (one trait for every framework). Declare one with [`role!`](crate::role).
 ///
 /// ```
 /// use portcullis::RoleName;
-/// /// Administrators.
-/// pub enum Admin {}
-/// impl RoleName for Admin {
-///     const NAME: &'static str = "admin";
-/// }
+/// portcullis::role!(pub Admin = "admin");
 /// assert_eq!(Admin::NAME, "admin");
 /// ```
 pub trait RoleName: Send + Sync + 'static {
@@ -209,40 +204,57 @@ pub trait RoleName: Send + Sync + 'static {
     const NAME: &'static str;
 }
 
-/// Which credentials an extractor or guard accepts, at the type level:
-/// [`AnyScheme`], [`BearerScheme`] or [`SessionScheme`].
+/// Declare role types for [`RequireRole`](crate::RequireRole) in one line
+/// each: `role!(pub Admin = "admin")` is an uninhabited `pub enum Admin {}`
+/// implementing [`RoleName`] with `NAME = "admin"`. Several roles are
+/// separated by `;`; doc comments and attributes go before each name.
 ///
 /// ```
-/// use portcullis::{BearerScheme, SchemeFilter};
-/// use portcullis::Scheme;
-/// assert_eq!(BearerScheme::SCHEME, Some(Scheme::Bearer));
+/// use portcullis::{RequireRole, RoleName};
+/// portcullis::role! {
+///     /// Can change other users' roles.
+///     pub Admin = "admin";
+///     pub(crate) Editor = "editor";
+/// }
+/// assert_eq!((Admin::NAME, Editor::NAME), ("admin", "editor"));
+/// fn admin_only(who: RequireRole<Admin>) -> String {
+///     who.subject().to_owned()
+/// }
+/// ```
+#[macro_export]
+macro_rules! role {
+    ($($(#[$meta:meta])* $vis:vis $name:ident = $role:literal);+ $(;)?) => {$(
+        #[doc = concat!("The role `", $role, "`.")]
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy)]
+        $vis enum $name {}
+        impl $crate::RoleName for $name {
+            const NAME: &'static str = $role;
+        }
+    )+};
+}
+
+/// Which credentials an extractor or guard accepts, at the type level:
+/// [`Identity`] (either scheme),
+/// [`BearerIdentity`](crate::BearerIdentity) (only a bearer token; without
+/// one the answer is 401 with `WWW-Authenticate: Bearer`, even if a session
+/// cookie was sent) or [`SessionIdentity`](crate::SessionIdentity) (only a
+/// session cookie). The parameter of
+/// [`OptionalIdentity`](crate::OptionalIdentity) and
+/// [`RequireRole`](crate::RequireRole).
+///
+/// ```
+/// use portcullis::{BearerIdentity, Identity, Scheme, SchemeFilter};
+/// assert_eq!(BearerIdentity::SCHEME, Some(Scheme::Bearer));
+/// assert_eq!(Identity::SCHEME, None);
 /// ```
 pub trait SchemeFilter: Send + Sync + 'static {
     /// The scheme required, or `None` for either.
     const SCHEME: Option<Scheme>;
 }
 
-/// A bearer token or a session cookie.
-#[derive(Debug, Clone, Copy)]
-pub enum AnyScheme {}
-impl SchemeFilter for AnyScheme {
+impl SchemeFilter for Identity {
     const SCHEME: Option<Scheme> = None;
-}
-
-/// Only a bearer token counts; without one the answer is 401 with
-/// `WWW-Authenticate: Bearer`, even if a session cookie was sent (403s carry
-/// `error="insufficient_scope"`).
-#[derive(Debug, Clone, Copy)]
-pub enum BearerScheme {}
-impl SchemeFilter for BearerScheme {
-    const SCHEME: Option<Scheme> = Some(Scheme::Bearer);
-}
-
-/// Only a session cookie counts; a bearer token gets 401.
-#[derive(Debug, Clone, Copy)]
-pub enum SessionScheme {}
-impl SchemeFilter for SessionScheme {
-    const SCHEME: Option<Scheme> = Some(Scheme::Session);
 }
 
 /// The outcome of authenticating one request.

@@ -54,6 +54,7 @@ mod identity;
 pub mod jwt;
 pub mod manual;
 mod proxy;
+#[cfg_attr(not(feature = "tower"), allow(dead_code))] // the tower adapter's login redirect
 mod redirect;
 mod rejection;
 mod request;
@@ -61,18 +62,14 @@ mod session;
 pub mod store;
 
 pub use auth::{AuthOutcome, Authenticator, AuthenticatorBuilder, LoginInfo};
-pub use cookie::{CookiePolicy, CookiePolicyBuilder, SameSite};
+pub use cookie::{CookiePolicy, SameSite};
 pub use csrf::CsrfConfig;
 pub use error::{ConfigError, StoreError};
 pub use extract::{BearerIdentity, OptionalIdentity, RequireRole, SessionIdentity};
 pub use handle::{SessionHandle, TokenHandle};
-pub use id::IdSigner;
 pub use identity::{
-    AnyScheme, AuthMethod, AuthState, BearerScheme, Identity, Requirement, RoleName, SchemeFilter,
-    SessionScheme, TokenInfo,
+    AuthMethod, AuthState, Identity, Requirement, RoleName, SchemeFilter, TokenInfo,
 };
-pub use proxy::TrustedProxies;
-pub use redirect::LoginRedirect;
 pub use rejection::{Rejection, RejectionKind, Scheme};
 pub use request::RequestView;
 pub use session::{SessionConfig, SessionInfo, SessionLimitPolicy};
@@ -80,13 +77,42 @@ pub use session::{SessionConfig, SessionInfo, SessionLimitPolicy};
 /// Internals for this crate's own fuzz targets, benches and tests (feature
 /// `__internal`). Not part of the API: no stability promise, not counted
 /// in the public-API budget, may change in any release.
+/// The names most applications import, in one line:
+/// `use portcullis::prelude::*;`. Every name here also has its own home
+/// (the crate root, [`jwt`]); the adapters' `AuthLayer`s stay in their
+/// modules (`portcullis::tower`, `actix`, `rocket`), which share the name.
+///
+/// ```
+/// use portcullis::prelude::*;
+/// role!(Admin = "admin");
+/// async fn admin_page(who: RequireRole<Admin>) -> String {
+///     who.subject().to_owned()
+/// }
+/// let keys = KeyRegistry::hs256("k1", &[7u8; 32]).unwrap();
+/// let auth = Authenticator::builder()
+///     .sessions(SessionConfig::default())
+///     .tokens(TokenConfig::new(keys))
+///     .build()
+///     .unwrap();
+/// # let _ = auth;
+/// ```
+pub mod prelude {
+    pub use crate::jwt::{KeyRegistry, TokenConfig};
+    pub use crate::{
+        role, Authenticator, BearerIdentity, CookiePolicy, Identity, OptionalIdentity, Rejection,
+        RejectionKind, RequireRole, RoleName, SessionConfig, SessionHandle, SessionIdentity,
+        TokenHandle,
+    };
+}
+
 #[cfg(feature = "__internal")]
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::clock::system::SystemClock;
     pub use crate::cookie::{MAX_CANDIDATES, MAX_COOKIE_VALUE_LEN};
     pub use crate::csrf::{check_token, encode_token};
     pub use crate::error::RngError;
-    pub use crate::id::{SessionId, ENCODED_ID_LEN, ID_LEN};
+    pub use crate::id::{IdSigner, SessionId, ENCODED_ID_LEN, ID_LEN};
     pub use crate::jwt::internal::*;
     pub use crate::request::{HeaderLines, Single, MAX_HEADER_BYTES};
     pub use crate::session::{ActiveSession, ClientInfo, LoginOutcome, SessionManager};
@@ -162,11 +188,11 @@ pub mod __private {
         policy.values(&view.cookie_headers).collect()
     }
     /// `id` signed by `signer`, as a cookie value.
-    pub fn sign(signer: &crate::IdSigner, id: &SessionId) -> String {
+    pub fn sign(signer: &IdSigner, id: &SessionId) -> String {
         signer.sign(id)
     }
     /// The ID in a signed cookie value, if `signer` accepts it.
-    pub fn verify_id(signer: &crate::IdSigner, value: &str) -> Option<SessionId> {
+    pub fn verify_id(signer: &IdSigner, value: &str) -> Option<SessionId> {
         signer.verify(value)
     }
 }

@@ -3,15 +3,6 @@
 //! The `next` parameter only ever names a path on the same origin: an
 //! absolute URL, a scheme-relative `//evil.example` or a backslash trick
 //! is dropped, so the login page cannot be turned into an open redirect.
-//!
-//! ```
-//! use portcullis::LoginRedirect;
-//! let r = LoginRedirect::new("/login").unwrap();
-//! assert_eq!(r.location(Some("/account?tab=keys")), "/login?next=%2Faccount%3Ftab%3Dkeys");
-//! assert_eq!(r.location(Some("//evil.example/")), "/login");
-//! assert_eq!(r.location(Some("https://evil.example/")), "/login");
-//! assert_eq!(LoginRedirect::safe_next("/\\evil.example"), None);
-//! ```
 
 use crate::error::ConfigError;
 
@@ -26,7 +17,7 @@ impl LoginRedirect {
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] when `login_path` is not a safe local path.
-    pub fn new(login_path: impl Into<String>) -> Result<Self, ConfigError> {
+    pub(crate) fn new(login_path: impl Into<String>) -> Result<Self, ConfigError> {
         let login_path = login_path.into();
         if Self::safe_next(&login_path).is_none() || login_path.contains('?') {
             return Err(ConfigError::Invalid(
@@ -39,7 +30,7 @@ impl LoginRedirect {
     /// `target` if it is a safe same-origin path (starts with one `/`, no
     /// `//` or `/\` prefix, no control characters), else `None`.
     #[must_use]
-    pub fn safe_next(target: &str) -> Option<&str> {
+    pub(crate) fn safe_next(target: &str) -> Option<&str> {
         let b = target.as_bytes();
         let ok = b.first() == Some(&b'/')
             && !matches!(b.get(1), Some(b'/' | b'\\'))
@@ -54,18 +45,8 @@ impl LoginRedirect {
     /// other methods, whose body cannot be replayed), `None` to answer the
     /// rejection itself (403, 503, ... stay as they are).
     ///
-    /// ```
-    /// use portcullis::LoginRedirect;
-    /// use portcullis::{Rejection, RejectionKind};
-    /// let r = LoginRedirect::new("/login").unwrap();
-    /// let unauth = Rejection::session(RejectionKind::MissingCredentials);
-    /// assert_eq!(r.for_rejection(&unauth, "GET", Some("/a")), Some((302, "/login?next=%2Fa".into())));
-    /// assert_eq!(r.for_rejection(&unauth, "POST", Some("/a")), Some((303, "/login".into())));
-    /// let forbidden = Rejection::session(RejectionKind::InsufficientRole);
-    /// assert_eq!(r.for_rejection(&forbidden, "GET", Some("/a")), None);
-    /// ```
     #[must_use]
-    pub fn for_rejection(
+    pub(crate) fn for_rejection(
         &self,
         rejection: &crate::Rejection,
         method: &str,
@@ -83,7 +64,7 @@ impl LoginRedirect {
 
     /// The `Location` for a request to `original` (path and query).
     #[must_use]
-    pub fn location(&self, original: Option<&str>) -> String {
+    pub(crate) fn location(&self, original: Option<&str>) -> String {
         match original.and_then(Self::safe_next) {
             Some(next) => {
                 let mut s = String::with_capacity(self.login_path.len() + 6 + next.len() * 3);
@@ -100,5 +81,39 @@ impl LoginRedirect {
             }
             None => self.login_path.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LoginRedirect;
+    use crate::{Rejection, RejectionKind};
+
+    #[test]
+    fn next_is_only_ever_a_local_path() {
+        let r = LoginRedirect::new("/login").unwrap();
+        assert_eq!(
+            r.location(Some("/account?tab=keys")),
+            "/login?next=%2Faccount%3Ftab%3Dkeys"
+        );
+        assert_eq!(r.location(Some("//evil.example/")), "/login");
+        assert_eq!(r.location(Some("https://evil.example/")), "/login");
+        assert_eq!(LoginRedirect::safe_next("/\\evil.example"), None);
+    }
+
+    #[test]
+    fn only_a_401_redirects() {
+        let r = LoginRedirect::new("/login").unwrap();
+        let unauth = Rejection::session(RejectionKind::MissingCredentials);
+        assert_eq!(
+            r.for_rejection(&unauth, "GET", Some("/a")),
+            Some((302, "/login?next=%2Fa".into()))
+        );
+        assert_eq!(
+            r.for_rejection(&unauth, "POST", Some("/a")),
+            Some((303, "/login".into()))
+        );
+        let forbidden = Rejection::session(RejectionKind::InsufficientRole);
+        assert_eq!(r.for_rejection(&forbidden, "GET", Some("/a")), None);
     }
 }

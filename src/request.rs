@@ -177,8 +177,11 @@ pub struct RequestView<'a> {
     pub(crate) sec_fetch_site: Single<'a>,
     /// `X-CSRF-Token`.
     pub(crate) csrf_token: Single<'a>,
-    /// `Host` (or the `:authority` of HTTP/2, which adapters pass as `host`).
+    /// `Host`.
     pub(crate) host: Single<'a>,
+    /// The request target's authority (HTTP/2 `:authority`, an
+    /// absolute-form URI), which stands in for a missing `Host`.
+    pub(crate) authority: Option<&'a [u8]>,
     /// `User-Agent`.
     pub(crate) user_agent: Option<&'a [u8]>,
     /// Every `X-Forwarded-For` line (believed only from a trusted proxy,
@@ -205,6 +208,7 @@ impl std::fmt::Debug for RequestView<'_> {
             .field("sec_fetch_site", &self.sec_fetch_site)
             .field("csrf_token", &self.csrf_token)
             .field("host", &self.host)
+            .field("authority", &self.authority.map(|_| "REDACTED"))
             .field("forwarded_for", &self.forwarded_for)
             .field("forwarded_proto", &self.forwarded_proto)
             .field("https", &self.https)
@@ -234,7 +238,6 @@ impl<'a> RequestView<'a> {
             10 if n.eq_ignore_ascii_case(b"user-agent") && self.user_agent.is_none() => {
                 self.user_agent = Some(value);
             }
-            10 if n.eq_ignore_ascii_case(b":authority") => self.host.push(value),
             12 if n.eq_ignore_ascii_case(b"x-csrf-token") => self.csrf_token.push(value),
             13 if n.eq_ignore_ascii_case(b"authorization") => self.authorization.push(value),
             14 if n.eq_ignore_ascii_case(b"sec-fetch-site") => self.sec_fetch_site.push(value),
@@ -243,6 +246,22 @@ impl<'a> RequestView<'a> {
                 self.forwarded_proto.push(value);
             }
             _ => {}
+        }
+    }
+
+    /// The authority (`host[:port]`) of the request target: HTTP/2's
+    /// `:authority`, or the authority of an absolute-form URI. It stands in
+    /// for `Host` only when no `Host` header was added, whatever the order
+    /// of the calls (one rule, here, for every adapter).
+    pub fn set_authority(&mut self, authority: &'a [u8]) {
+        self.authority = Some(authority);
+    }
+
+    /// `Host`, or the authority when no `Host` header was sent.
+    pub(crate) fn host(&self) -> Single<'a> {
+        match (self.host, self.authority) {
+            (Single::Absent, Some(authority)) => Single::One(authority),
+            (host, _) => host,
         }
     }
 
@@ -265,5 +284,40 @@ impl<'a> RequestView<'a> {
     #[must_use]
     pub fn is_safe_method(&self) -> bool {
         matches!(self.method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RequestView, Single};
+
+    #[test]
+    fn the_authority_stands_in_for_a_missing_host_only() {
+        let mut view = RequestView::new("POST");
+        view.set_authority(b"app.example:8443");
+        assert_eq!(view.host(), Single::One(b"app.example:8443"));
+
+        // A Host header wins, whichever the adapter records first.
+        let mut before = RequestView::new("POST");
+        before.set_authority(b"authority.example");
+        before.add_header("host", b"host.example");
+        let mut after = RequestView::new("POST");
+        after.add_header("Host", b"host.example");
+        after.set_authority(b"authority.example");
+        for view in [before, after] {
+            assert_eq!(view.host(), Single::One(b"host.example"));
+        }
+
+        // Two Host headers stay untrustworthy, authority or not.
+        let mut twice = RequestView::new("POST");
+        twice.add_header("host", b"a.example");
+        twice.add_header("host", b"b.example");
+        twice.set_authority(b"a.example");
+        assert_eq!(twice.host(), Single::Many);
+
+        // `:authority` is not a header name the core reads.
+        let mut pseudo = RequestView::new("POST");
+        pseudo.add_header(":authority", b"app.example");
+        assert_eq!(pseudo.host(), Single::Absent);
     }
 }

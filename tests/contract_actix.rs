@@ -30,7 +30,6 @@ use actix_web::http::Method;
 use actix_web::{test, web, App, HttpResponse};
 use contract::{Harness, Resp};
 use demo_actix::common::{self, Settings, Stores};
-use portcullis::clock::{SharedClock, SystemClock};
 use portcullis::store::{MemoryStore, SessionKey, SessionRecord, SessionStore};
 use portcullis::{
     actix::{AuthLayer, RequireLayer},
@@ -148,15 +147,13 @@ async fn attack_auth() -> Authenticator {
 
 #[actix_web::test]
 async fn contract_store_down() {
-    let clock: SharedClock = Arc::new(SystemClock);
-    let (sessions, revocations, outage) = contract::failing_stores(clock.clone());
+    let (sessions, revocations, outage) = contract::failing_stores();
     let auth = common::authenticator_with(
         &settings(),
         Stores {
             sessions,
             revocations,
         },
-        clock,
     )
     .unwrap_or_else(|e| panic!("authenticator: {e}"));
     contract::store_down(&harness(auth).await, &outage).await;
@@ -292,15 +289,13 @@ async fn same_failures_match_the_core() {
 
 #[actix_web::test]
 async fn store_down_answers_match_the_core() {
-    let clock: SharedClock = Arc::new(SystemClock);
-    let (sessions, revocations, outage) = contract::failing_stores(clock.clone());
+    let (sessions, revocations, outage) = contract::failing_stores();
     let auth = common::authenticator_with(
         &settings(),
         Stores {
             sessions,
             revocations,
         },
-        clock,
     )
     .unwrap_or_else(|e| panic!("authenticator: {e}"));
     let h = harness(auth).await;
@@ -426,26 +421,23 @@ async fn store_down_answers_as_axum() {
         outage.up();
         out
     }
-    let clock: SharedClock = Arc::new(SystemClock);
-    let (sessions, revocations, outage) = contract::failing_stores(clock.clone());
+    let (sessions, revocations, outage) = contract::failing_stores();
     let auth = common::authenticator_with(
         &settings(),
         Stores {
             sessions,
             revocations,
         },
-        clock.clone(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let actix = answers(&harness(auth).await, &outage).await;
-    let (sessions, revocations, outage) = contract::failing_stores(clock.clone());
+    let (sessions, revocations, outage) = contract::failing_stores();
     let auth = common::authenticator_with(
         &settings(),
         Stores {
             sessions,
             revocations,
         },
-        clock,
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let axum = answers(&axum_side::harness(auth).await, &outage).await;

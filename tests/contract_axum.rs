@@ -9,14 +9,11 @@ mod contract;
 #[path = "../examples/demo_axum.rs"]
 mod demo_axum;
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::Router;
 use contract::{Harness, Resp};
 use demo_axum::common::{self, Settings, Stores};
 use http_body_util::BodyExt;
-use portcullis::clock::{SharedClock, SystemClock};
 use tower::ServiceExt;
 
 /// The demo app, called in-process; each request gets a fixed peer address.
@@ -115,15 +112,13 @@ async fn attack_auth() -> portcullis::Authenticator {
 
 #[tokio::test]
 async fn contract_store_down() {
-    let clock: SharedClock = Arc::new(SystemClock);
-    let (sessions, revocations, outage) = contract::failing_stores(clock.clone());
+    let (sessions, revocations, outage) = contract::failing_stores();
     let auth = common::authenticator_with(
         &settings(),
         Stores {
             sessions,
             revocations,
         },
-        clock,
     )
     .unwrap_or_else(|e| panic!("authenticator: {e}"));
     contract::store_down(&AxumHarness::new(demo_axum::app(auth)), &outage).await;

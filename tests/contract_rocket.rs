@@ -28,7 +28,6 @@ use std::sync::Arc;
 
 use contract::{Harness, Resp};
 use demo_rocket::common::{self, Settings, Stores};
-use portcullis::clock::{SharedClock, SystemClock};
 use portcullis::store::{MemoryStore, SessionKey, SessionRecord, SessionStore};
 use portcullis::{
     rocket::AuthLayer, OptionalIdentity, RequireRole, RoleName, SessionHandle, SessionIdentity,
@@ -148,15 +147,13 @@ async fn attack_auth() -> Authenticator {
 
 #[rocket::async_test]
 async fn contract_store_down() {
-    let clock: SharedClock = Arc::new(SystemClock);
-    let (sessions, revocations, outage) = contract::failing_stores(clock.clone());
+    let (sessions, revocations, outage) = contract::failing_stores();
     let auth = common::authenticator_with(
         &settings(),
         Stores {
             sessions,
             revocations,
         },
-        clock,
     )
     .unwrap_or_else(|e| panic!("authenticator: {e}"));
     contract::store_down(
@@ -528,15 +525,13 @@ where
     F: FnOnce(Authenticator) -> Fut,
     Fut: std::future::Future<Output = H>,
 {
-    let clock: SharedClock = Arc::new(SystemClock);
-    let (sessions, revocations, outage) = contract::failing_stores(clock.clone());
+    let (sessions, revocations, outage) = contract::failing_stores();
     let auth = common::authenticator_with(
         &settings(),
         Stores {
             sessions,
             revocations,
         },
-        clock,
     )
     .unwrap_or_else(|e| panic!("authenticator: {e}"));
     let h = make(auth).await;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use portcullis::clock::{Clock, ManualClock, SharedClock, UnixTime};
+use portcullis::clock::{Clock, ManualClock};
 use portcullis::store::SessionKey;
 use portcullis::store::{MemoryStore, RecordKind, SessionRecord, SessionStore};
 use portcullis::AuthMethod;
@@ -28,7 +28,7 @@ mod cache_twins;
 use cache_twins::cache_twins;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
-const NOW: UnixTime = 1_700_000_000;
+const NOW: u64 = 1_700_000_000;
 const ISS: &str = "https://auth.test";
 const AUD: &str = "api";
 
@@ -55,7 +55,7 @@ fn hs256(header: &str, payload: &str, secret: &[u8]) -> String {
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#;
 
 /// Valid access-token claims at `now`.
-fn claims(now: UnixTime) -> Value {
+fn claims(now: u64) -> Value {
     json!({
         "sub": "alice", "iat": now, "exp": now + 900, "jti": "jti-1",
         "iss": ISS, "aud": AUD, "roles": ["user"], "iat_ms": now * 1000,
@@ -81,7 +81,7 @@ struct Fx {
 
 fn fx_with(keys: KeyRegistry) -> Fx {
     let clock = ManualClock::new(NOW);
-    let shared: SharedClock = Arc::new(clock.clone());
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
     let store = Arc::new(MemoryStore::with_clock(shared.clone()));
     let revocations = Arc::new(MemoryRevocationList::new(shared.clone()));
     let svc = portcullis::Authenticator::builder()
@@ -122,9 +122,9 @@ const A_PAYLOAD: &str =
 const A1_TOKEN_HEADER: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9";
 const A1_SIG: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const A3_TOKEN: &str = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
-const A_EXP: UnixTime = 1_300_819_380;
+const A_EXP: u64 = 1_300_819_380;
 
-fn rfc_service(keys: KeyRegistry, now: UnixTime) -> TokenService {
+fn rfc_service(keys: KeyRegistry, now: u64) -> TokenService {
     portcullis::Authenticator::builder()
         .without_sessions()
         .clock(Arc::new(ManualClock::new(now)))
@@ -794,7 +794,7 @@ async fn header_policy_typ_crit_cty() {
     );
     let allowing = portcullis::Authenticator::builder()
         .without_sessions()
-        .clock(Arc::new(f.clock.clone()))
+        .clock(f.clock.clone())
         .tokens(
             portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", SECRET).unwrap())
                 .issuer(ISS)
@@ -947,13 +947,13 @@ async fn time_claims() {
     );
     // The clock moves: an issued token expires after 15 min + leeway.
     let pair = f.svc.issue("alice", &[]).await.unwrap();
-    f.clock.advance(900 + 29);
+    f.clock.advance(Duration::from_secs(900 + 29));
     assert!(f
         .svc
         .authenticate(pair.access_token.as_bytes())
         .await
         .is_ok());
-    f.clock.advance(1);
+    f.clock.advance(Duration::from_secs(1));
     assert_eq!(
         f.svc
             .authenticate(pair.access_token.as_bytes())
@@ -1074,10 +1074,10 @@ async fn logout_revokes_the_jti_and_the_family() {
     // family (every access token minted from it, review finding L4), until
     // the latest expiry one of them can have; both expire by themselves.
     assert_eq!(f.revocations.len(), 2);
-    f.clock.advance(900 + 30);
+    f.clock.advance(Duration::from_secs(900 + 30));
     f.revocations.purge_expired();
     assert_eq!(f.revocations.len(), 1);
-    f.clock.advance(1);
+    f.clock.advance(Duration::from_secs(1));
     f.revocations.purge_expired();
     assert_eq!(f.revocations.len(), 0);
     // A non-bearer identity cannot be logged out here.
@@ -1092,7 +1092,7 @@ async fn logout_revokes_the_jti_and_the_family() {
 #[tokio::test]
 async fn logout_all_then_login_in_the_same_second() {
     let f = fx();
-    f.clock.advance_millis(250);
+    f.clock.advance(Duration::from_millis(250));
     let before = f.svc.issue("alice", &[]).await.unwrap();
     let bob = f.svc.issue("bob", &[]).await.unwrap();
     // A cookie session of alice in the same store.
@@ -1102,7 +1102,7 @@ async fn logout_all_then_login_in_the_same_second() {
         .await
         .unwrap();
 
-    f.clock.advance_millis(100); // NOW + 0.350 s
+    f.clock.advance(Duration::from_millis(100)); // NOW + 0.350 s
     f.svc.logout_all("alice").await.unwrap();
     assert_eq!(
         f.svc
@@ -1135,7 +1135,7 @@ async fn logout_all_then_login_in_the_same_second() {
         .all(|(_, r)| r.kind == RecordKind::Session));
 
     // Logging in again one millisecond later, same second: works.
-    f.clock.advance_millis(1);
+    f.clock.advance(Duration::from_millis(1));
     assert_eq!(f.clock.now(), NOW);
     let after = f.svc.issue("alice", &[]).await.unwrap();
     assert!(f
@@ -1165,7 +1165,7 @@ async fn logout_all_then_login_in_the_same_second() {
 #[tokio::test]
 async fn subject_revocation_uses_iat_ms_only_when_consistent() {
     let f = fx();
-    f.clock.advance_millis(500);
+    f.clock.advance(Duration::from_millis(500));
     f.svc.logout_all("alice").await.unwrap(); // cutoff NOW*1000 + 500
     let mk = |iat_ms: Value| {
         let mut c = claims(NOW);
@@ -1196,7 +1196,7 @@ async fn subject_revocation_uses_iat_ms_only_when_consistent() {
     assert!(f.svc.authenticate(t.as_bytes()).await.is_err());
     // Tokens of the next second are fine without iat_ms.
     let t = hs256(HEADER, &without(claims(NOW + 1), "iat_ms"), SECRET);
-    f.clock.advance(1);
+    f.clock.advance(Duration::from_secs(1));
     assert!(f.svc.authenticate(t.as_bytes()).await.is_ok());
 }
 
@@ -1222,7 +1222,7 @@ async fn refresh_rotation_and_reuse_detection() {
         .unwrap()
         .contains(&first.refresh_token));
 
-    f.clock.advance(60);
+    f.clock.advance(Duration::from_secs(60));
     let second = f.svc.refresh(&first.refresh_token).await.unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
     let who = f
@@ -1293,7 +1293,7 @@ async fn refresh_family_expires() {
     let clock = ManualClock::new(NOW);
     let svc = portcullis::Authenticator::builder()
         .without_sessions()
-        .clock(Arc::new(clock.clone()))
+        .clock(clock.clone())
         .tokens(
             portcullis::jwt::TokenConfig::new(KeyRegistry::hs256("k1", SECRET).unwrap())
                 .access_ttl(std::time::Duration::from_secs(60))
@@ -1304,11 +1304,11 @@ async fn refresh_family_expires() {
         .map(|a| a.tokens().expect("token mode").clone())
         .unwrap();
     let p = svc.issue("alice", &[]).await.unwrap();
-    clock.advance(500);
+    clock.advance(Duration::from_secs(500));
     let p = svc.refresh(&p.refresh_token).await.unwrap(); // idle window moves
-    clock.advance(500);
+    clock.advance(Duration::from_secs(500));
     let p = svc.refresh(&p.refresh_token).await.unwrap();
-    clock.advance(601); // idle too long
+    clock.advance(Duration::from_secs(601)); // idle too long
     assert_eq!(
         svc.refresh(&p.refresh_token).await.unwrap_err().status(),
         401
@@ -1359,13 +1359,13 @@ struct Down;
 
 #[async_trait]
 impl RevocationList for Down {
-    async fn revoke_token(&self, _: &str, _: UnixTime) -> Result<(), StoreError> {
+    async fn revoke_token(&self, _: &str, _: u64) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("down".into()))
     }
     async fn revoke_subject_before(&self, _: &str, _: u64) -> Result<(), StoreError> {
         Err(StoreError::Timeout)
     }
-    async fn revoke_family(&self, _: &str, _: UnixTime) -> Result<(), StoreError> {
+    async fn revoke_family(&self, _: &str, _: u64) -> Result<(), StoreError> {
         Err(StoreError::Timeout)
     }
     async fn is_revoked(
@@ -1407,7 +1407,7 @@ async fn store_failures_fail_closed() {
     let pair = good.svc.issue("alice", &[]).await.unwrap();
     let svc = portcullis::Authenticator::builder()
         .without_sessions()
-        .clock(Arc::new(good.clock.clone()))
+        .clock(good.clock.clone())
         .store(Arc::new(Down))
         .revocations(Arc::new(Down))
         .tokens(
@@ -1611,7 +1611,7 @@ async fn verified_cache_repeats_time_and_revocation_checks() {
         .authenticate(other.access_token.as_bytes())
         .await
         .is_ok());
-    f.clock.advance_millis(1);
+    f.clock.advance(Duration::from_millis(1));
     f.svc.logout_all("alice").await.unwrap();
     assert_eq!(
         f.svc
@@ -1653,7 +1653,7 @@ async fn a_cutoff_outlives_tokens_longer_than_the_access_lifetime() {
         let clock = ManualClock::new(NOW);
         let auth = Authenticator::builder()
             .without_sessions()
-            .clock(Arc::new(clock.clone()))
+            .clock(clock.clone())
             .tokens(
                 TokenConfig::new(KeyRegistry::hs256("k1", SECRET).unwrap())
                     .access_ttl(Duration::from_secs(900))
@@ -1666,7 +1666,7 @@ async fn a_cutoff_outlives_tokens_longer_than_the_access_lifetime() {
         claims.exp = claims.iat + 2 * 3_600;
         let token = svc.sign(&claims).unwrap();
         assert!(svc.authenticate(token.as_bytes()).await.is_ok(), "{max:?}");
-        clock.advance(1);
+        clock.advance(Duration::from_secs(1));
         auth.logout_everywhere("alice").await.unwrap();
         for minutes in [1, 20, 100] {
             clock.set(NOW + 1 + minutes * 60);

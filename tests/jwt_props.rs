@@ -2,6 +2,7 @@
 //! any bytes, and never accept what they should not.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use portcullis::__private::HeaderLines;
 use portcullis::clock::ManualClock;
@@ -152,7 +153,7 @@ proptest! {
             let mut tokens = Vec::new();
             for who in ["alice", "alice", "bob", "carol"] {
                 tokens.push(cached.issue(who, &["user".into()]).await.unwrap().access_token);
-                clock.advance_millis(1);
+                clock.advance(Duration::from_millis(1));
             }
             let mut now = 1_700_000_000i64;
             for op in ops {
@@ -177,7 +178,7 @@ proptest! {
                         }
                     }
                     Op::LogoutAll => {
-                        clock.advance_millis(1);
+                        clock.advance(Duration::from_millis(1));
                         plain.logout_all("alice").await.unwrap();
                     }
                 }

@@ -17,15 +17,17 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use portcullis::__private::SessionId;
 use portcullis::__private::{check_token, encode_token};
 use portcullis::clock::{Clock, ManualClock};
 use portcullis::jwt::{KeyRegistry, TokenService};
 use portcullis::store::MemoryStore;
-use portcullis::{__private::SessionId, IdSigner};
+use portcullis::SessionHandle;
 use portcullis::{__private::Single, RequestView};
 use portcullis::{AuthState, Authenticator, RejectionKind, Requirement};
 use portcullis::{SessionConfig, SessionLimitPolicy};
@@ -63,7 +65,7 @@ fn token_config() -> portcullis::jwt::TokenConfig {
 fn tokens(clock: &ManualClock) -> TokenService {
     portcullis::Authenticator::builder()
         .without_sessions()
-        .clock(Arc::new(clock.clone()))
+        .clock(clock.clone())
         .tokens(token_config())
         .build()
         .map(|a| a.tokens().expect("token mode").clone())
@@ -80,8 +82,8 @@ struct World {
 fn world(config: SessionConfig) -> World {
     let clock = ManualClock::new(NOW);
     let auth = Authenticator::builder()
-        .store(Arc::new(MemoryStore::with_clock(Arc::new(clock.clone()))))
-        .clock(Arc::new(clock.clone()))
+        .store(Arc::new(MemoryStore::with_clock(clock.clone())))
+        .clock(clock.clone())
         .sessions(config)
         .tokens(token_config())
         .build()
@@ -97,8 +99,8 @@ fn world(config: SessionConfig) -> World {
 /// Log in through the authenticator; returns (cookie value, CSRF token).
 async fn login(auth: &Authenticator, user: &str) -> (String, String) {
     let o = auth.authenticate(&RequestView::new("POST")).await;
-    let info = auth
-        .login(&o, user, vec!["user".into()])
+    let info = SessionHandle::new(o.clone())
+        .login(user, vec!["user".into()])
         .await
         .expect("login");
     let set = portcullis::__private::set_cookie(&o).expect("Set-Cookie");
@@ -285,8 +287,7 @@ struct Shared {
 fn shared_world() -> &'static Shared {
     static S: OnceLock<Shared> = OnceLock::new();
     S.get_or_init(|| {
-        let signer = IdSigner::new(&[0x42; 32]).expect("key");
-        let world = world(SessionConfig::default().signer(signer));
+        let world = world(SessionConfig::default().signing_key(&[0x42; 32]));
         let (cookie, csrf) = rt().block_on(login(&world.auth, "alice"));
         let token = rt()
             .block_on(world.tokens.issue("alice", &["user".into()]))
@@ -484,7 +485,7 @@ proptest! {
     #[test]
     fn session_cookie_round_trips_through_any_cookie_header(d in decoration(), signed in any::<bool>()) {
         let config = if signed {
-            SessionConfig::default().signer(IdSigner::new(&[0x42; 32]).expect("key"))
+            SessionConfig::default().signing_key(&[0x42; 32])
         } else {
             SessionConfig::default()
         };
@@ -550,7 +551,7 @@ proptest! {
             let mut alive = true;
             for op in &ops {
                 match op {
-                    Op::Advance(s) => w.clock.advance(*s),
+                    Op::Advance(s) => w.clock.advance(Duration::from_secs(*s)),
                     Op::Authenticate => {
                         let now = w.clock.now();
                         if now >= idle_exp.min(abs) {

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portcullis::__private::SessionId;
-use portcullis::clock::{Clock, ManualClock, SharedClock, SystemClock};
+use portcullis::__private::SystemClock;
+use portcullis::clock::{Clock, ManualClock};
 use portcullis::jwt::{KeyRegistry, RevocationList, TokenService};
 use portcullis::redis::{RedisRevocationList, RedisStore};
 use portcullis::store::{conformance, RecordKind, SessionKey, SessionRecord, SessionStore};
@@ -36,7 +37,7 @@ async fn store(server: &RedisServer) -> RedisStore {
         .expect("connect to the test redis")
 }
 
-async fn store_with_clock(server: &RedisServer, clock: SharedClock) -> RedisStore {
+async fn store_with_clock(server: &RedisServer, clock: Arc<dyn Clock>) -> RedisStore {
     RedisStore::builder()
         .prefix(PREFIX)
         .clock(clock)
@@ -164,7 +165,7 @@ async fn load_hides_expired_records_before_their_ttl_fires() {
         .await
         .expect("create");
     assert!(s.load(&k).await.expect("load").is_some());
-    clock.advance(60); // idle expiry reached on the application's clock
+    clock.advance(Duration::from_secs(60)); // idle expiry reached on the application's clock
     assert!(
         s.load(&k).await.expect("load").is_none(),
         "an expired record must not load"
@@ -218,7 +219,7 @@ async fn records_vanish_when_their_ttl_fires_and_the_index_is_pruned() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_made_through_one_connection_is_seen_and_ended_through_another() {
     let server = RedisServer::start();
-    let clock: SharedClock = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let a = SessionManager::new(
         Arc::new(store(&server).await),
         SessionConfig::default(),

@@ -7,14 +7,16 @@ mod races;
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use portcullis::__private::ClientInfo;
-use portcullis::clock::{ManualClock, SharedClock};
+use portcullis::clock::{Clock, ManualClock};
 use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenService};
 use portcullis::store::{MemoryStore, SessionStore};
 use portcullis::Authenticator;
 use portcullis::RequestView;
 use portcullis::Requirement;
+use portcullis::SessionHandle;
 use proptest::prelude::*;
 
 fn memory() -> (Arc<dyn SessionStore>, Arc<dyn RevocationList>) {
@@ -65,7 +67,7 @@ async fn l5_logout_everywhere_ends_sessions_families_and_tokens() {
 #[tokio::test]
 async fn l7_refresh_families_per_user_are_capped() {
     let clock = ManualClock::new(1_700_000_000);
-    let shared: SharedClock = Arc::new(clock.clone());
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::with_clock(shared.clone()));
     // One authenticator: its token service (first half) and its cookie
     // sessions (second half) share the store and clock.
@@ -83,7 +85,7 @@ async fn l7_refresh_families_per_user_are_capped() {
     let mut pairs = Vec::new();
     for _ in 0..5 {
         // Logins a millisecond apart, so "oldest" is well defined.
-        clock.advance_millis(1);
+        clock.advance(Duration::from_millis(1));
         pairs.push(svc.issue("l7-hal", &[]).await.unwrap());
     }
     let families = store.list_user("l7-hal").await.unwrap();
@@ -99,7 +101,10 @@ async fn l7_refresh_families_per_user_are_capped() {
     svc.issue("l7-ida", &[]).await.unwrap();
     for _ in 0..3 {
         let anon = auth.authenticate(&RequestView::new("POST")).await;
-        auth.login(&anon, "l7-hal", vec![]).await.unwrap();
+        SessionHandle::new(anon.clone())
+            .login("l7-hal", vec![])
+            .await
+            .unwrap();
     }
     let all = store.list_user("l7-hal").await.unwrap();
     assert_eq!(all.len(), 6, "3 sessions and 3 families: {all:?}");
@@ -113,7 +118,7 @@ fn client(ip: &str, ua: Option<&str>) -> ClientInfo {
 
 fn clocked() -> (TokenService, ManualClock) {
     let c = ManualClock::new(1_700_000_000);
-    let shared: SharedClock = Arc::new(c.clone());
+    let shared: Arc<dyn Clock> = Arc::new(c.clone());
     let svc = portcullis::Authenticator::builder()
         .without_sessions()
         .store(Arc::new(MemoryStore::with_clock(shared.clone())))
@@ -139,7 +144,7 @@ async fn l9_same_client_retry_within_10_s_gets_the_same_refresh_token() {
         .await
         .unwrap();
     // The response was lost; the client retries with the spent token.
-    clock.advance(9);
+    clock.advance(Duration::from_secs(9));
     let again = portcullis::__private::refresh_from(&svc, &first.refresh_token, &me)
         .await
         .unwrap();
@@ -187,7 +192,7 @@ async fn l9_retry_from_another_client_or_too_late_ends_the_family() {
         let rotated = portcullis::__private::refresh_from(&svc, &first.refresh_token, &me)
             .await
             .unwrap();
-        clock.advance(wait);
+        clock.advance(Duration::from_secs(wait));
         assert!(
             portcullis::__private::refresh_from(&svc, &first.refresh_token, &retry)
                 .await
@@ -262,7 +267,10 @@ async fn m4_role_change_applies_to_every_live_credential_at_once() {
     let svc = auth.tokens().expect("token mode").clone();
     let admin = vec!["user".to_owned(), "admin".to_owned()];
     let anon = auth.authenticate(&RequestView::new("POST")).await;
-    auth.login(&anon, "m4-ned", admin.clone()).await.unwrap();
+    SessionHandle::new(anon.clone())
+        .login("m4-ned", admin.clone())
+        .await
+        .unwrap();
     let cookie = portcullis::__private::set_cookie(&anon).unwrap();
     let cookie = cookie.split(';').next().unwrap().to_owned();
     let pair = svc.issue("m4-ned", &admin).await.unwrap();

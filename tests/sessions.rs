@@ -4,12 +4,14 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use portcullis::clock::ManualClock;
+use portcullis::store::SessionKey;
 use portcullis::CookiePolicy;
 use portcullis::RequestView;
-use portcullis::{store::SessionKey, IdSigner};
+use portcullis::SessionHandle;
 use portcullis::{
     store::{MemoryStore, SessionRecord, SessionStore},
     StoreError,
@@ -76,14 +78,14 @@ struct Fixture {
 fn fixture_with(config: SessionConfig) -> Fixture {
     let clock = ManualClock::new(1_000_000);
     let store = Counting {
-        inner: MemoryStore::with_clock(Arc::new(clock.clone())),
+        inner: MemoryStore::with_clock(clock.clone()),
         loads: Arc::default(),
         updates: Arc::default(),
         down: Arc::default(),
     };
     let auth = Authenticator::builder()
         .store(Arc::new(store.clone()))
-        .clock(Arc::new(clock.clone()))
+        .clock(clock.clone())
         .sessions(config)
         .build()
         .unwrap();
@@ -104,7 +106,7 @@ fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn request(auth: &Authenticator, method: &str, headers: &[(&str, &str)]) -> AuthOutcome {
+async fn request(auth: &Authenticator, method: &str, headers: &[(&str, &str)]) -> Arc<AuthOutcome> {
     let mut view = RequestView::new(method);
     for (n, v) in headers {
         view.add_header(n, v.as_bytes());
@@ -120,8 +122,8 @@ async fn login(
     headers: &[(&str, &str)],
 ) -> (String, String) {
     let o = request(auth, "POST", headers).await;
-    let info = auth
-        .login(&o, user, roles.iter().map(|r| (*r).to_owned()).collect())
+    let info = SessionHandle::new(o.clone())
+        .login(user, roles.iter().map(|r| (*r).to_owned()).collect())
         .await
         .unwrap();
     let pending: Vec<_> = o.take_response_headers().collect();
@@ -151,7 +153,7 @@ async fn login_then_authenticate() {
     let id = o.state.identity().unwrap();
     assert!(id.has_role("user") && !id.has_role("admin"));
     assert!(matches!(id.method(), AuthMethod::Session(_)));
-    assert_eq!(f.auth.csrf_token(&o), Some(csrf));
+    assert_eq!(SessionHandle::new(o.clone()).csrf_token(), Some(csrf));
 }
 
 #[tokio::test]
@@ -202,17 +204,17 @@ async fn login_ends_the_presented_session_fixation_defence() {
 async fn idle_and_absolute_timeouts() {
     let f = fixture();
     let (c, _) = login(&f.auth, "alice", &[], &[]).await;
-    f.clock.advance(599);
+    f.clock.advance(Duration::from_secs(599));
     assert!(
         whoami(&f.auth, &c).await.is_ok(),
         "just inside the idle window"
     );
-    f.clock.advance(599);
+    f.clock.advance(Duration::from_secs(599));
     assert!(
         whoami(&f.auth, &c).await.is_ok(),
         "the previous request rolled the idle expiry"
     );
-    f.clock.advance(600);
+    f.clock.advance(Duration::from_secs(600));
     assert_eq!(
         whoami(&f.auth, &c).await,
         Err(RejectionKind::InvalidSession),
@@ -221,10 +223,10 @@ async fn idle_and_absolute_timeouts() {
 
     let (c, _) = login(&f.auth, "alice", &[], &[]).await;
     for _ in 0..6 {
-        f.clock.advance(590);
+        f.clock.advance(Duration::from_secs(590));
         assert!(whoami(&f.auth, &c).await.is_ok());
     }
-    f.clock.advance(590); // 4130 s after login: past the absolute 3600 s
+    f.clock.advance(Duration::from_secs(590)); // 4130 s after login: past the absolute 3600 s
     assert_eq!(
         whoami(&f.auth, &c).await,
         Err(RejectionKind::InvalidSession),
@@ -245,7 +247,7 @@ async fn rolling_refresh_writes_at_most_once_per_interval() {
         before,
         "no write while nothing is due"
     );
-    f.clock.advance(60);
+    f.clock.advance(Duration::from_secs(60));
     for _ in 0..50 {
         assert!(whoami(&f.auth, &c).await.is_ok());
     }
@@ -260,14 +262,17 @@ async fn rolling_refresh_writes_at_most_once_per_interval() {
 async fn cookie_max_age_never_exceeds_remaining_life() {
     let f = fixture();
     let o = request(&f.auth, "POST", &[]).await;
-    f.auth.login(&o, "alice", vec![]).await.unwrap();
+    SessionHandle::new(o.clone())
+        .login("alice", vec![])
+        .await
+        .unwrap();
     let set = portcullis::__private::set_cookie(&o).unwrap();
     assert!(set.contains("Max-Age=3600"), "{set}");
     // After rotation the cookie carries the remaining absolute life only.
-    f.clock.advance(500);
+    f.clock.advance(Duration::from_secs(500));
     let c = cookie_pair(&set);
     let o = request(&f.auth, "GET", &[("cookie", &c)]).await;
-    f.auth.rotate(&o).await.unwrap();
+    SessionHandle::new(o.clone()).rotate().await.unwrap();
     let set = portcullis::__private::set_cookie(&o).unwrap();
     assert!(set.contains("Max-Age=3100"), "{set}");
 }
@@ -277,7 +282,7 @@ async fn rotate_keeps_the_session_but_changes_id_and_csrf() {
     let f = fixture();
     let (c, csrf) = login(&f.auth, "alice", &["user"], &[]).await;
     let o = request(&f.auth, "GET", &[("cookie", &c)]).await;
-    let new_csrf = f.auth.rotate(&o).await.unwrap();
+    let new_csrf = SessionHandle::new(o.clone()).rotate().await.unwrap();
     let new = cookie_pair(&portcullis::__private::set_cookie(&o).unwrap());
     assert_ne!(new, c);
     assert_ne!(new_csrf, csrf);
@@ -324,7 +329,7 @@ async fn logout_and_logout_all() {
         &[("cookie", &a1), ("x-csrf-token", &csrf1)],
     )
     .await;
-    f.auth.logout(&o).await.unwrap();
+    SessionHandle::new(o.clone()).logout().await.unwrap();
     let p: Vec<_> = o.take_response_headers().collect();
     let removal = p.iter().find(|(n, _)| *n == "set-cookie").unwrap();
     assert!(removal.1.contains("Max-Age=0"));
@@ -333,14 +338,14 @@ async fn logout_and_logout_all() {
     assert!(whoami(&f.auth, &a2).await.is_ok());
 
     let o = request(&f.auth, "GET", &[("cookie", &a2)]).await;
-    let csrf2 = f.auth.csrf_token(&o).unwrap();
+    let csrf2 = SessionHandle::new(o.clone()).csrf_token().unwrap();
     let o = request(
         &f.auth,
         "POST",
         &[("cookie", &a2), ("x-csrf-token", &csrf2)],
     )
     .await;
-    f.auth.logout_all(&o).await.unwrap();
+    SessionHandle::new(o.clone()).logout_all().await.unwrap();
     assert!(whoami(&f.auth, &a2).await.is_err());
     assert!(whoami(&f.auth, &b1).await.is_ok(), "other users untouched");
 }
@@ -430,7 +435,10 @@ async fn unsafe_requests_need_csrf_and_same_origin() {
                 matches!(o.state, AuthState::Failed(_)),
                 "case {i}: even optional auth fails"
             );
-            assert!(f.auth.logout(&o).await.is_err(), "case {i}: logout refused");
+            assert!(
+                SessionHandle::new(o.clone()).logout().await.is_err(),
+                "case {i}: logout refused"
+            );
         }
     }
     assert!(
@@ -453,9 +461,9 @@ async fn cap_evicts_the_oldest_session() {
         SessionConfig::default().max_sessions_per_user(Some(2), SessionLimitPolicy::EvictOldest),
     );
     let (s1, _) = login(&f.auth, "alice", &[], &[]).await;
-    f.clock.advance(1);
+    f.clock.advance(Duration::from_secs(1));
     let (s2, _) = login(&f.auth, "alice", &[], &[]).await;
-    f.clock.advance(1);
+    f.clock.advance(Duration::from_secs(1));
     let (s3, _) = login(&f.auth, "alice", &[], &[]).await;
     assert!(whoami(&f.auth, &s1).await.is_err(), "oldest evicted");
     assert!(whoami(&f.auth, &s2).await.is_ok());
@@ -469,7 +477,10 @@ async fn cap_can_refuse_instead() {
     );
     let (s1, _) = login(&f.auth, "alice", &[], &[]).await;
     let o = request(&f.auth, "POST", &[]).await;
-    let err = f.auth.login(&o, "alice", vec![]).await.unwrap_err();
+    let err = SessionHandle::new(o.clone())
+        .login("alice", vec![])
+        .await
+        .unwrap_err();
     assert_eq!(
         (err.status(), err.kind()),
         (403, RejectionKind::TooManySessions)
@@ -485,7 +496,7 @@ async fn listing_marks_current_and_hides_ids() {
     let (c1, _) = login(&f.auth, "alice", &[], &[("user-agent", "agent-1")]).await;
     let (c2, _) = login(&f.auth, "alice", &[], &[("user-agent", "agent-2")]).await;
     let o = request(&f.auth, "GET", &[("cookie", &c2)]).await;
-    let list = f.auth.list_sessions(&o).await.unwrap();
+    let list = SessionHandle::new(o.clone()).list().await.unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list.iter().filter(|s| s.current).count(), 1);
     let current = list.iter().find(|s| s.current).unwrap();
@@ -510,8 +521,8 @@ async fn store_down_fails_closed() {
     );
     let o = request(&f.auth, "POST", &[]).await;
     assert_eq!(
-        f.auth
-            .login(&o, "alice", vec![])
+        SessionHandle::new(o.clone())
+            .login("alice", vec![])
             .await
             .unwrap_err()
             .status(),
@@ -526,8 +537,7 @@ async fn store_down_fails_closed() {
 
 #[tokio::test]
 async fn signed_cookies_reject_forgeries_before_the_store() {
-    let signer = IdSigner::new(&[5u8; 32]).unwrap();
-    let f = fixture_with(SessionConfig::default().signer(signer));
+    let f = fixture_with(SessionConfig::default().signing_key(&[5u8; 32]));
     let (c, _) = login(&f.auth, "alice", &[], &[]).await;
     assert!(whoami(&f.auth, &c).await.is_ok());
     let loads = f.store.loads.load(Ordering::SeqCst);
@@ -554,11 +564,7 @@ async fn a_junk_duplicate_cookie_does_not_log_the_user_out() {
 
 #[tokio::test]
 async fn custom_cookie_name() {
-    let cookie = CookiePolicy::builder()
-        .name("sid")
-        .insecure_no_secure()
-        .build()
-        .unwrap();
+    let cookie = CookiePolicy::default().name("sid").insecure_no_secure();
     let f = fixture_with(SessionConfig::default().cookie(cookie));
     let (c, _) = login(&f.auth, "alice", &[], &[]).await;
     assert!(c.starts_with("sid="));
@@ -577,10 +583,10 @@ async fn concurrent_logins_keep_the_cap_and_index() {
             let (c, csrf) = login(&auth, "alice", &[], &[]).await;
             if i % 3 == 0 {
                 let o = request(&auth, "POST", &[("cookie", &c), ("x-csrf-token", &csrf)]).await;
-                let _ = auth.logout(&o).await;
+                let _ = SessionHandle::new(o.clone()).logout().await;
             }
             let o = request(&auth, "GET", &[("cookie", &c)]).await;
-            let _ = auth.list_sessions(&o).await;
+            let _ = SessionHandle::new(o.clone()).list().await;
         }));
     }
     for t in tasks {

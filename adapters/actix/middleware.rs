@@ -13,7 +13,7 @@ use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, SET_COOKIE,
 use actix_web::{Error, HttpMessage};
 
 use crate::auth::{AuthOutcome, Authenticator};
-use crate::request::{RequestView, Single};
+use crate::request::RequestView;
 
 /// The future the actix adapter's services return.
 pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
@@ -108,7 +108,7 @@ where
         Box::pin(async move {
             let outcome = {
                 let view = request_view(&req);
-                Arc::new(auth.authenticate(&view).await)
+                auth.authenticate(&view).await
             };
             req.extensions_mut().insert(Arc::clone(&outcome));
             match service.call(req).await {
@@ -137,10 +137,8 @@ pub(crate) fn request_view(req: &ServiceRequest) -> RequestView<'_> {
         view.add_header(name.as_str(), value.as_bytes());
     }
     // HTTP/2 carries the host in the URI (`:authority`), not in a header.
-    if view.host == Single::Absent {
-        if let Some(authority) = req.uri().authority() {
-            view.add_header(":authority", authority.as_str().as_bytes());
-        }
+    if let Some(authority) = req.uri().authority() {
+        view.set_authority(authority.as_str().as_bytes());
     }
     view.peer_ip = req.peer_addr().map(|addr| addr.ip());
     // The connection's own scheme, never `connection_info()`, which believes

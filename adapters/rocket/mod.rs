@@ -7,8 +7,8 @@
 //!   credential), [`OptionalIdentity`](crate::OptionalIdentity) (fails
 //!   closed), [`BearerIdentity`](crate::BearerIdentity) /
 //!   [`SessionIdentity`](crate::SessionIdentity) (one scheme only),
-//!   [`RequireRole<R, S>`](crate::RequireRole) (a role, as a
-//!   [`RoleName`](crate::RoleName) type),
+//!   [`RequireRole<R, S>`](crate::RequireRole) (a role declared with
+//!   [`role!`](crate::role)),
 //!   [`SessionHandle`](crate::SessionHandle) (log in with a fresh ID,
 //!   rotate, log out, list, CSRF token),
 //!   [`TokenHandle`](crate::TokenHandle) (issue, refresh, log out) and
@@ -39,13 +39,10 @@
 //! use rocket::http::{Header, Status};
 //! use rocket::local::blocking::Client;
 //! use rocket::serde::json::Json;
-//! use portcullis::{RequireRole, RoleName, SessionHandle, SessionIdentity, rocket::AuthLayer};
+//! use portcullis::{RequireRole, SessionHandle, SessionIdentity, rocket::AuthLayer};
 //! use portcullis::{Authenticator, Rejection};
 //!
-//! pub enum Admin {}
-//! impl RoleName for Admin {
-//!     const NAME: &'static str = "admin";
-//! }
+//! portcullis::role!(pub Admin = "admin");
 //!
 //! #[rocket::post("/login")]
 //! async fn login(session: SessionHandle) -> Result<Json<portcullis::LoginInfo>, Rejection> {

@@ -9,7 +9,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 
 use crate::auth::{AuthOutcome, Authenticator};
 use crate::rejection::Rejection;
-use crate::request::{RequestView, Single};
+use crate::request::RequestView;
 
 /// The request-local slot holding the outcome (`None`: the fairing is
 /// missing, or no guard has run).
@@ -30,7 +30,7 @@ pub(crate) async fn outcome<'r>(req: &'r Request<'_>) -> Option<&'r Arc<AuthOutc
     let cached = req
         .local_cache_async(async {
             match authenticator(req) {
-                Some(auth) => Cached(Some(Arc::new(auth.authenticate(&request_view(req)).await))),
+                Some(auth) => Cached(Some(auth.authenticate(&request_view(req)).await)),
                 None => Cached(None),
             }
         })
@@ -61,13 +61,17 @@ fn request_view<'r>(req: &'r Request<'_>) -> RequestView<'r> {
         }
     }
     // HTTP/2 carries the host in `:authority`, which Rocket keeps out of the
-    // header map.
-    if view.host == Single::Absent {
+    // header map; Rocket only hands it out as an owned string, so it is
+    // copied only when there is no `Host` header for it to stand in for.
+    if !headers.contains("host") {
         if let Some(host) = req.host() {
             let text = &req.local_cache(|| AuthorityText(host.to_string())).0;
-            view.add_header(":authority", text.as_bytes());
+            view.set_authority(text.as_bytes());
         }
     }
+    // The connection's own scheme (behind a trusted proxy the core reads
+    // `X-Forwarded-Proto` itself).
+    view.set_https(req.rocket().config().tls_enabled());
     // Rocket's `client_ip` honours `Config::ip_header` (`X-Real-IP` by
     // default): disable it unless a trusted proxy sets that header.
     view.peer_ip = req.client_ip();

@@ -215,18 +215,64 @@ impl<R> RequireLayer<R> {
         }
     }
 
-    /// Answer rejections with `responder` instead of the JSON default.
-    pub fn responder<R2>(self, responder: R2) -> RequireLayer<R2> {
+    /// Answer rejections with `responder` instead of the JSON default: a
+    /// `Fn(&Rejection, &http::request::Parts) -> http::Response<B> + Clone`.
+    /// Whatever it returns, the [`Rejection`](crate::Rejection) is put into
+    /// the response extensions afterwards.
+    ///
+    /// ```
+    /// use portcullis::tower::RequireLayer;
+    /// use portcullis::Rejection;
+    /// // A plain-text page for a legacy client, with the core's status.
+    /// let text = |r: &Rejection, _req: &http::request::Parts| {
+    ///     let mut res = http::Response::new(String::from(r.message()));
+    ///     *res.status_mut() = http::StatusCode::from_u16(r.status()).unwrap();
+    ///     for (name, value) in r.headers() {
+    ///         res.headers_mut().insert(name, http::HeaderValue::from_static(value));
+    ///     }
+    ///     res
+    /// };
+    /// let layer = RequireLayer::authenticated().responder(text);
+    /// # let _ = layer;
+    /// ```
+    pub fn responder<R2, B2>(self, responder: R2) -> RequireLayer<R2>
+    where
+        R2: Fn(&crate::Rejection, &http::request::Parts) -> http::Response<B2> + Clone,
+    {
         RequireLayer {
             config: self.config,
             responder,
         }
     }
 
-    /// For HTML routes: redirect unauthenticated requests (401) to the
-    /// login page; other rejections stay JSON.
-    pub fn login_redirect(self, redirect: LoginRedirect) -> RequireLayer<LoginRedirect> {
-        self.responder(redirect)
+    /// For HTML routes: a 401 becomes a redirect to `login_path` (`302
+    /// Found` for `GET`/`HEAD`, with the original path and query as a
+    /// same-origin `next`; `303 See Other` without `next` for other
+    /// methods), with `Cache-Control: no-store`. Every other rejection (403,
+    /// 400, 503) keeps the JSON answer: a user who is logged in but not
+    /// allowed must not be bounced to the login page, and a store outage
+    /// must stay visible. `next` only ever names a path on this origin
+    /// (`//evil.example`, absolute URLs and backslash tricks are dropped), so
+    /// the login page is no open redirect.
+    ///
+    /// ```
+    /// use portcullis::tower::RequireLayer;
+    /// let layer = RequireLayer::authenticated().login_redirect("/login").unwrap();
+    /// # let _ = layer;
+    /// assert!(RequireLayer::authenticated().login_redirect("https://evil.example/").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`](crate::ConfigError::Invalid) when
+    /// `login_path` is not a local path like `/login`.
+    pub fn login_redirect(
+        self,
+        login_path: &str,
+    ) -> Result<RequireLayer<LoginRedirect>, crate::ConfigError> {
+        Ok(RequireLayer {
+            config: self.config,
+            responder: LoginRedirect::new(login_path)?,
+        })
     }
 }
 

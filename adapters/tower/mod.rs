@@ -2,21 +2,23 @@
 //!
 //! Two layers, in the tower-http mould:
 //!
-//! - [`AuthLayer`] → [`Auth<S>`](Auth) → [`ResponseFuture`]: authenticates
-//!   every request once with [`Authenticator::authenticate`](crate::Authenticator::authenticate),
-//!   puts `Arc<`[`AuthOutcome`](crate::auth::AuthOutcome)`>` (which also
+//! - [`AuthLayer`] authenticates every request once with
+//!   [`Authenticator::authenticate`](crate::Authenticator::authenticate),
+//!   puts the `Arc<`[`AuthOutcome`](crate::AuthOutcome)`>` (which also
 //!   gives access to the [`Authenticator`](crate::Authenticator)) into the
-//!   request extensions, and on the way out appends the `Set-Cookie` the core queued and sets
-//!   `Cache-Control: no-store` when asked. It never refuses a request.
-//! - [`RequireLayer`] → [`Require<S, R>`](Require) → [`RequireFuture`]:
-//!   refuses requests that do not meet a [`Requirement`](crate::Requirement)
-//!   (401, 403, 400 for malformed credentials, 503 when the store is down),
+//!   request extensions, and on the way out appends the `Set-Cookie` the
+//!   core queued and sets `Cache-Control: no-store` when asked. It never
+//!   refuses a request.
+//! - [`RequireLayer`] refuses requests that do not meet a
+//!   [`Requirement`](crate::Requirement) (401, 403, 400 for malformed credentials, 503 when the store is down),
 //!   optionally only for one [`Scheme`](crate::Scheme). The answer is the
 //!   core's [`Rejection`](crate::Rejection) turned into a response in one
-//!   place ([`rejection_response`]); replace it with a
-//!   [`RejectionResponder`] (a closure, or a
-//!   [`LoginRedirect`](crate::redirect::LoginRedirect) for HTML routes).
+//!   place; [`RequireLayer::responder`] replaces it with a closure, and
+//!   [`RequireLayer::login_redirect`] sends HTML routes to the login page.
 //!   The rejection is attached to the response extensions for logging.
+//!
+//! The services and futures the layers build are named by the compiler
+//! only (as in actix-web's adapter): nothing to import, nothing to learn.
 //!
 //! The feature `tower` needs no web framework: bodies are generic (`B`),
 //! rejection bodies need `B: From<&'static str>` (axum's `Body`, `String`,
@@ -25,7 +27,7 @@
 //! [`AuthLayer::peer_ip`] for axum's `ConnectInfo`.
 //!
 //! ```
-//! use portcullis::{Authenticator, Rejection, Scheme};
+//! use portcullis::{Authenticator, Rejection, Scheme, SessionHandle};
 //! use portcullis::tower::{AuthLayer, RequireLayer};
 //! use tower::{ServiceBuilder, ServiceExt};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -33,7 +35,7 @@
 //!
 //! // Log alice in out of band and keep her cookie.
 //! let anonymous = auth.authenticate(&portcullis::RequestView::new("POST")).await;
-//! auth.login(&anonymous, "alice", vec!["user".into()]).await.unwrap();
+//! SessionHandle::new(anonymous.clone()).login("alice", vec!["user".into()]).await.unwrap();
 //! let set_cookie = anonymous.take_response_headers().find(|(n, _)| *n == "set-cookie").unwrap().1;
 //! let cookie = set_cookie.split(';').next().unwrap().to_owned();
 //!
@@ -67,26 +69,22 @@
 //! [`SessionHandle`](crate::SessionHandle) and
 //! [`TokenHandle`](crate::TokenHandle), the same types with the same
 //! meaning as in the actix-web and Rocket adapters. Every refusal is the
-//! core's [`Rejection`](crate::Rejection), which is `IntoResponse` (through
-//! [`rejection_response`]); without [`AuthLayer`] in front of the route they
+//! core's [`Rejection`](crate::Rejection), which is `IntoResponse`; without [`AuthLayer`] in front of the route they
 //! answer 500 and log the configuration error.
 //!
 //! ```
 //! use axum::{routing::{get, post}, Router, Json};
 //! use portcullis::{Authenticator, Identity, Rejection};
 //! use portcullis::tower::AuthLayer;
-//! use portcullis::{RequireRole, RoleName, SessionHandle, SessionScheme};
+//! use portcullis::{RequireRole, SessionHandle, SessionIdentity};
 //! use tower::ServiceExt;
 //!
-//! struct Admin;
-//! impl RoleName for Admin {
-//!     const NAME: &'static str = "admin";
-//! }
+//! portcullis::role!(Admin = "admin");
 //!
 //! async fn me(who: Identity) -> String {
 //!     who.subject().to_owned()
 //! }
-//! async fn admin(who: RequireRole<Admin, SessionScheme>) -> String {
+//! async fn admin(who: RequireRole<Admin, SessionIdentity>) -> String {
 //!     format!("hello {}", who.subject())
 //! }
 //! async fn logout(session: SessionHandle) -> Result<(), Rejection> {
@@ -117,7 +115,4 @@ mod axum;
 #[cfg(test)]
 mod tests;
 
-pub use future::{RequireFuture, ResponseFuture};
 pub use layer::{AuthLayer, RequireLayer};
-pub use response::{rejection_response, JsonResponder, RejectionResponder};
-pub use service::{Auth, Require};

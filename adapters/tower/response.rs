@@ -1,5 +1,5 @@
 //! The one place a [`Rejection`] becomes an HTTP response, and the
-//! [`RejectionResponder`] hook that lets a route answer differently (e.g. a
+//! responder hook that lets a route answer differently (a closure, or a
 //! redirect to the login page for HTML routes).
 
 use http::header::{CACHE_CONTROL, LOCATION};
@@ -12,24 +12,11 @@ use crate::Rejection;
 /// The response for `rejection`: its status, `Content-Type:
 /// application/json`, `Cache-Control: no-store`, the `WWW-Authenticate`
 /// challenge if any, the JSON body, and the [`Rejection`] itself in the
-/// response extensions (so an outer layer can log why).
-///
-/// Every tower/axum response for a rejection is built here, from the core's
-/// [`Rejection::status`], [`Rejection::headers`] and [`Rejection::body`], so
-/// it carries the same bytes as the other adapters.
-///
-/// ```
-/// use portcullis::{Rejection, RejectionKind};
-/// use portcullis::tower::rejection_response;
-/// let res: http::Response<String> = rejection_response(&Rejection::bearer(RejectionKind::InvalidToken));
-/// assert_eq!(res.status(), 401);
-/// assert_eq!(res.headers()["www-authenticate"], r#"Bearer error="invalid_token""#);
-/// assert_eq!(res.headers()["cache-control"], "no-store");
-/// assert_eq!(res.body(), r#"{"error":"invalid token"}"#);
-/// assert!(res.extensions().get::<Rejection>().is_some());
-/// ```
+/// response extensions (so an outer layer can log why). Every tower/axum
+/// response for a rejection is built here, from the core's
+/// [`Rejection::status`], [`Rejection::headers`] and [`Rejection::body`].
 #[must_use]
-pub fn rejection_response<B: From<&'static str>>(rejection: &Rejection) -> Response<B> {
+pub(crate) fn rejection_response<B: From<&'static str>>(rejection: &Rejection) -> Response<B> {
     let mut res = Response::new(B::from(rejection.body()));
     *res.status_mut() =
         StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -48,39 +35,19 @@ pub fn rejection_response<B: From<&'static str>>(rejection: &Rejection) -> Respo
     res
 }
 
-/// Turns a [`Rejection`] into the response a [`Require`](super::Require)
-/// service sends.
-///
-/// Implemented by [`JsonResponder`] (the default, [`rejection_response`]),
-/// by [`LoginRedirect`] (401 becomes a redirect to the login page), and by
-/// any `Fn(&Rejection, &Parts) -> Response<B> + Clone`. Whatever the
-/// responder returns, the [`Rejection`] is put into the response
-/// extensions afterwards.
-///
-/// ```
-/// use portcullis::tower::{RejectionResponder, RequireLayer};
-/// use portcullis::Rejection;
-/// // A plain-text 401 page for a legacy client; other rejections stay JSON.
-/// let custom = |r: &Rejection, _req: &http::request::Parts| -> http::Response<String> {
-///     let mut res = portcullis::tower::rejection_response(r);
-///     if r.status() == 401 {
-///         *res.body_mut() = "please log in".into();
-///         res.headers_mut().insert("content-type", http::HeaderValue::from_static("text/plain"));
-///     }
-///     res
-/// };
-/// let layer = RequireLayer::authenticated().responder(custom);
-/// # let _ = layer;
-/// ```
+/// Turns a [`Rejection`] into the response a `RequireLayer` service sends:
+/// the JSON default, [`LoginRedirect`], or any
+/// `Fn(&Rejection, &Parts) -> Response<B> + Clone` given to
+/// [`RequireLayer::responder`](super::RequireLayer::responder). Named by the
+/// compiler only (the module is private): a closure is the way to customise.
 pub trait RejectionResponder<B> {
     /// The response for `rejection` of the request `request`.
     fn respond(&self, rejection: &Rejection, request: &Parts) -> Response<B>;
 }
 
-/// The default responder: [`rejection_response`] (status, challenge,
+/// The default responder: `rejection_response` (status, challenge,
 /// `no-store`, JSON body).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct JsonResponder;
 
 impl<B: From<&'static str>> RejectionResponder<B> for JsonResponder {
@@ -98,28 +65,12 @@ where
     }
 }
 
-/// For HTML routes: a 401 becomes a redirect to the login page (`302 Found`
-/// for `GET`/`HEAD`, with the original path and query as a safe `next`;
-/// `303 See Other` without `next` for other methods), with
-/// `Cache-Control: no-store`. Every other rejection (403, 400, 503) keeps the
-/// JSON answer: a user who is logged in but not allowed must not be bounced
-/// to the login page, and a store outage must stay visible.
-///
-/// ```
-/// use portcullis::LoginRedirect;
-/// use portcullis::tower::RejectionResponder;
-/// use portcullis::{Rejection, RejectionKind};
-/// let redirect = LoginRedirect::new("/login").unwrap();
-/// let (parts, ()) = http::Request::get("/account?tab=keys").body(()).unwrap().into_parts();
-/// let res: http::Response<String> =
-///     redirect.respond(&Rejection::session(RejectionKind::MissingCredentials), &parts);
-/// assert_eq!(res.status(), 302);
-/// assert_eq!(res.headers()["location"], "/login?next=%2Faccount%3Ftab%3Dkeys");
-///
-/// let res: http::Response<String> =
-///     redirect.respond(&Rejection::session(RejectionKind::InsufficientRole), &parts);
-/// assert_eq!(res.status(), 403);
-/// ```
+// For HTML routes: a 401 becomes a redirect to the login page (`302 Found`
+// for `GET`/`HEAD`, with the original path and query as a safe `next`;
+// `303 See Other` without `next` for other methods), with
+// `Cache-Control: no-store`. Every other rejection (403, 400, 503) keeps the
+// JSON answer: a user who is logged in but not allowed must not be bounced
+// to the login page, and a store outage must stay visible.
 impl<B: From<&'static str>> RejectionResponder<B> for LoginRedirect {
     fn respond(&self, rejection: &Rejection, request: &Parts) -> Response<B> {
         let original = request

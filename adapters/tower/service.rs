@@ -43,18 +43,16 @@ impl<S> Auth<S> {
     }
 }
 
-/// The view of `parts` the core authenticates. Every header is offered to
-/// [`RequestView::add_header`]; the URI's authority stands in for `Host`
-/// when no `Host` header was sent (HTTP/2).
+/// The view of `parts` the core authenticates: every header, the URI's
+/// authority (the core decides when it stands in for `Host`), the peer IP
+/// and whether the connection is HTTPS.
 fn view_of(parts: &Parts, peer_ip: Option<IpAddr>, https: Option<bool>) -> RequestView<'_> {
     let mut view = RequestView::new(parts.method.as_str());
     for (name, value) in &parts.headers {
         view.add_header(name.as_str(), value.as_bytes());
     }
-    if !parts.headers.contains_key(http::header::HOST) {
-        if let Some(authority) = parts.uri.authority() {
-            view.add_header("host", authority.as_str().as_bytes());
-        }
+    if let Some(authority) = parts.uri.authority() {
+        view.set_authority(authority.as_str().as_bytes());
     }
     view.peer_ip = peer_ip;
     view.https = https;
@@ -93,7 +91,6 @@ where
                 let view = view_of(&parts, peer_ip, https);
                 auth.authenticate(&view).await
             };
-            let outcome = Arc::new(outcome);
             parts.extensions.insert(Arc::clone(&outcome));
             (parts, outcome)
         });

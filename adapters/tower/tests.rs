@@ -8,12 +8,12 @@ use std::sync::Arc;
 use http::{Request, Response, StatusCode};
 use tower::{service_fn, ServiceBuilder, ServiceExt};
 
+use super::response::rejection_response;
 use super::{AuthLayer, RequireLayer};
 use crate::auth::AuthOutcome;
 use crate::jwt::{KeyRegistry, TokenConfig};
-use crate::redirect::LoginRedirect;
 use crate::rejection::MISCONFIGURED_BODY as MISSING_LAYER_BODY;
-use crate::{Authenticator, Rejection, RejectionKind, Scheme};
+use crate::{Authenticator, Rejection, RejectionKind, Scheme, SessionHandle};
 
 fn authenticator() -> Authenticator {
     Authenticator::builder()
@@ -29,12 +29,8 @@ async fn login(auth: &Authenticator, user: &str, roles: &[&str]) -> (String, Str
     let anonymous = auth
         .authenticate(&crate::request::RequestView::new("POST"))
         .await;
-    let info = auth
-        .login(
-            &anonymous,
-            user,
-            roles.iter().map(|r| (*r).to_owned()).collect(),
-        )
+    let info = SessionHandle::new(anonymous.clone())
+        .login(user, roles.iter().map(|r| (*r).to_owned()).collect())
         .await
         .unwrap();
     let set_cookie = anonymous.response.take().set_cookie.unwrap();
@@ -282,7 +278,9 @@ async fn login_redirect_for_html_routes() {
     let svc = ServiceBuilder::new()
         .layer(AuthLayer::new(auth))
         .layer(
-            RequireLayer::any_role(["admin"]).login_redirect(LoginRedirect::new("/login").unwrap()),
+            RequireLayer::any_role(["admin"])
+                .login_redirect("/login")
+                .unwrap(),
         )
         .service_fn(ok_handler);
 
@@ -327,19 +325,19 @@ async fn login_redirect_for_html_routes() {
 async fn peer_ip_and_user_agent_reach_the_session() {
     let auth = authenticator();
     let svc = ServiceBuilder::new()
-        .layer(AuthLayer::new(auth.clone()))
-        .service_fn(move |req: Request<String>| {
-            let auth = auth.clone();
-            async move {
-                let outcome = outcome_of(&req);
-                auth.login(&outcome, "alice", vec![]).await.unwrap();
-                let listed = outcome
-                    .client
-                    .ip
-                    .map(|ip| ip.to_string())
-                    .unwrap_or_default();
-                Ok::<_, Infallible>(Response::new(listed))
-            }
+        .layer(AuthLayer::new(auth))
+        .service_fn(move |req: Request<String>| async move {
+            let outcome = outcome_of(&req);
+            SessionHandle::new(outcome.clone())
+                .login("alice", vec![])
+                .await
+                .unwrap();
+            let listed = outcome
+                .client
+                .ip
+                .map(|ip| ip.to_string())
+                .unwrap_or_default();
+            Ok::<_, Infallible>(Response::new(listed))
         });
     let mut req = Request::post("/")
         .header("user-agent", "ua/1")
@@ -430,4 +428,34 @@ fn futures_are_send_with_a_body_that_is_not_sync() {
         });
     let fut = tower::Service::call(&mut svc, Request::new(NotSync(std::cell::Cell::new(0))));
     assert_send(&fut);
+}
+
+#[test]
+fn a_rejection_response_carries_the_core_bytes() {
+    let res: Response<String> = rejection_response(&Rejection::bearer(RejectionKind::InvalidToken));
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        r#"Bearer error="invalid_token""#
+    );
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(res.body(), r#"{"error":"invalid token"}"#);
+    assert!(res.extensions().get::<Rejection>().is_some());
+}
+
+#[test]
+fn a_login_path_must_be_local() {
+    for bad in [
+        "https://evil.example/",
+        "//evil.example",
+        "login",
+        "/login?x=1",
+        "/\\evil",
+    ] {
+        assert!(
+            RequireLayer::authenticated().login_redirect(bad).is_err(),
+            "{bad} accepted"
+        );
+    }
 }

@@ -8,13 +8,11 @@ use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
-use portcullis::clock::{SharedClock, SystemClock};
 use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenConfig};
 use portcullis::store::{MemoryStore, SessionStore};
 use portcullis::Authenticator;
 use portcullis::CookiePolicy;
 use portcullis::CsrfConfig;
-use portcullis::TrustedProxies;
 use portcullis::{SessionConfig, SessionLimitPolicy};
 
 /// Demo settings, read from the environment (see DEMO_CONTRACT.md).
@@ -30,7 +28,8 @@ pub struct Settings {
     pub max_sessions_per_user: usize,
     pub insecure_cookies: bool,
     /// `TRUSTED_PROXIES`: whose forwarding headers are believed.
-    pub trusted_proxies: TrustedProxies,
+    /// `TRUSTED_PROXIES` as given (checked when the authenticator is built).
+    pub trusted_proxies: String,
     /// `TRUSTED_ORIGINS`: front-end origins allowed cross-origin.
     pub trusted_origins: Vec<String>,
 }
@@ -93,8 +92,7 @@ impl Settings {
             Some(_) => return Err("INSECURE_COOKIES must be 1 or unset".into()),
         };
         let redis_url = get("REDIS_URL").filter(|u| !u.is_empty());
-        let trusted_proxies = TrustedProxies::parse(&get("TRUSTED_PROXIES").unwrap_or_default())
-            .map_err(|e| format!("TRUSTED_PROXIES: {e}"))?;
+        let trusted_proxies = get("TRUSTED_PROXIES").unwrap_or_default();
         let trusted_origins = origins(&get("TRUSTED_ORIGINS").unwrap_or_default())?;
         Ok(Settings {
             port: number(get, "PORT", 3000u16, 0)?,
@@ -194,20 +192,19 @@ pub struct Stores {
 }
 
 /// In-memory stores, or Redis when `REDIS_URL` is set.
-pub async fn stores(settings: &Settings, clock: SharedClock) -> Result<Stores, String> {
+pub async fn stores(settings: &Settings) -> Result<Stores, String> {
     match &settings.redis_url {
         None => Ok(Stores {
-            sessions: Arc::new(MemoryStore::with_clock(clock.clone())),
-            revocations: Arc::new(MemoryRevocationList::new(clock)),
+            sessions: Arc::new(MemoryStore::new()),
+            revocations: Arc::new(MemoryRevocationList::default()),
         }),
-        Some(url) => redis_stores(url, clock).await,
+        Some(url) => redis_stores(url).await,
     }
 }
 
 #[cfg(feature = "redis")]
-async fn redis_stores(url: &str, clock: SharedClock) -> Result<Stores, String> {
+async fn redis_stores(url: &str) -> Result<Stores, String> {
     let store = portcullis::redis::RedisStore::builder()
-        .clock(clock)
         .connect(url)
         .await
         .map_err(|e| format!("cannot use REDIS_URL: {e}"))?;
@@ -219,24 +216,19 @@ async fn redis_stores(url: &str, clock: SharedClock) -> Result<Stores, String> {
 }
 
 #[cfg(not(feature = "redis"))]
-async fn redis_stores(_url: &str, _clock: SharedClock) -> Result<Stores, String> {
+async fn redis_stores(_url: &str) -> Result<Stores, String> {
     Err("REDIS_URL is set but this demo was built without the `redis` feature (add --features redis)".into())
 }
 
 /// Build the demo's `Authenticator` (sessions + tokens over shared stores).
 pub async fn authenticator(settings: &Settings) -> Result<Authenticator, String> {
-    let clock: SharedClock = Arc::new(SystemClock);
-    let stores = stores(settings, clock.clone()).await?;
-    authenticator_with(settings, stores, clock)
+    let stores = stores(settings).await?;
+    authenticator_with(settings, stores)
 }
 
-/// Build the demo's `Authenticator` over the given stores and clock (tests
-/// inject failing stores or a manual clock here).
-pub fn authenticator_with(
-    settings: &Settings,
-    stores: Stores,
-    clock: SharedClock,
-) -> Result<Authenticator, String> {
+/// Build the demo's `Authenticator` over the given stores (tests inject
+/// failing stores here).
+pub fn authenticator_with(settings: &Settings, stores: Stores) -> Result<Authenticator, String> {
     let secret = match &settings.jwt_secret {
         Some(s) => s.clone(),
         None => {
@@ -253,14 +245,10 @@ pub fn authenticator_with(
         .refresh_ttl(Duration::from_secs(settings.refresh_ttl))
         .max_families_per_user(Some(settings.max_sessions_per_user));
     let cookie = if settings.insecure_cookies {
-        CookiePolicy::builder()
-            .name("id")
-            .insecure_no_secure()
-            .build()
+        CookiePolicy::default().name("id").insecure_no_secure()
     } else {
-        CookiePolicy::builder().build()
-    }
-    .map_err(|e| e.to_string())?;
+        CookiePolicy::default()
+    };
     let sessions = SessionConfig::default()
         .idle_timeout(Duration::from_secs(settings.session_idle))
         .absolute_timeout(Duration::from_secs(settings.session_absolute))
@@ -276,13 +264,12 @@ pub fn authenticator_with(
     Authenticator::builder()
         .store(stores.sessions)
         .revocations(stores.revocations)
-        .clock(clock)
         .sessions(sessions)
         .tokens(tokens)
         .csrf(csrf)
-        .trusted_proxies(settings.trusted_proxies.clone())
+        .trusted_proxies(&settings.trusted_proxies)
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("the settings (e.g. TRUSTED_PROXIES) are invalid: {e}"))
 }
 
 fn getrandom_fill(buf: &mut [u8]) -> Result<(), String> {

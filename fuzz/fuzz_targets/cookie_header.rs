@@ -25,7 +25,7 @@ use libfuzzer_sys::fuzz_target;
 use portcullis::clock::ManualClock;
 use portcullis::CookiePolicy;
 use portcullis::__private::{cookie_values, sign, verify_id, MAX_CANDIDATES, MAX_COOKIE_VALUE_LEN};
-use portcullis::{IdSigner, __private::SessionId};
+use portcullis::__private::{IdSigner, SessionId};
 use portcullis::RequestView;
 use portcullis::SessionConfig;
 use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
@@ -55,14 +55,14 @@ fn signer() -> IdSigner {
 
 fn authenticator(rt: &tokio::runtime::Runtime, config: SessionConfig) -> Authenticator {
     let clock = ManualClock::new(NOW);
-    let store = Arc::new(MemoryStore::with_clock(Arc::new(clock.clone())));
+    let store = Arc::new(MemoryStore::with_clock(clock.clone()));
     let mut record = SessionRecord::new("fuzz", NOW, 1800, 43_200);
     record.secret = LIVE_SECRET;
     rt.block_on(store.create(&SessionId::from_bytes(LIVE_ID).key(), &record))
         .expect("seed session");
     Authenticator::builder()
         .store(store)
-        .clock(Arc::new(clock))
+        .clock(clock)
         .sessions(config)
         .build()
         .expect("valid authenticator")
@@ -75,7 +75,9 @@ fn world() -> &'static World {
             .build()
             .expect("runtime");
         let plain = authenticator(&rt, SessionConfig::default());
-        let signed = authenticator(&rt, SessionConfig::default().signer(signer()));
+        let signed = authenticator(&rt, SessionConfig::default()
+                .signing_key(&SIGNING_KEY)
+                .also_accept_signing_key(&OLD_SIGNING_KEY));
         World {
             rt,
             plain,

@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use portcullis::__private::{sign, verify_id, SessionId};
-use portcullis::{store::SessionKey, IdSigner};
+use portcullis::__private::IdSigner;
+use portcullis::store::SessionKey;
 
 fn signers() -> &'static (IdSigner, IdSigner, IdSigner) {
     static S: OnceLock<(IdSigner, IdSigner, IdSigner)> = OnceLock::new();

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::csrf::CsrfConfig;
 use crate::error::ConfigError;
 use crate::jwt::config::Shared;
@@ -49,7 +49,8 @@ pub struct AuthenticatorBuilder {
     sessions: Option<SessionConfig>,
     tokens: Option<TokenConfig>,
     csrf: CsrfConfig,
-    proxies: TrustedProxies,
+    /// The parsed list, or its error, returned at `build()`.
+    proxies: Result<TrustedProxies, ConfigError>,
 }
 
 impl std::fmt::Debug for AuthenticatorBuilder {
@@ -77,8 +78,8 @@ impl AuthenticatorBuilder {
         self
     }
     /// The clock of every time decision (default: the system clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
     /// Session settings.
@@ -102,34 +103,42 @@ impl AuthenticatorBuilder {
         self
     }
     /// The reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto`
-    /// are believed (default: none, so both headers are ignored). See
-    /// [`TrustedProxies`].
+    /// are believed (default: none, so both headers are ignored): a
+    /// comma-separated list of IP addresses and CIDR blocks
+    /// (`"127.0.0.1, 10.0.0.0/8, fd00::/8"`; empty entries are skipped). A
+    /// request from a trusted peer is attributed to the right-most
+    /// untrusted `X-Forwarded-For` address, and its scheme is read from
+    /// `X-Forwarded-Proto`; from any other peer both headers are ignored.
+    /// An entry that is not an address or block fails `build()` with
+    /// [`ConfigError::Invalid`] naming it.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use portcullis::{Authenticator, RequestView, SessionHandle, TrustedProxies};
+    /// use portcullis::{Authenticator, RequestView, SessionHandle};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let auth = Authenticator::builder()
-    ///     .trusted_proxies(TrustedProxies::parse("10.0.0.0/8").unwrap())
+    ///     .trusted_proxies("10.0.0.0/8")
     ///     .build()
     ///     .unwrap();
     /// // A login through the proxy records the client, not the proxy.
     /// let mut view = RequestView::new("POST");
     /// view.set_peer_ip("10.0.0.1".parse().unwrap());
     /// view.add_header("x-forwarded-for", b"198.51.100.7");
-    /// let outcome = Arc::new(auth.authenticate(&view).await);
+    /// let outcome = auth.authenticate(&view).await;
     /// SessionHandle::new(outcome.clone()).login("alice", vec![]).await.unwrap();
     /// let (_, set_cookie) = outcome.take_response_headers().next().unwrap();
     /// let cookie = set_cookie.split(';').next().unwrap();
     /// let mut view = RequestView::new("GET");
     /// view.add_header("cookie", cookie.as_bytes());
-    /// let session = SessionHandle::new(Arc::new(auth.authenticate(&view).await));
+    /// let session = SessionHandle::new(auth.authenticate(&view).await);
     /// let devices = session.list().await.unwrap();
     /// assert_eq!(devices[0].ip.as_deref(), Some("198.51.100.7"));
+    ///
+    /// assert!(Authenticator::builder().trusted_proxies("10.0.0.0/33").build().is_err());
     /// # });
     /// ```
-    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
-        self.proxies = proxies;
+    pub fn trusted_proxies(mut self, list: &str) -> Self {
+        self.proxies = TrustedProxies::parse(list);
         self
     }
     /// Validate and build.
@@ -145,10 +154,11 @@ impl AuthenticatorBuilder {
                 "enable sessions, tokens or both".into(),
             ));
         }
+        let proxies = self.proxies?;
         let clock = self.clock;
         let store = self
             .store
-            .unwrap_or_else(|| Arc::new(MemoryStore::with_clock(clock.clone())));
+            .unwrap_or_else(|| Arc::new(MemoryStore::with_shared_clock(clock.clone())));
         let tokens = match self.tokens {
             Some(config) => {
                 let retention = config.subject_retention();
@@ -165,7 +175,7 @@ impl AuthenticatorBuilder {
                                     .into(),
                             )),
                             None => Arc::new(
-                                MemoryRevocationList::new(clock.clone())
+                                MemoryRevocationList::with_shared_clock(clock.clone())
                                     .with_subject_retention(retention),
                             ),
                         },
@@ -187,7 +197,7 @@ impl AuthenticatorBuilder {
                 sessions,
                 tokens,
                 csrf: self.csrf,
-                proxies: self.proxies,
+                proxies,
             }),
         })
     }
@@ -203,7 +213,7 @@ impl Authenticator {
             sessions: Some(SessionConfig::default()),
             tokens: None,
             csrf: CsrfConfig::default(),
-            proxies: TrustedProxies::default(),
+            proxies: Ok(TrustedProxies::default()),
         }
     }
 }

@@ -7,15 +7,13 @@
 //! never upgrade a bad token).
 //!
 //! ```
-//! use portcullis::{Authenticator, RequestView, Requirement};
-//! use portcullis::CookiePolicy;
-//! use portcullis::SessionConfig;
+//! use portcullis::{Authenticator, RequestView, Requirement, SessionHandle};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let auth = Authenticator::builder().build().unwrap();
 //!
 //! // Log in (e.g. from a login handler):
 //! let anonymous = auth.authenticate(&RequestView::new("POST")).await;
-//! let login = auth.login(&anonymous, "alice", vec!["user".into()]).await.unwrap();
+//! let login = SessionHandle::new(anonymous.clone()).login("alice", vec!["user".into()]).await.unwrap();
 //! let set_cookie = anonymous.take_response_headers().find(|(n, _)| *n == "set-cookie").unwrap().1;
 //! assert!(set_cookie.starts_with("__Host-id="));
 //!
@@ -122,8 +120,18 @@ impl Authenticator {
     }
 
     /// Authenticate one request. Never fails outright: failures are in
-    /// [`AuthOutcome::state`] so optional routes can still run.
-    pub async fn authenticate(&self, view: &RequestView<'_>) -> AuthOutcome {
+    /// [`AuthOutcome::state`] so optional routes can still run. The outcome
+    /// is shared: hand it to [`SessionHandle::new`](crate::SessionHandle::new)
+    /// and [`TokenHandle::new`](crate::TokenHandle::new) for the operations,
+    /// and send what [`AuthOutcome::take_response_headers`] yields with the
+    /// response. The adapters do all of this; call it yourself only to
+    /// plug in another framework.
+    pub async fn authenticate(&self, view: &RequestView<'_>) -> Arc<AuthOutcome> {
+        Arc::new(self.outcome_of(view).await)
+    }
+
+    /// The outcome for `view`, before it is shared.
+    async fn outcome_of(&self, view: &RequestView<'_>) -> AuthOutcome {
         let client = self.inner.proxies.resolve(view);
         let cross_origin = if view.is_safe_method() {
             None

@@ -37,22 +37,10 @@ impl Authenticator {
     /// password, so the answer is the same whatever the credentials;
     /// [`login`](Self::login) checks it again.
     ///
-    /// ```
-    /// use portcullis::{Authenticator, RequestView};
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let auth = Authenticator::builder().build().unwrap();
-    /// let mut view = RequestView::new("POST");
-    /// view.add_header("sec-fetch-site", b"cross-site");
-    /// let outcome = auth.authenticate(&view).await;
-    /// assert_eq!(auth.check_login_origin(&outcome).unwrap_err().status(), 403);
-    /// assert_eq!(auth.login(&outcome, "alice", vec![]).await.unwrap_err().status(), 403);
-    /// assert!(outcome.take_response_headers().all(|(n, _)| n != "set-cookie"));
-    /// # });
-    /// ```
     ///
     /// # Errors
     /// 403 ([`RejectionKind::CrossSiteRequest`]).
-    pub fn check_login_origin(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+    pub(crate) fn check_login_origin(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
         match outcome.cross_origin {
             Some(kind) => Err(Rejection::session(kind)),
             None => Ok(()),
@@ -68,7 +56,7 @@ impl Authenticator {
     /// # Errors
     /// 403 for a cross-origin request or past a refusing session cap; 503
     /// when the store fails.
-    pub async fn login(
+    pub(crate) async fn login(
         &self,
         outcome: &AuthOutcome,
         user: &str,
@@ -92,7 +80,7 @@ impl Authenticator {
     ///
     /// # Errors
     /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
-    pub async fn rotate(&self, outcome: &AuthOutcome) -> Result<String, Rejection> {
+    pub(crate) async fn rotate(&self, outcome: &AuthOutcome) -> Result<String, Rejection> {
         let m = self.manager()?;
         let current = self.current_session(outcome)?;
         let next = m.rotate(current).await?;
@@ -104,7 +92,7 @@ impl Authenticator {
     ///
     /// # Errors
     /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
-    pub async fn logout(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+    pub(crate) async fn logout(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
         let m = self.manager()?;
         let current = self.current_session(outcome)?;
         outcome.response.set_cookie(m.logout(&current.key).await?);
@@ -117,7 +105,7 @@ impl Authenticator {
     ///
     /// # Errors
     /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
-    pub async fn logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+    pub(crate) async fn logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
         let m = self.manager()?;
         let current = self.current_session(outcome)?;
         self.logout_everywhere(&current.record.user_id).await?;
@@ -135,7 +123,7 @@ impl Authenticator {
     /// mint a token that survives this.
     ///
     /// ```
-    /// use portcullis::{Authenticator, RequestView, jwt::{KeyRegistry, TokenConfig}};
+    /// use portcullis::{Authenticator, RequestView, SessionHandle, jwt::{KeyRegistry, TokenConfig}};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let auth = Authenticator::builder()
     ///     .tokens(TokenConfig::new(KeyRegistry::hs256("k", &[1u8; 32]).unwrap()))
@@ -143,7 +131,7 @@ impl Authenticator {
     ///     .unwrap();
     /// let tokens = auth.tokens().unwrap();
     /// let anon = auth.authenticate(&RequestView::new("POST")).await;
-    /// auth.login(&anon, "alice", vec![]).await.unwrap();
+    /// SessionHandle::new(anon.clone()).login("alice", vec![]).await.unwrap();
     /// let set_cookie = anon.take_response_headers().find(|(n, _)| *n == "set-cookie").unwrap().1;
     /// let cookie = set_cookie.split(';').next().unwrap().to_owned();
     /// let pair = tokens.issue("alice", &[]).await.unwrap();
@@ -175,11 +163,11 @@ impl Authenticator {
     /// Nothing else ends.
     ///
     /// ```
-    /// use portcullis::{Authenticator, RequestView, Requirement};
+    /// use portcullis::{Authenticator, RequestView, Requirement, SessionHandle};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let auth = Authenticator::builder().build().unwrap();
     /// let anon = auth.authenticate(&RequestView::new("POST")).await;
-    /// auth.login(&anon, "bob", vec!["admin".into()]).await.unwrap();
+    /// SessionHandle::new(anon.clone()).login("bob", vec!["admin".into()]).await.unwrap();
     /// let cookie = anon.take_response_headers().find(|(n, _)| *n == "set-cookie").unwrap().1;
     /// auth.set_user_roles("bob", &["user".into()]).await.unwrap();
     /// let mut view = RequestView::new("GET");
@@ -206,7 +194,7 @@ impl Authenticator {
     ///
     /// # Errors
     /// 401 without a valid session; 503 on store failure.
-    pub async fn list_sessions(
+    pub(crate) async fn list_sessions(
         &self,
         outcome: &AuthOutcome,
     ) -> Result<Vec<SessionInfo>, Rejection> {
@@ -227,7 +215,7 @@ impl Authenticator {
     ///
     /// # Errors
     /// 503 when the store fails; 401 when token mode is off.
-    pub async fn issue_tokens(
+    pub(crate) async fn issue_tokens(
         &self,
         outcome: &AuthOutcome,
         subject: &str,
@@ -246,7 +234,7 @@ impl Authenticator {
     ///
     /// # Errors
     /// 401 for an invalid, spent or revoked refresh token; 503 on store failure.
-    pub async fn refresh_tokens(
+    pub(crate) async fn refresh_tokens(
         &self,
         outcome: &AuthOutcome,
         refresh_token: &str,
@@ -263,7 +251,7 @@ impl Authenticator {
     ///
     /// # Errors
     /// 401 without a valid bearer token; 503 on store failure.
-    pub async fn token_logout(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+    pub(crate) async fn token_logout(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
         let service = self.token_service()?;
         let id = outcome
             .state
@@ -277,7 +265,7 @@ impl Authenticator {
     ///
     /// # Errors
     /// 401 without a valid bearer token; 503 on store failure.
-    pub async fn token_logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
+    pub(crate) async fn token_logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
         self.token_service()?;
         let id = outcome
             .state
@@ -287,7 +275,7 @@ impl Authenticator {
 
     /// The current session's CSRF token, if a session is active.
     #[must_use]
-    pub fn csrf_token(&self, outcome: &AuthOutcome) -> Option<String> {
+    pub(crate) fn csrf_token(&self, outcome: &AuthOutcome) -> Option<String> {
         outcome
             .session
             .as_ref()

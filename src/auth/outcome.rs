@@ -120,7 +120,7 @@ impl AuthOutcome {
     /// use portcullis::{Authenticator, RequestView, SessionHandle};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let auth = Authenticator::builder().build().unwrap();
-    /// let outcome = std::sync::Arc::new(auth.authenticate(&RequestView::new("POST")).await);
+    /// let outcome = auth.authenticate(&RequestView::new("POST")).await;
     /// SessionHandle::new(outcome.clone()).login("alice", vec![]).await.unwrap();
     /// let headers: Vec<_> = outcome.take_response_headers().collect();
     /// assert!(headers.iter().any(|(n, v)| *n == "set-cookie" && v.starts_with("__Host-id=")));

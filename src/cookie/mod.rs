@@ -1,5 +1,6 @@
-//! Cookie policy: the attributes of the session cookie, validated when
-//! built, and a robust reader for the `Cookie` request header.
+//! Cookie policy: the attributes of the session cookie, validated when the
+//! [`Authenticator`](crate::Authenticator) is built, and a robust reader for
+//! the `Cookie` request header.
 //!
 //! Secure defaults: name `__Host-id` (a neutral name; the `__Host-` prefix
 //! makes browsers refuse it unless `Secure`, `Path=/` and no `Domain`, which
@@ -7,16 +8,15 @@
 //! `Secure`, `SameSite=Lax`, `Path=/`, `Max-Age` = the session's remaining
 //! absolute life.
 //!
-//! ```ignore
-//! use portcullis::{CookiePolicy, SameSite};
-//! let policy = CookiePolicy::default();
-//! let header = policy.set_cookie("abc", 3600);
-//! assert_eq!(header, "__Host-id=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600");
-//! assert!(policy.removal_cookie().contains("Max-Age=0"));
-//!
+//! ```
+//! use portcullis::{Authenticator, CookiePolicy, SameSite, SessionConfig};
+//! let build = |cookie: CookiePolicy| {
+//!     Authenticator::builder().sessions(SessionConfig::default().cookie(cookie)).build()
+//! };
+//! assert!(build(CookiePolicy::default().same_site(SameSite::Strict)).is_ok());
 //! // Contradictions are refused when building:
-//! assert!(CookiePolicy::builder().name("__Host-id").domain("example.com").build().is_err());
-//! assert!(CookiePolicy::builder().same_site(SameSite::None).insecure_no_secure().name("x").build().is_err());
+//! assert!(build(CookiePolicy::default().domain("example.com")).is_err()); // __Host- has no Domain
+//! assert!(build(CookiePolicy::default().name("x").same_site(SameSite::None).insecure_no_secure()).is_err());
 //! ```
 //!
 //! ## Reading the `Cookie` header
@@ -44,19 +44,14 @@
 
 use std::fmt::Write as _;
 
-/// The cookie's `SameSite` attribute (RFC 6265bis §4.1.2.7).
+/// The cookie's `SameSite` attribute (RFC 6265bis §4.1.2.7), for
+/// [`CookiePolicy::same_site`]. `None` needs `Secure` (refused without it
+/// when the [`Authenticator`](crate::Authenticator) is built).
 ///
 /// ```
 /// use portcullis::{CookiePolicy, SameSite};
-/// let strict = CookiePolicy::builder().same_site(SameSite::Strict).build().unwrap();
-/// assert!(strict.is_secure());
-/// // `None` needs `Secure`: refused without it.
-/// assert!(CookiePolicy::builder()
-///     .name("id")
-///     .same_site(SameSite::None)
-///     .insecure_no_secure()
-///     .build()
-///     .is_err());
+/// let strict = CookiePolicy::default().same_site(SameSite::Strict);
+/// # let _ = strict;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -77,7 +72,23 @@ pub const MAX_COOKIE_VALUE_LEN: usize = 256;
 /// Most duplicate cookies of our name that are tried.
 pub const MAX_CANDIDATES: usize = 4;
 
-/// The session cookie's attributes.
+/// The session cookie's attributes: start from the secure
+/// [`default`](CookiePolicy::default) and change what you must; the
+/// combination is checked when the [`Authenticator`](crate::Authenticator)
+/// is built ([`ConfigError::Cookie`] for an empty or non-token name, a path
+/// or domain with forbidden characters, `SameSite=None` without `Secure`,
+/// `__Secure-` without `Secure`, or `__Host-` without `Secure`, with a
+/// `Domain`, or with a `Path` other than `/`).
+///
+/// ```
+/// use portcullis::{Authenticator, CookiePolicy, SameSite, SessionConfig};
+/// let cookie = CookiePolicy::default().name("__Secure-sid").path("/app").domain("example.com");
+/// let auth = Authenticator::builder()
+///     .sessions(SessionConfig::default().cookie(cookie))
+///     .build()
+///     .unwrap();
+/// # let _ = auth;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CookiePolicy {
@@ -108,29 +119,7 @@ impl Default for CookiePolicy {
     }
 }
 
-/// Builder for [`CookiePolicy`]; starts from the secure defaults.
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct CookiePolicyBuilder(CookiePolicy);
-
 impl CookiePolicy {
-    /// A builder starting from [`CookiePolicy::default`].
-    pub fn builder() -> CookiePolicyBuilder {
-        CookiePolicyBuilder(CookiePolicy::default())
-    }
-
-    /// The cookie name.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Whether the `Secure` attribute is set.
-    #[must_use]
-    pub fn is_secure(&self) -> bool {
-        self.secure
-    }
-
     fn attributes(&self, out: &mut String) {
         if self.http_only {
             out.push_str("; HttpOnly");
@@ -244,56 +233,58 @@ fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-impl CookiePolicyBuilder {
-    /// The cookie name (an RFC 9110 token). Keep it neutral: a name like
-    /// `actix-session` tells attackers what to probe.
+impl CookiePolicy {
+    /// The cookie name (an RFC 9110 token; default `__Host-id`). Keep it
+    /// neutral: a name like `actix-session` tells attackers what to probe.
+    #[must_use]
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.0.name = name.into();
+        self.name = name.into();
         self
     }
     /// `SameSite` (default `Lax`). `None` requires `Secure`.
+    #[must_use]
     pub fn same_site(mut self, s: SameSite) -> Self {
-        self.0.same_site = s;
+        self.same_site = s;
         self
     }
     /// `Path` (default `/`). A `__Host-` cookie must keep `/`.
+    #[must_use]
     pub fn path(mut self, p: impl Into<String>) -> Self {
-        self.0.path = p.into();
+        self.path = p.into();
         self
     }
     /// `Domain` (default none: host-only). A `__Host-` cookie cannot have one.
+    #[must_use]
     pub fn domain(mut self, d: impl Into<String>) -> Self {
-        self.0.domain = Some(d.into());
+        self.domain = Some(d.into());
         self
     }
     /// Omit `Max-Age`: the browser drops the cookie when it closes. The
     /// session's own timeouts still apply server-side.
+    #[must_use]
     pub fn browser_session_cookie(mut self) -> Self {
-        self.0.persistent = false;
+        self.persistent = false;
         self
     }
     /// **Insecure**: drop the `Secure` attribute, so the cookie travels over
     /// plain HTTP. For local development only; incompatible with the
     /// `__Host-`/`__Secure-` prefixes and with `SameSite=None`.
+    #[must_use]
     pub fn insecure_no_secure(mut self) -> Self {
-        self.0.secure = false;
+        self.secure = false;
         self
     }
     /// **Insecure**: drop `HttpOnly`, so scripts can read the session ID.
+    #[must_use]
     pub fn insecure_script_readable(mut self) -> Self {
-        self.0.http_only = false;
+        self.http_only = false;
         self
     }
 
-    /// Validate and build.
-    ///
-    /// # Errors
-    /// [`ConfigError::Cookie`] for an empty or non-token name, a path or
-    /// domain with forbidden characters, `SameSite=None` without `Secure`,
-    /// `__Secure-` without `Secure`, or `__Host-` without `Secure`, with a
-    /// `Domain`, or with a `Path` other than `/`.
-    pub fn build(self) -> Result<CookiePolicy, ConfigError> {
-        let p = self.0;
+    /// Refuse contradictions (see the type docs); run by
+    /// `SessionConfig`'s validation when the authenticator is built.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let p = self;
         let err = |m: &str| Err(ConfigError::Cookie(m.to_owned()));
         if p.name.is_empty() || !p.name.bytes().all(is_token_char) {
             return err("the cookie name must be a non-empty RFC 9110 token");
@@ -327,7 +318,7 @@ impl CookiePolicyBuilder {
                 return err("a __Host- cookie must have Path=/");
             }
         }
-        Ok(p)
+        Ok(())
     }
 }
 

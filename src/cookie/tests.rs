@@ -35,54 +35,47 @@ fn defaults_are_secure() {
 #[test]
 fn contradictions_are_refused_at_build_time() {
     let cases = [
-        CookiePolicy::builder()
+        CookiePolicy::default()
             .name("x")
             .same_site(SameSite::None)
             .insecure_no_secure(),
-        CookiePolicy::builder()
+        CookiePolicy::default()
             .name("__Host-x")
             .domain("example.com"),
-        CookiePolicy::builder().name("__Host-x").path("/app"),
-        CookiePolicy::builder()
+        CookiePolicy::default().name("__Host-x").path("/app"),
+        CookiePolicy::default()
             .name("__Host-x")
             .insecure_no_secure(),
-        CookiePolicy::builder()
+        CookiePolicy::default()
             .name("__Secure-x")
             .insecure_no_secure(),
-        CookiePolicy::builder().name(""),
-        CookiePolicy::builder().name("a b"),
-        CookiePolicy::builder().name("a;b"),
-        CookiePolicy::builder().name("x").path("no-slash"),
-        CookiePolicy::builder().name("x").path("/a;b"),
+        CookiePolicy::default().name(""),
+        CookiePolicy::default().name("a b"),
+        CookiePolicy::default().name("a;b"),
+        CookiePolicy::default().name("x").path("no-slash"),
+        CookiePolicy::default().name("x").path("/a;b"),
     ];
     for (i, b) in cases.into_iter().enumerate() {
-        assert!(b.build().is_err(), "case {i} should be refused");
+        assert!(b.validate().is_err(), "case {i} should be refused");
     }
-    assert!(CookiePolicy::builder()
+    assert!(CookiePolicy::default()
         .name("__Secure-x")
         .domain("example.com")
         .path("/app")
-        .build()
+        .validate()
         .is_ok());
-    assert!(CookiePolicy::builder()
+    assert!(CookiePolicy::default()
         .name("sid")
         .insecure_no_secure()
-        .build()
+        .validate()
         .is_ok());
-    let none = CookiePolicy::builder()
-        .name("x")
-        .same_site(SameSite::None)
-        .build()
-        .unwrap();
+    let none = CookiePolicy::default().name("x").same_site(SameSite::None);
     assert!(none.set_cookie("v", 1).contains("SameSite=None; Secure"));
 }
 
 #[test]
 fn browser_session_cookie_has_no_max_age() {
-    let p = CookiePolicy::builder()
-        .browser_session_cookie()
-        .build()
-        .unwrap();
+    let p = CookiePolicy::default().browser_session_cookie();
     assert!(!p.set_cookie("v", 10).contains("Max-Age"));
 }
 

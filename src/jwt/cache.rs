@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex};
 
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::clock::UnixTime;
 use crate::error::fill_random;
 use crate::identity::Identity;
 
@@ -37,9 +36,9 @@ const TAIL: usize = 16;
 pub(crate) struct Verified {
     token: Box<[u8]>,
     pub(crate) identity: Identity,
-    pub(crate) exp: UnixTime,
-    pub(crate) nbf: Option<UnixTime>,
-    pub(crate) iat: UnixTime,
+    pub(crate) exp: u64,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: u64,
     pub(crate) issued_ms: u64,
 }
 
@@ -47,7 +46,7 @@ impl Verified {
     pub(crate) fn new(
         token: &[u8],
         identity: Identity,
-        times: (UnixTime, Option<UnixTime>, UnixTime),
+        times: (u64, Option<u64>, u64),
         issued_ms: u64,
     ) -> Self {
         let (exp, nbf, iat) = times;

@@ -8,7 +8,6 @@ use serde::{Serialize, Serializer};
 
 use super::error::JwtError;
 use super::json::{is_object, set_once, Str, StrOrSeq};
-use crate::clock::UnixTime;
 
 /// Claim names the library writes itself; application claims may not use
 /// them (see [`Claims::extra`]).
@@ -84,12 +83,12 @@ pub struct Claims<T = ()> {
     /// Subject: the user ID.
     pub sub: String,
     /// Issued at (seconds since the epoch).
-    pub iat: UnixTime,
+    pub iat: u64,
     /// Expiry (seconds since the epoch); always present.
-    pub exp: UnixTime,
+    pub exp: u64,
     /// Not before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nbf: Option<UnixTime>,
+    pub nbf: Option<u64>,
     /// Issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
@@ -117,12 +116,7 @@ pub struct Claims<T = ()> {
 impl Claims<()> {
     /// Claims with the required members and nothing else.
     #[must_use]
-    pub fn new(
-        sub: impl Into<String>,
-        iat: UnixTime,
-        exp: UnixTime,
-        jti: impl Into<String>,
-    ) -> Self {
+    pub fn new(sub: impl Into<String>, iat: u64, exp: u64, jti: impl Into<String>) -> Self {
         Claims {
             sub: sub.into(),
             iat,
@@ -188,7 +182,7 @@ impl<T> Claims<T> {
 
     /// Set `nbf`.
     #[must_use]
-    pub fn with_not_before(mut self, nbf: UnixTime) -> Self {
+    pub fn with_not_before(mut self, nbf: u64) -> Self {
         self.nbf = Some(nbf);
         self
     }
@@ -209,7 +203,7 @@ impl<T> Claims<T> {
 }
 
 /// `iat_ms` if consistent with `iat`, else the start of the `iat` second.
-pub(crate) fn issued_at_millis(iat: UnixTime, iat_ms: Option<u64>) -> u64 {
+pub(crate) fn issued_at_millis(iat: u64, iat_ms: Option<u64>) -> u64 {
     match iat_ms {
         Some(ms) if ms / 1000 == iat => ms,
         _ => iat.saturating_mul(1000),

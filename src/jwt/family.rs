@@ -10,19 +10,16 @@
 //! carries the family and is refused by the revocation. No interleaving
 //! leaves an access token of an ended family alive.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use super::error::JwtError;
 use super::refresh::RefreshToken;
 use super::service::{server_failure, store_failure, TokenPair, TokenService, INVALID};
 use crate::error::StoreError;
-use crate::id::{decode_fixed, random_32, SessionKey};
+use crate::id::{random_32, SessionKey};
 use crate::rejection::Rejection;
 use crate::session::ClientInfo;
-use crate::store::{past_cap, update_with_retry, RecordKind, SessionRecord};
+use crate::store::{past_cap, update_with_retry, FamilyState, RecordKind, Rotation, SessionRecord};
 
 /// Attempts at a fresh family ID when the store reports a collision.
 const CREATE_ATTEMPTS: usize = 3;
@@ -31,21 +28,6 @@ const REFRESH_ATTEMPTS: usize = 3;
 /// How long after a rotation the same client may present the spent token
 /// again and get the same successor (a lost response, two tabs).
 const REFRESH_RETRY_GRACE_MS: u64 = 10_000;
-
-/// Record data members of a family (internal; never a usable secret).
-/// SHA-256 of the spent secret, the nonce its successor was derived with,
-/// and when (ms) that rotation happened.
-const DATA_PREV: &str = "prev";
-const DATA_NONCE: &str = "nonce";
-const DATA_ROTATED_MS: &str = "rotated_ms";
-
-fn b64(bytes: &[u8; 32]) -> Value {
-    Value::String(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-fn data_32(rec: &SessionRecord, name: &str) -> Option<[u8; 32]> {
-    decode_fixed::<32>(rec.data.get(name)?.as_str()?.as_bytes())
-}
 
 fn remember_client(rec: &mut SessionRecord, client: &ClientInfo) {
     rec.ip = client.ip.map(|ip| ip.to_string());
@@ -93,7 +75,10 @@ impl TokenService {
             rec.kind = RecordKind::RefreshFamily;
             rec.created_at_ms = inner.clock.now_millis();
             rec.roles = roles.to_vec();
-            rec.secret = rt.secret_hash();
+            rec.family = Some(FamilyState {
+                current: rt.secret_hash(),
+                rotation: None,
+            });
             remember_client(&mut rec, client);
             match inner.store.create(&key, &rec).await {
                 Ok(()) => {
@@ -213,13 +198,20 @@ impl TokenService {
             if rec.kind != RecordKind::RefreshFamily || rec.is_expired(now) {
                 return Err(INVALID);
             }
-            let next = if rt.matches(&rec.secret) {
+            let Some(state) = rec.family.as_ref() else {
+                return Err(INVALID);
+            };
+            let next = if rt.matches(&state.current) {
                 let nonce = random_32().map_err(|_| server_failure(&JwtError::Rng))?;
                 let next = rt.successor(&nonce);
-                rec.data.insert(DATA_PREV.into(), b64(&rt.secret_hash()));
-                rec.data.insert(DATA_NONCE.into(), b64(&nonce));
-                rec.data.insert(DATA_ROTATED_MS.into(), Value::from(now_ms));
-                rec.secret = next.secret_hash();
+                rec.family = Some(FamilyState {
+                    current: next.secret_hash(),
+                    rotation: Some(Rotation {
+                        spent: rt.secret_hash(),
+                        nonce,
+                        at_ms: now_ms,
+                    }),
+                });
                 remember_client(&mut rec, client);
                 next
             } else if let Some(next) = retry_successor(&rt, &rec, client, now_ms) {
@@ -356,12 +348,12 @@ fn retry_successor(
     client: &ClientInfo,
     now_ms: u64,
 ) -> Option<RefreshToken> {
-    let prev = data_32(rec, DATA_PREV)?;
-    if !bool::from(rt.secret_hash().ct_eq(&prev)) {
+    let state = rec.family.as_ref()?;
+    let rotation = state.rotation.as_ref()?;
+    if !bool::from(rt.secret_hash().ct_eq(&rotation.spent)) {
         return None;
     }
-    let rotated = rec.data.get(DATA_ROTATED_MS)?.as_u64()?;
-    if now_ms.saturating_sub(rotated) > REFRESH_RETRY_GRACE_MS {
+    if now_ms.saturating_sub(rotation.at_ms) > REFRESH_RETRY_GRACE_MS {
         return None;
     }
     let ua = client.user_agent.as_deref().filter(|ua| !ua.is_empty())?;
@@ -369,6 +361,6 @@ fn retry_successor(
     if rec.user_agent.as_deref() != Some(ua) || rec.ip.as_deref() != Some(ip.as_str()) {
         return None;
     }
-    let next = rt.successor(&data_32(rec, DATA_NONCE)?);
-    next.matches(&rec.secret).then_some(next)
+    let next = rt.successor(&rotation.nonce);
+    next.matches(&state.current).then_some(next)
 }

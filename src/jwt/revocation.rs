@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::clock::{SharedClock, SystemClock, UnixTime};
+use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::error::StoreError;
 
 /// Where revoked tokens and subjects are remembered.
@@ -46,7 +46,7 @@ use crate::error::StoreError;
 /// use portcullis::jwt::{MemoryRevocationList, RevocationList};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let clock = ManualClock::new(1_000);
-/// let list: Arc<dyn RevocationList> = Arc::new(MemoryRevocationList::new(Arc::new(clock.clone())));
+/// let list: Arc<dyn RevocationList> = Arc::new(MemoryRevocationList::new(clock.clone()));
 /// list.revoke_token("jti-1", 1_900).await.unwrap();
 /// assert!(list.is_revoked("jti-1", None, "alice", 1_000_000).await.unwrap());
 /// assert!(!list.is_revoked("jti-2", None, "alice", 1_000_000).await.unwrap());
@@ -64,12 +64,12 @@ use crate::error::StoreError;
 pub trait RevocationList: Send + Sync + 'static {
     /// Refuse the token `jti` until `expires_at` (its `exp` plus the
     /// verifier's leeway).
-    async fn revoke_token(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError>;
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError>;
 
     /// Refuse every token of refresh family `family` (its `sid` claim)
     /// until `expires_at` (the latest expiry any of them can have, plus
     /// leeway).
-    async fn revoke_family(&self, family: &str, expires_at: UnixTime) -> Result<(), StoreError>;
+    async fn revoke_family(&self, family: &str, expires_at: u64) -> Result<(), StoreError>;
 
     /// Refuse every token of `subject` issued at or before `instant_millis`.
     async fn revoke_subject_before(
@@ -165,16 +165,16 @@ enum EntryKind {
 }
 
 /// (expiry, kind, hash, key) of an entry that may come due.
-type Due = (UnixTime, EntryKind, u64, Box<str>);
+type Due = (u64, EntryKind, u64, Box<str>);
 
 #[derive(Default)]
 struct Shard {
     /// jti -> expires_at (seconds).
-    jtis: Map<UnixTime>,
+    jtis: Map<u64>,
     /// refresh family -> expires_at (seconds).
-    families: Map<UnixTime>,
+    families: Map<u64>,
     /// subject -> (cutoff in ms, keep until in seconds).
-    subjects: Map<(u64, UnixTime)>,
+    subjects: Map<(u64, u64)>,
     /// Min-heap of entries by expiry, for the incremental purge.
     expiry: BinaryHeap<Reverse<Due>>,
 }
@@ -182,7 +182,7 @@ struct Shard {
 impl Shard {
     /// Remove up to `max` entries whose time has come; returns how many
     /// live entries were removed.
-    fn sweep(&mut self, now: UnixTime, max: usize) -> usize {
+    fn sweep(&mut self, now: u64, max: usize) -> usize {
         let mut removed = 0;
         for _ in 0..max {
             match self.expiry.peek() {
@@ -216,15 +216,16 @@ impl Shard {
 /// Redis list (feature `redis`) so a revocation on one is seen by all.
 ///
 /// ```
+/// use std::time::Duration;
 /// use std::sync::Arc;
 /// use portcullis::clock::ManualClock;
 /// use portcullis::jwt::{MemoryRevocationList, RevocationList};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let clock = ManualClock::new(1_000);
-/// let list = MemoryRevocationList::new(Arc::new(clock.clone()));
+/// let list = MemoryRevocationList::new(clock.clone());
 /// list.revoke_token("j", 1_060).await.unwrap();
 /// assert_eq!(list.len(), 1);
-/// clock.advance(61);
+/// clock.advance(Duration::from_secs(61));
 /// assert!(!list.is_revoked("j", None, "bob", 0).await.unwrap()); // expired: forgotten
 /// list.purge_expired();
 /// assert_eq!(list.len(), 0);
@@ -249,14 +250,19 @@ impl fmt::Debug for MemoryRevocationList {
 
 impl Default for MemoryRevocationList {
     fn default() -> Self {
-        Self::new(Arc::new(SystemClock))
+        Self::with_shared_clock(Arc::new(SystemClock))
     }
 }
 
 impl MemoryRevocationList {
     /// An empty list reading time from `clock`.
     #[must_use]
-    pub fn new(clock: SharedClock) -> Self {
+    pub fn new(clock: impl Clock) -> Self {
+        Self::with_shared_clock(Arc::new(clock))
+    }
+
+    /// An empty list on the crate's shared clock handle.
+    pub(crate) fn with_shared_clock(clock: SharedClock) -> Self {
         MemoryRevocationList {
             shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
             hasher: RandomState::new(),
@@ -321,7 +327,7 @@ fn write(l: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
 
 impl MemoryRevocationList {
     /// Remember `id` (a jti or a family) until `expires_at`.
-    fn revoke_until(&self, kind: EntryKind, id: &str, expires_at: UnixTime) {
+    fn revoke_until(&self, kind: EntryKind, id: &str, expires_at: u64) {
         let now = self.clock.now();
         if expires_at <= now {
             return; // already expired: nothing to remember
@@ -345,7 +351,7 @@ impl MemoryRevocationList {
     }
 
     /// True if `id` is remembered in `kind`'s map and not yet expired.
-    fn holds(&self, kind: EntryKind, id: &str, now: UnixTime) -> bool {
+    fn holds(&self, kind: EntryKind, id: &str, now: u64) -> bool {
         let (h, shard) = self.locate(id);
         let shard = read(shard);
         let map = if kind == EntryKind::Family {
@@ -359,12 +365,12 @@ impl MemoryRevocationList {
 
 #[async_trait]
 impl RevocationList for MemoryRevocationList {
-    async fn revoke_token(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
         self.revoke_until(EntryKind::Jti, jti, expires_at);
         Ok(())
     }
 
-    async fn revoke_family(&self, family: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+    async fn revoke_family(&self, family: &str, expires_at: u64) -> Result<(), StoreError> {
         self.revoke_until(EntryKind::Family, family, expires_at);
         Ok(())
     }
@@ -443,12 +449,12 @@ mod tests {
     fn bounded_by_incremental_sweep() {
         block(async {
             let clock = ManualClock::new(1_000);
-            let list = MemoryRevocationList::new(Arc::new(clock.clone()));
+            let list = MemoryRevocationList::new(clock.clone());
             for i in 0..2_000 {
                 list.revoke_token(&format!("j{i}"), 1_010).await.unwrap();
             }
             assert_eq!(list.len(), 2_000);
-            clock.advance(20);
+            clock.advance(Duration::from_secs(20));
             // Writes sweep a few due entries of their shard each.
             for i in 0..2_000 {
                 list.revoke_token(&format!("k{i}"), 2_000).await.unwrap();
@@ -463,10 +469,10 @@ mod tests {
     fn extension_is_not_dropped_early() {
         block(async {
             let clock = ManualClock::new(1_000);
-            let list = MemoryRevocationList::new(Arc::new(clock.clone()));
+            let list = MemoryRevocationList::new(clock.clone());
             list.revoke_token("j", 1_010).await.unwrap();
             list.revoke_token("j", 1_100).await.unwrap();
-            clock.advance(50);
+            clock.advance(Duration::from_secs(50));
             list.purge_expired();
             assert!(list.is_revoked("j", None, "s", 0).await.unwrap());
             assert_eq!(list.len(), 1);
@@ -477,7 +483,7 @@ mod tests {
     fn subject_cutoff_keeps_latest() {
         block(async {
             let clock = ManualClock::new(1_000);
-            let list = MemoryRevocationList::new(Arc::new(clock.clone()));
+            let list = MemoryRevocationList::new(clock.clone());
             list.revoke_subject_before("s", 1_000_200).await.unwrap();
             list.revoke_subject_before("s", 1_000_100).await.unwrap();
             assert!(list.is_revoked("x", None, "s", 1_000_150).await.unwrap());

@@ -16,7 +16,7 @@ use super::jws::MAX_TOKEN_LEN;
 use super::keys::KeyRegistry;
 use super::revocation::RevocationList;
 use super::validation::Validation;
-use crate::clock::{SharedClock, UnixTime};
+use crate::clock::SharedClock;
 use crate::error::{fill_random, StoreError};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::store::SessionStore;
@@ -109,6 +109,7 @@ impl fmt::Debug for TokenPair {
 /// `Clone` is cheap (shared state).
 ///
 /// ```
+/// use std::time::Duration;
 /// use std::sync::Arc;
 /// use portcullis::clock::ManualClock;
 /// use portcullis::jwt::{KeyRegistry, TokenConfig};
@@ -118,7 +119,7 @@ impl fmt::Debug for TokenPair {
 /// let clock = ManualClock::new(1_700_000_000);
 /// let auth = Authenticator::builder()
 ///     .without_sessions()
-///     .clock(Arc::new(clock.clone()))
+///     .clock(clock.clone())
 ///     .tokens(
 ///         TokenConfig::new(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap())
 ///             .issuer("https://auth.example")
@@ -133,7 +134,7 @@ impl fmt::Debug for TokenPair {
 /// assert_eq!(who.subject(), "alice");
 /// assert!(who.has_role("admin"));
 ///
-/// clock.advance(16 * 60); // past the 15-minute lifetime
+/// clock.advance(Duration::from_secs(16 * 60)); // past the 15-minute lifetime
 /// assert_eq!(
 ///     svc.authenticate(pair.access_token.as_bytes()).await.unwrap_err(),
 ///     RejectionKind::InvalidToken
@@ -340,8 +341,8 @@ impl TokenService {
         #[derive(Serialize)]
         struct Out<'a> {
             sub: &'a str,
-            iat: UnixTime,
-            exp: UnixTime,
+            iat: u64,
+            exp: u64,
             #[serde(skip_serializing_if = "Option::is_none")]
             iss: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]

@@ -2,7 +2,6 @@
 
 use super::claims::RawClaims;
 use super::error::JwtError;
-use crate::clock::UnixTime;
 
 /// The default clock-skew allowance: 30 seconds (enough for NTP-synced
 /// hosts; the token lifetime is 15 minutes, so the window stays small).
@@ -36,10 +35,10 @@ impl Validation {
     /// verified-token cache repeats on every hit.
     pub(crate) fn check_times(
         &self,
-        exp: UnixTime,
-        nbf: Option<UnixTime>,
-        iat: Option<UnixTime>,
-        now: UnixTime,
+        exp: u64,
+        nbf: Option<u64>,
+        iat: Option<u64>,
+        now: u64,
     ) -> Result<(), JwtError> {
         if now >= exp.saturating_add(self.leeway) {
             return Err(JwtError::Expired);
@@ -68,7 +67,7 @@ impl Validation {
     pub(crate) fn check(
         &self,
         c: &RawClaims<'_>,
-        now: UnixTime,
+        now: u64,
         required: Required,
     ) -> Result<(), JwtError> {
         let exp = c.exp.ok_or(JwtError::MissingClaim("exp"))?;

@@ -11,7 +11,6 @@ use super::claims::{issued_at_millis, Claims, RawClaims};
 use super::error::JwtError;
 use super::service::{store_failure, TokenService};
 use super::validation::Required;
-use crate::clock::UnixTime;
 use crate::identity::{AuthMethod, Identity, TokenInfo};
 use crate::rejection::RejectionKind;
 
@@ -21,9 +20,9 @@ struct Access {
     roles: Vec<String>,
     jti: String,
     sid: Option<String>,
-    iat: UnixTime,
-    exp: UnixTime,
-    nbf: Option<UnixTime>,
+    iat: u64,
+    exp: u64,
+    nbf: Option<u64>,
     issued_ms: u64,
 }
 

@@ -3,7 +3,7 @@
 //! What `Authenticator::builder().build()` gives you without a single
 //! setting, and the reason for each value. The values below are those in
 //! the code (`SessionConfig::default`, `CookiePolicy::default`,
-//! `TokenConfig::new`, `CsrfConfig::default`, `TrustedProxies::default`
+//! `TokenConfig::new`, `CsrfConfig::default`, no trusted proxies
 //! and the crate's constants); the tables name the setter that changes
 //! each one.
 //!
@@ -28,7 +28,7 @@
 //!
 //! | attribute | default | setter | why |
 //! |-----------|---------|--------|-----|
-//! | name | `__Host-id` | `CookiePolicy::builder().name(..)` | the prefix makes browsers demand `Secure`, `Path=/` and no `Domain`, so a subdomain cannot toss a cookie of that name; `id` does not reveal the framework |
+//! | name | `__Host-id` | `CookiePolicy::default().name(..)` | the prefix makes browsers demand `Secure`, `Path=/` and no `Domain`, so a subdomain cannot toss a cookie of that name; `id` does not reveal the framework |
 //! | `HttpOnly` | set | `insecure_script_readable()` drops it | scripts cannot read the ID |
 //! | `Secure` | set | `insecure_no_secure()` drops it (needs a name without `__Host-`/`__Secure-`) | the ID never crosses plain HTTP; see `manual::deployment` for when the opt-out is needed |
 //! | `SameSite` | `Lax` | `same_site(..)` | no cross-site POSTs or subrequests carry the cookie, while links from other sites still arrive logged in; `None` requires `Secure` |
@@ -52,7 +52,7 @@
 //! | absolute timeout | 12 h | `SessionConfig::absolute_timeout` | a stolen cookie stops working within a working day, whatever the activity |
 //! | rolling interval | 60 s, and never more than a quarter of the idle timeout | `SessionConfig::rolling_interval` | `last_seen` and the idle deadline are written at most once a minute, not on every request; the quarter keeps an active session from reaching its idle deadline between two writes |
 //! | sessions per user | 5, oldest evicted | `SessionConfig::max_sessions_per_user` (`None`: no cap; or refuse the login with 403) | one account cannot pile up sessions without bound |
-//! | ID signing | off | `SessionConfig::signer` (secrets of at least 32 bytes) | 256-bit random IDs are unguessable already; signing only refuses forgeries before the store lookup |
+//! | ID signing | off | `SessionConfig::signing_key` (secrets of at least 32 bytes) | 256-bit random IDs are unguessable already; signing only refuses forgeries before the store lookup |
 //! | cookie | `CookiePolicy::default()` | `SessionConfig::cookie` | see above |
 //!
 //! Fixed values:
@@ -109,12 +109,12 @@
 //! `with_subject_retention`, which must be at least the access lifetime
 //! plus the leeway.
 //!
-//! # CSRF (`CsrfConfig`) and proxies (`TrustedProxies`)
+//! # CSRF (`CsrfConfig`) and trusted proxies
 //!
 //! | setting | default | setter | why |
 //! |---------|---------|--------|-----|
 //! | trusted origins | none | `CsrfConfig::trust_origin` (exact `scheme://host[:port]`, lower-cased) | a separate front-end origin must be named, never guessed |
-//! | trusted proxies | none: `X-Forwarded-For` and `X-Forwarded-Proto` ignored | `TrustedProxies::parse("10.0.0.0/8, ::1")` given to `AuthenticatorBuilder::trusted_proxies` | without a list, any client could claim any IP or HTTPS |
+//! | trusted proxies | none: `X-Forwarded-For` and `X-Forwarded-Proto` ignored | `AuthenticatorBuilder::trusted_proxies("10.0.0.0/8, ::1")` | without a list, any client could claim any IP or HTTPS |
 //! | `X-Forwarded-For` addresses walked, right to left | 32 | fixed | bounded work on a hostile header |
 //!
 //! # Redis (`RedisStore`, feature `redis`)

@@ -17,22 +17,21 @@
 //! | `http://` on any other host (a LAN address, a container name, a staging box without TLS) | no: the browser silently drops the `Set-Cookie`, login answers 200 and the next request is a 401 | use the opt-out below, or better, put TLS in front |
 //!
 //! The opt-out drops `Secure`, which a `__Host-` (or `__Secure-`) name
-//! forbids, so the name changes too; `CookiePolicy::builder().build()`
+//! forbids, so the name changes too; `Authenticator::builder().build()`
 //! refuses `insecure_no_secure` with a prefixed name, and `SameSite=None`
 //! without `Secure`:
 //!
-//! ```rust,ignore
-//! use portcullis::CookiePolicy;
-//! use portcullis::SessionConfig;
-//! use portcullis::Authenticator;
+//! ```
+//! use portcullis::{Authenticator, CookiePolicy, SessionConfig};
 //!
-//! let cookie = CookiePolicy::builder()
+//! let cookie = CookiePolicy::default()
 //!     .name("id")                 // not __Host-: that prefix requires Secure
-//!     .insecure_no_secure()       // plain HTTP on a non-loopback host only
-//!     .build()?;
+//!     .insecure_no_secure();      // plain HTTP on a non-loopback host only
 //! let auth = Authenticator::builder()
 //!     .sessions(SessionConfig::default().cookie(cookie))
 //!     .build()?;
+//! # let _ = auth;
+//! # Ok::<(), portcullis::ConfigError>(())
 //! ```
 //!
 //! The demo servers do exactly this when started with `INSECURE_COOKIES=1`
@@ -59,15 +58,16 @@
 //! `Origin` check) come from the connection, unless the connection comes
 //! from a trusted proxy:
 //!
-//! ```rust,ignore
-//! use portcullis::TrustedProxies;
-//!
+//! ```
+//! use portcullis::Authenticator;
 //! let auth = Authenticator::builder()
-//!     .trusted_proxies(TrustedProxies::parse("10.0.0.0/8, fd00::/8")?)
+//!     .trusted_proxies("10.0.0.0/8, fd00::/8")
 //!     .build()?;
+//! # let _ = auth;
+//! # Ok::<(), portcullis::ConfigError>(())
 //! ```
 //!
-//! - `TrustedProxies::parse` takes comma-separated IP addresses and CIDR
+//! - `AuthenticatorBuilder::trusted_proxies` takes comma-separated IP addresses and CIDR
 //!   blocks; an invalid entry is a start-up error. IPv4-mapped IPv6 peers
 //!   match their IPv4 form.
 //! - Only when the peer address is in the list are `X-Forwarded-For` and
@@ -137,8 +137,8 @@
 //! demo servers use one HS256 secret (`JWT_SECRET`) and do not serve a
 //! JWKS yet.
 //!
-//! **ID-signing keys** (`SessionConfig::signer`, optional) rotate the same
-//! way: the new secret signs and the old one is still accepted until the
+//! **ID-signing keys** (`SessionConfig::signing_key`, optional) rotate the same
+//! way (`also_accept_signing_key` for the old one): the new secret signs and the old one is still accepted until the
 //! absolute session timeout (12 h by default) has passed.
 //!
 //! # Several instances
@@ -166,7 +166,7 @@
 //! let auth = Authenticator::builder()
 //!     .store(store)                   // sessions, refresh families and revocations
 //!     .tokens(TokenConfig::new(keys))
-//!     .trusted_proxies(TrustedProxies::parse("10.0.0.0/8")?)
+//!     .trusted_proxies("10.0.0.0/8")
 //!     .build()?;
 //! ```
 //!

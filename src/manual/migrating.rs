@@ -50,10 +50,10 @@
 //! |----------------|------------|
 //! | `SessionManagerLayer::new(store)` | `AuthLayer::new(auth)`, with the store given to `Authenticator::builder().store(..)` |
 //! | `MemoryStore`, a Redis store crate, `SessionStore` trait | `MemoryStore`, `RedisStore`, `SessionStore` trait (plus the conformance kit) |
-//! | `with_name`, `with_secure`, `with_http_only`, `with_same_site`, `with_path`, `with_domain` | `CookiePolicy::builder()` with `name`, `insecure_no_secure`, `insecure_script_readable`, `same_site`, `path`, `domain`, given to `SessionConfig::cookie` |
+//! | `with_name`, `with_secure`, `with_http_only`, `with_same_site`, `with_path`, `with_domain` | `CookiePolicy::default()` with `name`, `insecure_no_secure`, `insecure_script_readable`, `same_site`, `path`, `domain`, given to `SessionConfig::cookie` |
 //! | `with_expiry(Expiry::OnInactivity(d))` | `SessionConfig::idle_timeout(d)` (30 min by default), written at most once per `SessionConfig::rolling_interval` |
 //! | `Expiry::AtDateTime(t)` | `SessionConfig::absolute_timeout(d)` (12 h by default), a lifetime counted from login |
-//! | `Expiry::OnSessionEnd` | `CookiePolicy::builder().browser_session_cookie()`; the server-side timeouts still apply |
+//! | `Expiry::OnSessionEnd` | `CookiePolicy::default().browser_session_cookie()`; the server-side timeouts still apply |
 //! | the `Session` extractor | `SessionHandle` (log in, rotate, log out, list, CSRF token) for operations, and the adapter's identity extractors for "who is this" |
 //! | `session.insert(KEY, user_id)` at login | `SessionHandle::login(user, roles)`: a fresh ID and CSRF token every time |
 //! | `session.get(KEY)` to find the user | the identity extractor (its `subject()` and `roles()`) |
@@ -91,10 +91,10 @@
 //! | `SessionMiddleware::new(store, key)` / `SessionMiddleware::builder(store, key)` | `App::wrap(portcullis::actix::AuthLayer::new(auth))`; no cookie key is needed, the cookie holds only a random 256-bit ID |
 //! | `CookieSessionStore` (state in the cookie) | none: state is always server-side; `MemoryStore` for one process |
 //! | `RedisSessionStore::new(url)` | `RedisStore::connect(url)` (feature `redis`), given to `Authenticator::builder().store(..)` |
-//! | `cookie_name`, `cookie_secure`, `cookie_http_only`, `cookie_same_site`, `cookie_path`, `cookie_domain` | `CookiePolicy::builder()` with `name`, `insecure_no_secure`, `insecure_script_readable`, `same_site`, `path`, `domain` |
-//! | `cookie_content_security(CookieContentSecurity::Signed)` | `SessionConfig::signer` (HMAC-SHA256, key rotation); there is nothing to encrypt, so no `Private` mode |
+//! | `cookie_name`, `cookie_secure`, `cookie_http_only`, `cookie_same_site`, `cookie_path`, `cookie_domain` | `CookiePolicy::default()` with `name`, `insecure_no_secure`, `insecure_script_readable`, `same_site`, `path`, `domain` |
+//! | `cookie_content_security(CookieContentSecurity::Signed)` | `SessionConfig::signing_key` (HMAC-SHA256, key rotation); there is nothing to encrypt, so no `Private` mode |
 //! | `session_lifecycle(PersistentSession::default().session_ttl(d))` | `SessionConfig::absolute_timeout(d)`; the cookie's `Max-Age` follows the session's remaining life |
-//! | `BrowserSession` | `CookiePolicy::builder().browser_session_cookie()` |
+//! | `BrowserSession` | `CookiePolicy::default().browser_session_cookie()` |
 //! | `TtlExtensionPolicy::OnEveryRequest` | `SessionConfig::idle_timeout`: the idle deadline moves with use, written at most once per `SessionConfig::rolling_interval` (60 s) |
 //! | the `Session` extractor | `SessionHandle` for operations, `Identity` / `SessionIdentity` for the current user |
 //! | `session.insert("user_id", id)` at login | `SessionHandle::login(user, roles)` |

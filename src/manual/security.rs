@@ -20,7 +20,7 @@
 //! - IDs are compared in constant time (`subtle`). A value that is not
 //!   exactly 43 canonical base64url characters is rejected before any
 //!   store lookup.
-//! - Optional HMAC-SHA256 signing (`SessionConfig::signer`, secrets of at
+//! - Optional HMAC-SHA256 signing (`SessionConfig::signing_key`, secrets of at
 //!   least 32 bytes): the cookie becomes `id.tag` (87 characters) and a
 //!   forged or truncated value is refused without touching the store. One
 //!   key signs and every configured key verifies, so signing keys rotate
@@ -72,7 +72,7 @@
 //!   `Path=/` and no `Domain`, so a sibling subdomain cannot set (toss) a
 //!   cookie of the same name for this host.
 //! - Contradictions are configuration errors, returned by
-//!   `CookiePolicy::builder().build()`: `SameSite=None` without `Secure`, a
+//!   `Authenticator::builder().build()`: `SameSite=None` without `Secure`, a
 //!   `__Host-` name without `Secure`, with a `Domain` or with a `Path` other
 //!   than `/`, a `__Secure-` name without `Secure`, a name that is not an
 //!   RFC 9110 token. Weakening is spelled `insecure_no_secure` and

@@ -7,7 +7,6 @@ use async_trait::async_trait;
 
 use super::store::RedisStore;
 use super::{ttl_millis, SharedRef};
-use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::jwt::RevocationList;
 
@@ -122,7 +121,7 @@ impl RedisRevocationList {
 
 #[async_trait]
 impl RevocationList for RedisRevocationList {
-    async fn revoke_token(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
         let now_ms = self.shared.clock.now_millis();
         if expires_at.saturating_mul(1000) <= now_ms {
             return Ok(()); // already expired: nothing to remember
@@ -131,7 +130,7 @@ impl RevocationList for RedisRevocationList {
             .await
     }
 
-    async fn revoke_family(&self, family: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+    async fn revoke_family(&self, family: &str, expires_at: u64) -> Result<(), StoreError> {
         let now_ms = self.shared.clock.now_millis();
         if expires_at.saturating_mul(1000) <= now_ms {
             return Ok(());

@@ -9,7 +9,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands as _;
 
 use super::{map_error, scripts::Scripts, ttl_millis, Shared, SharedRef};
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::store::{RecordKind, SessionKey, SessionRecord, SessionStore, StoreError};
 
 /// Default key prefix.
@@ -72,12 +72,12 @@ impl fmt::Debug for RedisStore {
 /// Builder for [`RedisStore`]: key prefix, per-call timeout and clock.
 ///
 /// ```no_run
-/// use std::sync::Arc;
-/// use portcullis::clock::SystemClock;
+/// use std::time::Duration;
 /// use portcullis::redis::RedisStore;
 /// # async fn demo() -> Result<(), portcullis::StoreError> {
 /// let store = RedisStore::builder()
-///     .clock(Arc::new(SystemClock))
+///     .prefix("myapp:")
+///     .timeout(Duration::from_millis(500))
 ///     .connect("redis://:password@redis.internal:6379/0")
 ///     .await?;
 /// # let _ = store;
@@ -130,8 +130,8 @@ impl RedisStoreBuilder {
 
     /// The clock that judges expiry and computes TTLs (default the system
     /// clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 

@@ -26,7 +26,8 @@ pub struct SessionConfig {
     pub(crate) max_sessions_per_user: Option<usize>,
     pub(crate) limit_policy: SessionLimitPolicy,
     pub(crate) cookie: CookiePolicy,
-    pub(crate) signer: Option<IdSigner>,
+    /// The ID signer, or the error of its key, returned at `build()`.
+    pub(crate) signer: Option<Result<IdSigner, ConfigError>>,
 }
 
 impl Default for SessionConfig {
@@ -82,12 +83,51 @@ impl SessionConfig {
         self.cookie = cookie;
         self
     }
-    /// HMAC-sign cookie values so forged IDs are refused before any store
-    /// lookup (default off: IDs are already 256-bit random).
+    /// HMAC-SHA256-sign cookie values with `secret` (at least 32 bytes), so
+    /// forged or truncated IDs are refused before any store lookup (default
+    /// off: IDs are already 256-bit random). The signed value is
+    /// `<id>.<tag>`. Replaces any key given before.
+    ///
+    /// ```
+    /// use portcullis::{Authenticator, SessionConfig};
+    /// // Rotate: the new key signs, the old one still verifies.
+    /// let auth = Authenticator::builder()
+    ///     .sessions(
+    ///         SessionConfig::default()
+    ///             .signing_key(&[2u8; 32])
+    ///             .also_accept_signing_key(&[1u8; 32]),
+    ///     )
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = auth;
+    /// // Keys shorter than 256 bits are refused at build().
+    /// let short = Authenticator::builder()
+    ///     .sessions(SessionConfig::default().signing_key(&[1u8; 16]))
+    ///     .build();
+    /// assert!(short.is_err());
+    /// ```
     #[must_use]
-    pub fn signer(mut self, signer: IdSigner) -> Self {
-        self.signer = Some(signer);
+    pub fn signing_key(mut self, secret: &[u8]) -> Self {
+        self.signer = Some(IdSigner::new(secret));
         self
+    }
+    /// Also accept values signed with an older `secret` (key rotation
+    /// without logging anyone out); needs [`signing_key`](Self::signing_key)
+    /// first.
+    #[must_use]
+    pub fn also_accept_signing_key(mut self, secret: &[u8]) -> Self {
+        self.signer = Some(match self.signer {
+            Some(Ok(signer)) => signer.also_accept(secret),
+            Some(Err(e)) => Err(e),
+            None => Err(ConfigError::Invalid(
+                "also_accept_signing_key needs signing_key first".into(),
+            )),
+        });
+        self
+    }
+    /// The signer, once [`validate`](Self::validate) has passed.
+    pub(crate) fn signer(&self) -> Option<&IdSigner> {
+        self.signer.as_ref().and_then(|s| s.as_ref().ok())
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
@@ -111,6 +151,10 @@ impl SessionConfig {
             return Err(ConfigError::Invalid(
                 "max_sessions_per_user must be at least 1".into(),
             ));
+        }
+        self.cookie.validate()?;
+        if let Some(Err(e)) = &self.signer {
+            return Err(e.clone());
         }
         Ok(())
     }

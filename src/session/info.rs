@@ -4,7 +4,6 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::clock::UnixTime;
 use crate::id::SessionKey;
 use crate::store::SessionRecord;
 
@@ -89,9 +88,9 @@ pub struct SessionInfo {
     /// A short non-secret label.
     pub id_hint: String,
     /// Creation time.
-    pub created_at: UnixTime,
+    pub created_at: u64,
     /// Last time seen (to the rolling interval).
-    pub last_seen: UnixTime,
+    pub last_seen: u64,
     /// IP at login.
     pub ip: Option<String>,
     /// User-Agent at login.

@@ -3,25 +3,26 @@
 //! listing, and a cap on sessions per user.
 //!
 //! ```ignore
+//! use std::time::Duration;
 //! use portcullis::{ClientInfo, SessionConfig, __private::SessionManager};
 //! use portcullis::store::MemoryStore;
 //! use portcullis::clock::ManualClock;
 //! use std::sync::Arc;
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let clock = ManualClock::new(1_000);
-//! let store = Arc::new(MemoryStore::with_clock(Arc::new(clock.clone())));
+//! let store = Arc::new(MemoryStore::with_clock(clock.clone()));
 //! let sessions = SessionManager::new(store, SessionConfig::default(), Arc::new(clock.clone())).unwrap();
 //! let login = sessions.login("alice", vec!["user".into()], &[], &ClientInfo::default()).await.unwrap();
 //! let found = sessions.find(&login.cookie_value).await.unwrap().unwrap();
 //! assert_eq!(found.record.user_id, "alice");
-//! clock.advance(1_800); // idle timeout
+//! clock.advance(Duration::from_secs(1_800)); // idle timeout
 //! assert!(sessions.find(&login.cookie_value).await.unwrap().is_none());
 //! # });
 //! ```
 
 use std::sync::Arc;
 
-use crate::clock::{SharedClock, UnixTime};
+use crate::clock::SharedClock;
 use crate::csrf::encode_token;
 use crate::error::{ConfigError, StoreError};
 use crate::id::{random_32, SessionId, SessionKey};
@@ -107,14 +108,14 @@ impl SessionManager {
     /// signing is on). Malformed values are `None`, before any store lookup.
     #[must_use]
     pub fn decode_cookie(&self, value: &str) -> Option<SessionId> {
-        match &self.config.signer {
+        match self.config.signer() {
             Some(s) => s.verify(value),
             None => SessionId::decode(value),
         }
     }
 
     fn encode_cookie(&self, id: &SessionId) -> String {
-        match &self.config.signer {
+        match self.config.signer() {
             Some(s) => s.sign(id),
             None => id.encode(),
         }
@@ -167,7 +168,7 @@ impl SessionManager {
         &self,
         key: &SessionKey,
         record: Arc<SessionRecord>,
-        now: UnixTime,
+        now: u64,
     ) -> Result<Arc<SessionRecord>, Rejection> {
         let mut touched = SessionRecord::clone(&record);
         touched.last_seen = now;

@@ -18,7 +18,9 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{RecordKind, SessionKey, SessionRecord, SessionStore, StoreError};
+use super::{
+    FamilyState, RecordKind, Rotation, SessionKey, SessionRecord, SessionStore, StoreError,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::id::SessionId;
 
@@ -91,6 +93,26 @@ async fn create_then_load<S: SessionStore>(s: &S) {
         "absolute expiry must round-trip"
     );
     assert_eq!(got.kind, RecordKind::Session, "kind must round-trip");
+
+    // A refresh family's state is part of the record: stored whole, it
+    // round-trips, including the fields a store never reads.
+    let (k, mut r) = (key(), record(&user("family")));
+    r.kind = RecordKind::RefreshFamily;
+    r.family = Some(FamilyState {
+        current: [3; 32],
+        rotation: Some(Rotation {
+            spent: [4; 32],
+            nonce: [5; 32],
+            at_ms: 1_234,
+        }),
+    });
+    s.create(&k, &r).await.expect("create a family");
+    let got = s.load(&k).await.expect("load").expect("family must load");
+    assert_eq!(got.kind, RecordKind::RefreshFamily, "kind must round-trip");
+    assert!(
+        got.family == r.family,
+        "a refresh family's state must round-trip (store the record whole)"
+    );
 }
 
 /// A second `create` under the same key is a `Collision` and changes nothing.
@@ -191,6 +213,23 @@ async fn expired_records_are_invisible<S: SessionStore>(s: &S) {
     assert!(
         s.list_user(&u).await.expect("list").is_empty(),
         "expired record must not be listed"
+    );
+    assert!(
+        matches!(s.update(&k, &r).await, Err(StoreError::Conflict)),
+        "updating an expired record must be a conflict"
+    );
+    assert!(
+        !s.delete(&k).await.expect("delete"),
+        "deleting an expired record must report no live record"
+    );
+    let _ = s.create(&k, &r).await;
+    s.create(&k, &record(&u))
+        .await
+        .expect("a live record may take the key of an expired one");
+    assert_eq!(
+        s.load(&k).await.expect("load").map(|got| got.user_id),
+        Some(u),
+        "the live record loads"
     );
 }
 

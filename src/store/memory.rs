@@ -7,11 +7,11 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use async_trait::async_trait;
 
 use super::{SessionKey, SessionRecord, SessionStore, StoreError};
-use crate::clock::{SharedClock, SystemClock, UnixTime};
+use crate::clock::{Clock, SharedClock, SystemClock};
 
 const SHARDS: usize = 64;
 /// A shard is swept for expired records at most this often (seconds).
-const SWEEP_INTERVAL: UnixTime = 30;
+const SWEEP_INTERVAL: u64 = 30;
 
 /// Session keys are SHA-256 outputs of server-drawn IDs: already uniform and
 /// not chosen by clients, so eight of their bytes are the hash.
@@ -38,7 +38,7 @@ type RecordMap = HashMap<SessionKey, Arc<SessionRecord>, BuildHasherDefault<KeyH
 #[derive(Default)]
 struct RecordShard {
     map: RecordMap,
-    next_sweep: UnixTime,
+    next_sweep: u64,
 }
 
 /// The in-memory [`SessionStore`], the crate's default.
@@ -61,17 +61,18 @@ struct RecordShard {
 /// use a shared store (e.g. `RedisStore`) for several instances.
 ///
 /// ```
+/// use std::time::Duration;
 /// use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
 /// use portcullis::clock::ManualClock;
 /// use portcullis::__private::SessionId;
 /// use std::sync::Arc;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let clock = ManualClock::new(1_000);
-/// let store = MemoryStore::with_clock(Arc::new(clock.clone()));
+/// let store = MemoryStore::with_clock(clock.clone());
 /// let key = SessionId::generate().unwrap().key();
 /// store.create(&key, &SessionRecord::new("alice", 1_000, 60, 600)).await.unwrap();
 /// assert!(store.load(&key).await.unwrap().is_some());
-/// clock.advance(60); // idle timeout reached
+/// clock.advance(Duration::from_secs(60)); // idle timeout reached
 /// assert!(store.load(&key).await.unwrap().is_none());
 /// # });
 /// ```
@@ -116,12 +117,19 @@ impl MemoryStore {
     /// An empty store on the system clock.
     #[must_use]
     pub fn new() -> Self {
-        Self::with_clock(Arc::new(SystemClock))
+        Self::with_shared_clock(Arc::new(SystemClock))
     }
 
-    /// An empty store that judges expiry by `clock`.
+    /// An empty store that judges expiry by `clock` (e.g. a
+    /// [`ManualClock`](crate::clock::ManualClock) in tests; give the same
+    /// clock to [`AuthenticatorBuilder::clock`](crate::AuthenticatorBuilder::clock)).
     #[must_use]
-    pub fn with_clock(clock: SharedClock) -> Self {
+    pub fn with_clock(clock: impl Clock) -> Self {
+        Self::with_shared_clock(Arc::new(clock))
+    }
+
+    /// An empty store on the crate's shared clock handle.
+    pub(crate) fn with_shared_clock(clock: SharedClock) -> Self {
         MemoryStore {
             inner: Arc::new(Inner {
                 records: (0..SHARDS).map(|_| RwLock::default()).collect(),
@@ -173,7 +181,7 @@ impl MemoryStore {
         }
     }
 
-    fn sweep_shard(&self, i: usize, now: UnixTime) {
+    fn sweep_shard(&self, i: usize, now: u64) {
         let mut removed = Vec::new();
         {
             let mut shard = write(&self.inner.records[i]);

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::UnixTime;
 pub(crate) use crate::error::StoreError;
 pub use crate::id::SessionKey;
 
@@ -69,28 +68,31 @@ pub struct SessionRecord {
     #[serde(default)]
     pub roles: Vec<String>,
     /// When the session was created.
-    pub created_at: UnixTime,
+    pub created_at: u64,
     /// Creation time in milliseconds: orders sessions created within the same
     /// second (the per-user cap evicts the oldest).
     #[serde(default)]
     pub created_at_ms: u64,
     /// Last time the session was seen (written at most once per rolling
     /// interval, not on every request).
-    pub last_seen: UnixTime,
+    pub last_seen: u64,
     /// End of the idle timeout (moves with `last_seen`).
-    pub idle_expires_at: UnixTime,
+    pub idle_expires_at: u64,
     /// Hard end of the session; nothing extends it.
-    pub absolute_expires_at: UnixTime,
+    pub absolute_expires_at: u64,
     /// Client IP at login, if known.
     #[serde(default)]
     pub ip: Option<String>,
     /// Client User-Agent at login (truncated), if known.
     #[serde(default)]
     pub user_agent: Option<String>,
-    /// Per-session secret: the CSRF token of a cookie session, or the SHA-256
-    /// of the current refresh secret of a refresh family.
+    /// The CSRF secret of a cookie session (random and unused for a
+    /// refresh family, whose state is kept apart, typed and private).
     #[serde(with = "b64_32")]
     pub secret: [u8; 32],
+    /// A refresh family's rotation state (`None` for a cookie session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) family: Option<FamilyState>,
     /// Small application data.
     #[serde(default)]
     pub data: serde_json::Map<String, serde_json::Value>,
@@ -115,6 +117,7 @@ impl std::fmt::Debug for SessionRecord {
             .field("ip", &self.ip.as_ref().map(|_| "REDACTED"))
             .field("user_agent", &self.user_agent.as_ref().map(|_| "REDACTED"))
             .field("secret", &"REDACTED")
+            .field("family", &self.family.as_ref().map(|_| "REDACTED"))
             .field(
                 "data",
                 &format_args!("{} members, REDACTED", self.data.len()),
@@ -130,12 +133,7 @@ impl SessionRecord {
     /// absolute one. The CSRF secret is drawn from the OS generator (should
     /// that fail it stays all-zero, which no CSRF check ever accepts).
     #[must_use]
-    pub fn new(
-        user_id: impl Into<String>,
-        now: UnixTime,
-        idle_secs: u64,
-        absolute_secs: u64,
-    ) -> Self {
+    pub fn new(user_id: impl Into<String>, now: u64, idle_secs: u64, absolute_secs: u64) -> Self {
         let absolute = now.saturating_add(absolute_secs);
         SessionRecord {
             kind: RecordKind::Session,
@@ -149,6 +147,7 @@ impl SessionRecord {
             ip: None,
             user_agent: None,
             secret: crate::id::random_32().unwrap_or([0; 32]),
+            family: None,
             data: serde_json::Map::new(),
             version: 0,
         }
@@ -157,15 +156,40 @@ impl SessionRecord {
     /// The earlier of the idle and absolute expiries: a store may drop the
     /// record at this instant (e.g. as a Redis TTL).
     #[must_use]
-    pub fn expires_at(&self) -> UnixTime {
+    pub fn expires_at(&self) -> u64 {
         self.idle_expires_at.min(self.absolute_expires_at)
     }
 
     /// True once `now` reaches [`expires_at`](Self::expires_at).
     #[must_use]
-    pub fn is_expired(&self, now: UnixTime) -> bool {
+    pub fn is_expired(&self, now: u64) -> bool {
         now >= self.expires_at()
     }
+}
+
+/// What a refresh family needs between two refreshes: never a usable
+/// secret, only hashes and the nonce a successor is derived with.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FamilyState {
+    /// SHA-256 of the family's current refresh secret.
+    #[serde(with = "b64_32")]
+    pub(crate) current: [u8; 32],
+    /// The latest rotation, for the retry grace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rotation: Option<Rotation>,
+}
+
+/// One rotation of a refresh family.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Rotation {
+    /// SHA-256 of the secret the rotation spent.
+    #[serde(with = "b64_32")]
+    pub(crate) spent: [u8; 32],
+    /// The nonce the successor was derived with.
+    #[serde(with = "b64_32")]
+    pub(crate) nonce: [u8; 32],
+    /// When it happened (ms since the Unix epoch).
+    pub(crate) at_ms: u64,
 }
 
 mod b64_32 {
@@ -201,15 +225,32 @@ mod b64_32 {
 ///   with the records under concurrent use.
 /// - Unreachable or slow backends answer [`StoreError::Unavailable`] /
 ///   [`StoreError::Timeout`]; callers then fail closed.
+/// - **Expiry** is judged by the store's own clock, in whole seconds since
+///   the Unix epoch: a record is expired once `now >=`
+///   [`SessionRecord::expires_at`]. The shipped stores use the system clock
+///   unless given another ([`MemoryStore::with_clock`],
+///   `RedisStore::builder().clock(..)`); in tests, give the store and
+///   [`AuthenticatorBuilder::clock`](crate::AuthenticatorBuilder::clock) the
+///   same [`ManualClock`](crate::clock::ManualClock). (The default store of
+///   an `Authenticator` built without `.store(..)` already shares its
+///   clock.)
+/// - **An expired record is absent** for every method, whether or not the
+///   backend has dropped it yet: `load` answers `None`, `create` of its key
+///   succeeds (replacing it, never a collision), `update` answers
+///   [`StoreError::Conflict`], `delete` answers `false`, `list_user` omits
+///   it and `delete_user` removes it. A store may drop
+///   expired records at any time (a TTL, a sweep, lazily on access).
+/// - Records are stored whole, in their serde form (e.g. one JSON column):
+///   fields added in later versions round-trip without store changes.
 ///
 /// ```
-/// use portcullis::store::{MemoryStore, SessionRecord, SessionStore};
-/// use portcullis::__private::SessionId;
-/// use portcullis::clock::{Clock, SystemClock};
+/// use portcullis::store::{MemoryStore, SessionKey, SessionRecord, SessionStore};
+/// use std::time::{SystemTime, UNIX_EPOCH};
 /// # tokio_test_block_on(async {
 /// let store = MemoryStore::new();
-/// let key = SessionId::generate().unwrap().key();
-/// let rec = SessionRecord::new("alice", SystemClock.now(), 60, 600);
+/// let key = SessionKey::from_bytes([7; 32]);
+/// let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+/// let rec = SessionRecord::new("alice", now, 60, 600);
 /// store.create(&key, &rec).await.unwrap();
 /// let loaded = store.load(&key).await.unwrap().unwrap();
 /// assert_eq!(loaded.user_id, "alice");

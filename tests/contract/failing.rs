@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use portcullis::clock::{SharedClock, UnixTime};
 use portcullis::jwt::{MemoryRevocationList, RevocationList};
 use portcullis::store::{MemoryStore, SessionKey, SessionRecord, SessionStore};
 use portcullis::StoreError;
@@ -47,9 +46,9 @@ pub struct FailingStore {
 }
 
 impl FailingStore {
-    pub fn new(clock: SharedClock, outage: Outage) -> Self {
+    pub fn new(outage: Outage) -> Self {
         FailingStore {
-            inner: MemoryStore::with_clock(clock),
+            inner: MemoryStore::new(),
             outage,
         }
     }
@@ -94,9 +93,9 @@ pub struct FailingRevocationList {
 }
 
 impl FailingRevocationList {
-    pub fn new(clock: SharedClock, outage: Outage) -> Self {
+    pub fn new(outage: Outage) -> Self {
         FailingRevocationList {
-            inner: MemoryRevocationList::new(clock),
+            inner: MemoryRevocationList::default(),
             outage,
         }
     }
@@ -104,7 +103,7 @@ impl FailingRevocationList {
 
 #[async_trait]
 impl RevocationList for FailingRevocationList {
-    async fn revoke_token(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
         self.outage.check()?;
         self.inner.revoke_token(jti, expires_at).await
     }
@@ -118,7 +117,7 @@ impl RevocationList for FailingRevocationList {
             .revoke_subject_before(subject, instant_millis)
             .await
     }
-    async fn revoke_family(&self, family: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+    async fn revoke_family(&self, family: &str, expires_at: u64) -> Result<(), StoreError> {
         self.outage.check()?;
         self.inner.revoke_family(family, expires_at).await
     }
@@ -138,13 +137,11 @@ impl RevocationList for FailingRevocationList {
 
 /// A session store and a revocation list that both fail while the returned
 /// [`Outage`] is down (it starts up). Put them in the demo's `Stores`.
-pub fn failing_stores(
-    clock: SharedClock,
-) -> (Arc<dyn SessionStore>, Arc<dyn RevocationList>, Outage) {
+pub fn failing_stores() -> (Arc<dyn SessionStore>, Arc<dyn RevocationList>, Outage) {
     let outage = Outage::default();
     (
-        Arc::new(FailingStore::new(clock.clone(), outage.clone())),
-        Arc::new(FailingRevocationList::new(clock, outage.clone())),
+        Arc::new(FailingStore::new(outage.clone())),
+        Arc::new(FailingRevocationList::new(outage.clone())),
         outage,
     )
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use portcullis::clock::{ManualClock, SharedClock};
+use portcullis::clock::{Clock, ManualClock};
 use portcullis::jwt::{KeyRegistry, MemoryRevocationList, TokenService};
 use portcullis::store::MemoryStore;
 
@@ -16,7 +16,7 @@ pub fn cache_twins(
     slots: usize,
 ) -> (TokenService, TokenService, ManualClock) {
     let clock = ManualClock::new(now);
-    let shared: SharedClock = Arc::new(clock.clone());
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
     let store = Arc::new(MemoryStore::with_clock(shared.clone()));
     let revocations = Arc::new(MemoryRevocationList::new(shared.clone()));
     let svc = |slots| {

@@ -4,6 +4,7 @@
 use portcullis::jwt::KeyRegistry;
 use portcullis::Authenticator;
 use portcullis::RequestView;
+use portcullis::TokenHandle;
 
 /// When the application installs its provider.
 pub enum Order {
@@ -50,7 +51,10 @@ async fn portcullis_works() {
         .expect("authenticator");
     let tokens = auth.tokens().expect("token mode");
     let anon = auth.authenticate(&RequestView::new("POST")).await;
-    let pair = auth.issue_tokens(&anon, "alice", &[]).await.expect("issue");
+    let pair = TokenHandle::new(anon.clone())
+        .issue("alice", &[])
+        .await
+        .expect("issue");
     assert!(tokens
         .authenticate(pair.access_token.as_bytes())
         .await

@@ -12,6 +12,8 @@ use async_trait::async_trait;
 use portcullis::jwt::{KeyRegistry, RevocationList, TokenPair, TokenService};
 use portcullis::store::{SessionKey, SessionRecord, SessionStore};
 use portcullis::RequestView;
+use portcullis::SessionHandle;
+use portcullis::TokenHandle;
 use portcullis::{Authenticator, StoreError};
 use tokio::sync::Notify;
 
@@ -276,7 +278,10 @@ pub async fn l5_logout_everywhere_ends_everything(
     for from_tokens in [false, true] {
         let user = if from_tokens { "l5-gus" } else { "l5-fay" };
         let anon = auth.authenticate(&RequestView::new("POST")).await;
-        auth.login(&anon, user, vec![]).await.expect("login");
+        SessionHandle::new(anon.clone())
+            .login(user, vec![])
+            .await
+            .expect("login");
         let cookie = portcullis::__private::set_cookie(&anon).expect("cookie");
         let cookie = cookie.split(';').next().expect("pair").to_owned();
         let pair = svc.issue(user, &[]).await.expect("issue");
@@ -291,18 +296,24 @@ pub async fn l5_logout_everywhere_ends_everything(
                 v.add_header("cookie", cookie.as_bytes());
                 auth.authenticate(&v).await
             };
-            let csrf = auth.csrf_token(&csrf_outcome).expect("csrf");
+            let csrf = SessionHandle::new(csrf_outcome.clone())
+                .csrf_token()
+                .expect("csrf");
             let outcome = {
                 let mut v = RequestView::new("POST");
                 v.add_header("cookie", cookie.as_bytes());
                 v.add_header("x-csrf-token", csrf.as_bytes());
                 auth.authenticate(&v).await
             };
-            auth.logout_all(&outcome).await.expect("session logout-all");
+            SessionHandle::new(outcome.clone())
+                .logout_all()
+                .await
+                .expect("session logout-all");
         }
         if from_tokens {
             let outcome = auth.authenticate(&view).await;
-            auth.token_logout_all(&outcome)
+            TokenHandle::new(outcome.clone())
+                .logout_all()
                 .await
                 .expect("token logout-all");
         }
