@@ -97,9 +97,9 @@ async fn session_login(
     // The cross-origin rule answers before the body (login CSRF).
     session.check_login_origin()?;
     let JsonBody(req) = body?;
-    let Some((user, roles)) = common::verify_login(req).await else {
-        return Err(common::bad_credentials().into());
-    };
+    // Throttled (429) or store down (503): the password is not checked.
+    let attempt = session.login_attempt(&req.username).await?;
+    let (user, roles) = common::check_login(attempt, req).await?;
     let info = session.login(user, roles).await?;
     Ok(HttpResponse::Ok().json(info))
 }
@@ -127,9 +127,8 @@ async fn jwt_login(
     tokens: TokenHandle,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, Rejection> {
-    let Some((user, roles)) = common::verify_login(req).await else {
-        return Err(common::bad_credentials());
-    };
+    let attempt = tokens.login_attempt(&req.username).await?;
+    let (user, roles) = common::check_login(attempt, req).await?;
     let pair = tokens.issue(user, &roles).await?;
     Ok(HttpResponse::Ok().json(pair))
 }

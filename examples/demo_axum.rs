@@ -78,14 +78,6 @@ where
     }
 }
 
-/// Check a password off the async runtime (argon2 is deliberately slow).
-async fn verify(req: LoginRequest) -> Option<(&'static str, Vec<String>)> {
-    tokio::task::spawn_blocking(move || common::check_credentials(&req.username, &req.password))
-        .await
-        .ok()
-        .flatten()
-}
-
 async fn health() -> &'static str {
     "ok"
 }
@@ -110,8 +102,14 @@ async fn session_login(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let Some((user, roles)) = verify(req).await else {
-        return common::bad_credentials().into_response();
+    // Throttled (429) or store down (503): the password is not checked.
+    let checked = match session.login_attempt(&req.username).await {
+        Ok(attempt) => common::check_login(attempt, req).await,
+        Err(rejection) => Err(rejection),
+    };
+    let (user, roles) = match checked {
+        Ok(found) => found,
+        Err(rejection) => return rejection.into_response(),
     };
     match session.login(user, roles).await {
         Ok(info) => Json(info).into_response(),
@@ -143,8 +141,13 @@ async fn session_logout_all(session: SessionHandle) -> Result<StatusCode, Reject
 }
 
 async fn jwt_login(tokens: TokenHandle, JsonBody(req): JsonBody<LoginRequest>) -> Response {
-    let Some((user, roles)) = verify(req).await else {
-        return common::bad_credentials().into_response();
+    let checked = match tokens.login_attempt(&req.username).await {
+        Ok(attempt) => common::check_login(attempt, req).await,
+        Err(rejection) => Err(rejection),
+    };
+    let (user, roles) = match checked {
+        Ok(found) => found,
+        Err(rejection) => return rejection.into_response(),
     };
     match tokens.issue(user, &roles).await {
         Ok(pair) => Json(pair).into_response(),

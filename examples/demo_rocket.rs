@@ -111,9 +111,10 @@ async fn session_login(
 ) -> JsonResult<portcullis::LoginInfo> {
     // The cross-origin rule answers before the body (login CSRF).
     session.check_login_origin()?;
-    let Some((user, roles)) = common::verify_login(body?.0).await else {
-        return Err(common::bad_credentials().into());
-    };
+    let req = body?.0;
+    // Throttled (429) or store down (503): the password is not checked.
+    let attempt = session.login_attempt(&req.username).await?;
+    let (user, roles) = common::check_login(attempt, req).await?;
     Ok(Json(session.login(user, roles).await?))
 }
 
@@ -150,9 +151,9 @@ async fn jwt_login(
     tokens: TokenHandle,
     body: Result<JsonBody<LoginRequest>, ApiError>,
 ) -> JsonResult<TokenPair> {
-    let Some((user, roles)) = common::verify_login(body?.0).await else {
-        return Err(common::bad_credentials().into());
-    };
+    let req = body?.0;
+    let attempt = tokens.login_attempt(&req.username).await?;
+    let (user, roles) = common::check_login(attempt, req).await?;
     Ok(Json(tokens.issue(user, &roles).await?))
 }
 

@@ -11,8 +11,11 @@ use portcullis::{Authenticator, Identity, Rejection, RequireRole, SessionHandle}
 portcullis::role!(Admin = "admin");
 
 async fn login(session: SessionHandle) -> Result<String, Rejection> {
-    // Check the user's password here first; answer a failure with
-    // `Rejection::session(RejectionKind::InvalidCredentials)`.
+    // 429 while "alice" is throttled: then her password is not checked.
+    let attempt = session.login_attempt("alice").await?;
+    // Check the password here; on a failure, `return Err(attempt.failed().await)`
+    // (the 401, counted towards throttling).
+    attempt.succeeded().await?;
     let info = session.login("alice", vec!["user".into()]).await?;
     Ok(info.csrf_token) // send it back as `X-CSRF-Token` on unsafe requests
 }

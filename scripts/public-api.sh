@@ -16,12 +16,15 @@
 #
 # Budgets: 60 items and 1,000 adapter lines when the one-shape issue
 # landed; the capability issues after it may raise the item budget (each new
-# item named and justified in their closing notes) to at most 90.
+# item named and justified in their closing notes) to at most 90. Raised by:
+# - events and throttling (#18): LoginThrottle (the settings),
+#   LoginAttempt (what a login handler reports its password check to),
+#   store::AttemptStore (the counters' storage, for other backends).
 # rustdoc JSON is unstable: RUSTC_BOOTSTRAP=1 enables it on this stable
 # toolchain for this one command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ITEM_BUDGET=${ITEM_BUDGET:-60}
+ITEM_BUDGET=${ITEM_BUDGET:-62}
 ADAPTER_LINE_BUDGET=${ADAPTER_LINE_BUDGET:-1000}
 RUSTC_BOOTSTRAP=1 cargo rustdoc --all-features --lib --locked --quiet -- \
   -Z unstable-options --output-format json

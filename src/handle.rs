@@ -21,8 +21,9 @@ use std::sync::Arc;
 use crate::auth::{AuthOutcome, Authenticator, LoginInfo};
 use crate::identity::Identity;
 use crate::jwt::TokenPair;
-use crate::rejection::Rejection;
+use crate::rejection::{Rejection, Scheme};
 use crate::session::SessionInfo;
+use crate::throttle::LoginAttempt;
 
 /// The accessors both handles share (each is a view of one outcome).
 macro_rules! outcome_accessors {
@@ -62,6 +63,40 @@ impl SessionHandle {
     #[must_use]
     pub fn new(outcome: Arc<AuthOutcome>) -> Self {
         SessionHandle { outcome }
+    }
+
+    /// The login attempt of `username`, before its password is checked:
+    /// 429 [`RejectionKind::TooManyAttempts`](crate::RejectionKind::TooManyAttempts)
+    /// with `Retry-After` while it is throttled (then do not check the
+    /// password), 503 when the counters cannot be read. Report the check
+    /// with [`LoginAttempt::failed`] (which answers the 401) or
+    /// [`LoginAttempt::succeeded`], then [`login`](Self::login). Call it
+    /// after [`check_login_origin`](Self::check_login_origin) and after
+    /// reading the body, so answers come in the order 403, 4xx, 503, 429,
+    /// 401. Pass the username as your user lookup normalises it (a
+    /// case-insensitive lookup wants a lower-cased name), so spelling
+    /// variants count as one.
+    ///
+    /// ```
+    /// use portcullis::{Rejection, SessionHandle};
+    /// async fn login(session: SessionHandle, user: &str, password: &str) -> Result<String, Rejection> {
+    ///     session.check_login_origin()?;
+    ///     let attempt = session.login_attempt(user).await?;
+    ///     if password != "correct horse" {
+    ///         return Err(attempt.failed().await);
+    ///     }
+    ///     attempt.succeeded().await?;
+    ///     Ok(session.login(user, vec![]).await?.csrf_token)
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// 429 while throttled; 503 when the store fails.
+    pub async fn login_attempt(&self, username: &str) -> Result<LoginAttempt, Rejection> {
+        self.outcome
+            .authenticator()
+            .login_attempt(&self.outcome, username, Scheme::Session)
+            .await
     }
 
     /// Log `user` in with `roles`: every session the request's cookies named
@@ -162,6 +197,20 @@ impl TokenHandle {
     #[must_use]
     pub fn new(outcome: Arc<AuthOutcome>) -> Self {
         TokenHandle { outcome }
+    }
+
+    /// The login attempt of `username` for a token login, before its
+    /// password is checked; as
+    /// [`SessionHandle::login_attempt`](crate::SessionHandle::login_attempt),
+    /// with the same counts, answered in the bearer scheme.
+    ///
+    /// # Errors
+    /// 429 while throttled; 503 when the store fails.
+    pub async fn login_attempt(&self, username: &str) -> Result<LoginAttempt, Rejection> {
+        self.outcome
+            .authenticator()
+            .login_attempt(&self.outcome, username, Scheme::Bearer)
+            .await
     }
 
     /// Issue an access/refresh pair for `subject` (after checking the

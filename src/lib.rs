@@ -60,6 +60,7 @@ mod rejection;
 mod request;
 mod session;
 pub mod store;
+mod throttle;
 
 pub use auth::{AuthOutcome, Authenticator, AuthenticatorBuilder, LoginInfo};
 pub use cookie::{CookiePolicy, SameSite};
@@ -73,6 +74,7 @@ pub use identity::{
 pub use rejection::{Rejection, RejectionKind, Scheme};
 pub use request::RequestView;
 pub use session::{SessionConfig, SessionInfo, SessionLimitPolicy};
+pub use throttle::{LoginAttempt, LoginThrottle};
 
 /// Internals for this crate's own fuzz targets, benches and tests (feature
 /// `__internal`). Not part of the API: no stability promise, not counted

@@ -18,6 +18,7 @@
 //! assert_eq!(r.www_authenticate(), Some(r#"Bearer error="insufficient_scope""#));
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// The body adapters send (with status 500) when a route needs the
@@ -52,6 +53,10 @@ pub enum RejectionKind {
     /// answered alike (401). Login handlers return it, so every framework
     /// answers the same bytes.
     InvalidCredentials,
+    /// Too many failed logins: the attempt is refused before any password
+    /// check (429, with `Retry-After`; see
+    /// [`LoginThrottle`](crate::LoginThrottle)).
+    TooManyAttempts,
     /// A route asked for the authentication outcome but the adapter's
     /// middleware (`AuthLayer`) did not run: a server configuration error,
     /// logged, answered 500 by every adapter alike.
@@ -73,6 +78,7 @@ impl RejectionKind {
             | RejectionKind::CrossSiteRequest
             | RejectionKind::TooManySessions => 403,
             RejectionKind::StoreUnavailable => 503,
+            RejectionKind::TooManyAttempts => 429,
             RejectionKind::MissingMiddleware => 500,
         }
     }
@@ -91,6 +97,7 @@ impl RejectionKind {
             RejectionKind::StoreUnavailable => "service unavailable",
             RejectionKind::TooManySessions => "too many sessions",
             RejectionKind::InvalidCredentials => "invalid credentials",
+            RejectionKind::TooManyAttempts => "too many attempts",
             RejectionKind::MissingMiddleware => "internal server error",
         }
     }
@@ -107,6 +114,7 @@ impl RejectionKind {
             RejectionKind::StoreUnavailable => r#"{"error":"service unavailable"}"#,
             RejectionKind::TooManySessions => r#"{"error":"too many sessions"}"#,
             RejectionKind::InvalidCredentials => r#"{"error":"invalid credentials"}"#,
+            RejectionKind::TooManyAttempts => r#"{"error":"too many attempts"}"#,
             RejectionKind::MissingMiddleware => MISCONFIGURED_BODY,
         }
     }
@@ -129,13 +137,30 @@ pub enum Scheme {
 pub struct Rejection {
     kind: RejectionKind,
     scheme: Scheme,
+    /// Seconds for `Retry-After` (a throttled login).
+    retry_after: Option<u32>,
 }
 
 impl Rejection {
     /// A rejection judged under `scheme`.
     #[must_use]
     pub const fn new(kind: RejectionKind, scheme: Scheme) -> Self {
-        Rejection { kind, scheme }
+        Rejection {
+            kind,
+            scheme,
+            retry_after: None,
+        }
+    }
+    /// The same rejection, answered with `Retry-After: secs`.
+    #[must_use]
+    pub(crate) const fn with_retry_after(mut self, secs: u32) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+    /// The seconds of the `Retry-After` header, if any (a throttled login).
+    #[must_use]
+    pub const fn retry_after(&self) -> Option<u32> {
+        self.retry_after
     }
     /// A cookie-session rejection (no challenge header).
     #[must_use]
@@ -191,12 +216,16 @@ impl Rejection {
         }
     }
     /// Every header of the response, as `(name, value)` pairs (lower-case
-    /// names): `content-type`, `cache-control` and, if any, `www-authenticate`.
-    pub fn headers(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+    /// names): `content-type`, `cache-control` and, if any,
+    /// `www-authenticate` and `retry-after`.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, Cow<'static, str>)> {
         [
-            Some(("content-type", "application/json")),
-            Some(("cache-control", "no-store")),
-            self.www_authenticate().map(|v| ("www-authenticate", v)),
+            Some(("content-type", Cow::Borrowed("application/json"))),
+            Some(("cache-control", Cow::Borrowed("no-store"))),
+            self.www_authenticate()
+                .map(|v| ("www-authenticate", Cow::Borrowed(v))),
+            self.retry_after
+                .map(|s| ("retry-after", Cow::Owned(s.to_string()))),
         ]
         .into_iter()
         .flatten()

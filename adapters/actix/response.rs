@@ -17,8 +17,8 @@ impl ResponseError for Rejection {
 
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status_code());
-        for header in self.headers() {
-            res.insert_header(header);
+        for (name, value) in self.headers() {
+            res.insert_header((name, value.as_ref()));
         }
         res.body(self.body())
     }

@@ -228,7 +228,7 @@ impl<R> RequireLayer<R> {
     ///     let mut res = http::Response::new(String::from(r.message()));
     ///     *res.status_mut() = http::StatusCode::from_u16(r.status()).unwrap();
     ///     for (name, value) in r.headers() {
-    ///         res.headers_mut().insert(name, http::HeaderValue::from_static(value));
+    ///         res.headers_mut().insert(name, http::HeaderValue::from_str(&value).unwrap());
     ///     }
     ///     res
     /// };

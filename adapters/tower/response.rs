@@ -26,7 +26,7 @@ pub(crate) fn rejection_response<B: From<&'static str>>(rejection: &Rejection) -
         // a core bug, so skip rather than panic.
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
+            HeaderValue::from_str(&value),
         ) {
             headers.insert(n, v);
         }

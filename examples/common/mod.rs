@@ -10,9 +10,9 @@ use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
 use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenConfig};
 use portcullis::store::{MemoryStore, SessionStore};
-use portcullis::Authenticator;
 use portcullis::CookiePolicy;
 use portcullis::CsrfConfig;
+use portcullis::{Authenticator, LoginAttempt, LoginThrottle};
 use portcullis::{SessionConfig, SessionLimitPolicy};
 
 /// Demo settings, read from the environment (see DEMO_CONTRACT.md).
@@ -32,6 +32,9 @@ pub struct Settings {
     pub trusted_proxies: String,
     /// `TRUSTED_ORIGINS`: front-end origins allowed cross-origin.
     pub trusted_origins: Vec<String>,
+    /// `LOGIN_MAX_FAILURES`, `LOGIN_MAX_FAILURES_PER_USER`,
+    /// `LOGIN_MAX_FAILURES_PER_IP`, `LOGIN_LOCKOUT_SECS`.
+    pub login_throttle: LoginThrottle,
 }
 
 impl std::fmt::Debug for Settings {
@@ -48,6 +51,7 @@ impl std::fmt::Debug for Settings {
             .field("insecure_cookies", &self.insecure_cookies)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("trusted_origins", &self.trusted_origins)
+            .field("login_throttle", &self.login_throttle)
             .finish()
     }
 }
@@ -106,6 +110,16 @@ impl Settings {
             insecure_cookies,
             trusted_proxies,
             trusted_origins,
+            login_throttle: LoginThrottle::default()
+                .max_failures(number(get, "LOGIN_MAX_FAILURES", 5u32, 1)?)
+                .max_failures_per_user(number(get, "LOGIN_MAX_FAILURES_PER_USER", 100u32, 1)?)
+                .max_failures_per_client(number(get, "LOGIN_MAX_FAILURES_PER_IP", 50u32, 1)?)
+                .lockout(Duration::from_secs(number(
+                    get,
+                    "LOGIN_LOCKOUT_SECS",
+                    60u64,
+                    1,
+                )?)),
         })
     }
 }
@@ -183,6 +197,22 @@ pub async fn verify_login(req: LoginRequest) -> Option<(&'static str, Vec<String
         .await
         .ok()
         .flatten()
+}
+
+/// The password check of a login that passed the throttle (`attempt`),
+/// reported to it: the user and roles, or the 401 (503 if the failure could
+/// not be counted).
+pub async fn check_login(
+    attempt: LoginAttempt,
+    req: LoginRequest,
+) -> Result<(&'static str, Vec<String>), portcullis::Rejection> {
+    match verify_login(req).await {
+        Some(found) => {
+            attempt.succeeded().await?;
+            Ok(found)
+        }
+        None => Err(attempt.failed().await),
+    }
 }
 
 /// Stores chosen by the settings.
@@ -268,6 +298,7 @@ pub fn authenticator_with(settings: &Settings, stores: Stores) -> Result<Authent
         .tokens(tokens)
         .csrf(csrf)
         .trusted_proxies(&settings.trusted_proxies)
+        .login_throttle(settings.login_throttle.clone())
         .build()
         .map_err(|e| format!("the settings (e.g. TRUSTED_PROXIES) are invalid: {e}"))
 }
@@ -306,12 +337,6 @@ pub fn me_body(identity: &portcullis::Identity) -> serde_json::Value {
     serde_json::json!({ "user": identity.subject(), "roles": identity.roles() })
 }
 
-/// The answer to a failed credential check (401 `{"error":"invalid
-/// credentials"}`), the core's rejection so all three demos send the same
-/// bytes.
-pub fn bad_credentials() -> portcullis::Rejection {
-    portcullis::Rejection::session(portcullis::RejectionKind::InvalidCredentials)
-}
 /// `{"error":"malformed request"}` for an unreadable body (400).
 pub const BAD_REQUEST: &str = r#"{"error":"malformed request"}"#;
 /// `{"error":"not found"}`.

@@ -10,6 +10,7 @@ use crate::jwt::{MemoryRevocationList, RevocationList, TokenConfig};
 use crate::proxy::TrustedProxies;
 use crate::session::{SessionConfig, SessionManager};
 use crate::store::{MemoryStore, SessionStore};
+use crate::throttle::LoginThrottle;
 
 use super::{Authenticator, Inner};
 
@@ -51,6 +52,7 @@ pub struct AuthenticatorBuilder {
     csrf: CsrfConfig,
     /// The parsed list, or its error, returned at `build()`.
     proxies: Result<TrustedProxies, ConfigError>,
+    throttle: LoginThrottle,
 }
 
 impl std::fmt::Debug for AuthenticatorBuilder {
@@ -141,6 +143,13 @@ impl AuthenticatorBuilder {
         self.proxies = TrustedProxies::parse(list);
         self
     }
+    /// Login throttling (default: on, see [`LoginThrottle`]). The counters
+    /// live in the store's [`attempt_store`](crate::store::SessionStore::attempt_store),
+    /// so every instance sharing a store enforces the same limits.
+    pub fn login_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.throttle = throttle;
+        self
+    }
     /// Validate and build.
     ///
     /// # Errors
@@ -188,6 +197,9 @@ impl AuthenticatorBuilder {
             }
             None => None,
         };
+        let throttle = self
+            .throttle
+            .build(store.attempt_store(), store.is_shared(), &clock)?;
         let sessions = match self.sessions {
             Some(cfg) => Some(SessionManager::new(store, cfg, clock)?),
             None => None,
@@ -198,6 +210,7 @@ impl AuthenticatorBuilder {
                 tokens,
                 csrf: self.csrf,
                 proxies,
+                throttle,
             }),
         })
     }
@@ -214,6 +227,7 @@ impl Authenticator {
             tokens: None,
             csrf: CsrfConfig::default(),
             proxies: Ok(TrustedProxies::default()),
+            throttle: LoginThrottle::default(),
         }
     }
 }

@@ -38,6 +38,7 @@ use crate::proxy::TrustedProxies;
 use crate::rejection::{Rejection, RejectionKind, Scheme};
 use crate::request::RequestView;
 use crate::session::{ClientInfo, SessionManager};
+use crate::throttle::{LoginAttempt, Throttle};
 
 mod builder;
 mod operations;
@@ -63,6 +64,7 @@ pub(super) struct Inner {
     pub(super) tokens: Option<TokenService>,
     pub(super) csrf: CsrfConfig,
     pub(super) proxies: TrustedProxies,
+    pub(super) throttle: Option<Throttle>,
 }
 
 impl Authenticator {
@@ -100,6 +102,20 @@ impl Authenticator {
     #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
     pub(crate) fn sessions(&self) -> Option<&SessionManager> {
         self.inner.sessions.as_ref()
+    }
+
+    /// The login attempt of `username` for the request of `outcome`,
+    /// answered in `scheme` (see [`LoginThrottle`](crate::LoginThrottle)).
+    pub(crate) async fn login_attempt(
+        &self,
+        outcome: &AuthOutcome,
+        username: &str,
+        scheme: Scheme,
+    ) -> Result<LoginAttempt, Rejection> {
+        match &self.inner.throttle {
+            Some(throttle) => throttle.begin(username, outcome.client.ip, scheme).await,
+            None => Ok(LoginAttempt::unthrottled(scheme)),
+        }
     }
 
     /// The token service, when token mode is enabled.

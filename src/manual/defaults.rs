@@ -117,6 +117,18 @@
 //! | trusted proxies | none: `X-Forwarded-For` and `X-Forwarded-Proto` ignored | `AuthenticatorBuilder::trusted_proxies("10.0.0.0/8, ::1")` | without a list, any client could claim any IP or HTTPS |
 //! | `X-Forwarded-For` addresses walked, right to left | 32 | fixed | bounded work on a hostile header |
 //!
+//! # Login throttling (`LoginThrottle`)
+//!
+//! | setting | default | setter | why |
+//! |---------|---------|--------|-----|
+//! | on | yes | `AuthenticatorBuilder::login_throttle(LoginThrottle::disabled())` turns it off | unthrottled logins let a password be guessed at the server's speed |
+//! | failures per username and client | 5 in 15 min | `max_failures` | OWASP and django-axes; keyed on the client too, so a guesser elsewhere cannot lock the real user out |
+//! | lockout | 60 s, doubling per further failure of the pair, at most 1 h | `lockout`, `max_lockout` | slows a guesser to a few tries an hour, costs a mistyping user a minute |
+//! | failures per username, all clients | 100 in 15 min | `max_failures_per_user` | a distributed guess at one account |
+//! | failures per client, all usernames | 50 in 15 min | `max_failures_per_client` | password spraying from one address (IPv6 counted per /64) |
+//! | window | 15 min, sliding | `window` | failures older than this no longer count |
+//! | pair's doubling forgotten after | 24 h without a failure | fixed | a user who mistypes once a week never pays an old lock |
+//!
 //! # Redis (`RedisStore`, feature `redis`)
 //!
 //! | setting | default | setter | why |

@@ -67,6 +67,7 @@ use redis::{ErrorKind, RedisError, ServerErrorKind};
 use crate::clock::SharedClock;
 use crate::error::StoreError;
 
+mod attempts;
 mod revocation;
 mod scripts;
 mod store;

@@ -256,6 +256,12 @@ impl SessionStore for RedisStore {
         true
     }
 
+    fn attempt_store(&self) -> Option<std::sync::Arc<dyn crate::store::AttemptStore>> {
+        Some(std::sync::Arc::new(super::attempts::RedisAttempts::new(
+            self.shared.clone(),
+        )))
+    }
+
     fn revocation_list(
         &self,
         subject_retention: std::time::Duration,

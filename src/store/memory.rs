@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use super::{SessionKey, SessionRecord, SessionStore, StoreError};
 use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::throttle::{AttemptStore, MemoryAttempts};
 
 const SHARDS: usize = 64;
 /// A shard is swept for expired records at most this often (seconds).
@@ -88,6 +89,8 @@ struct Inner {
     users: Box<[RwLock<UserIndex>]>,
     user_hasher: std::collections::hash_map::RandomState,
     clock: SharedClock,
+    /// Login-throttle counters beside the records, on the same clock.
+    attempts: Arc<MemoryAttempts>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -135,6 +138,7 @@ impl MemoryStore {
                 records: (0..SHARDS).map(|_| RwLock::default()).collect(),
                 users: (0..SHARDS).map(|_| RwLock::default()).collect(),
                 user_hasher: std::collections::hash_map::RandomState::new(),
+                attempts: Arc::new(MemoryAttempts::new(clock.clone())),
                 clock,
             }),
         }
@@ -202,6 +206,10 @@ impl MemoryStore {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
+    fn attempt_store(&self) -> Option<Arc<dyn AttemptStore>> {
+        Some(self.inner.attempts.clone())
+    }
+
     async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
         let now = self.inner.clock.now();
         let sweep_due;

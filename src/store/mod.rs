@@ -24,6 +24,7 @@ pub(crate) use crate::error::StoreError;
 pub use crate::id::SessionKey;
 
 mod memory;
+pub use crate::throttle::AttemptStore;
 pub use memory::MemoryStore;
 
 #[cfg(any(test, feature = "conformance"))]
@@ -335,6 +336,17 @@ pub trait SessionStore: Send + Sync + 'static {
         subject_retention: std::time::Duration,
     ) -> Option<Arc<dyn crate::jwt::RevocationList>> {
         let _ = subject_retention;
+        None
+    }
+
+    /// Storage for login-throttle counters on this store's backend, for an
+    /// [`Authenticator`](crate::Authenticator) with
+    /// [login throttling](crate::LoginThrottle) on: a shared store then
+    /// shares the counts, so every instance enforces the same limits. The
+    /// default is `None`: the authenticator counts in process memory beside
+    /// a store that is not [shared](Self::is_shared), and refuses to build
+    /// beside one that is (unless throttling is off).
+    fn attempt_store(&self) -> Option<Arc<dyn AttemptStore>> {
         None
     }
 }

@@ -51,14 +51,26 @@ pub const JWT_SECRET: &str = "portcullis-attack-suite-fixed-jwt-secret-012345678
 /// contract suite's [`contract::SUITE_SETTINGS`] plus `JWT_SECRET` =
 /// [`JWT_SECRET`].
 pub fn setting(name: &str) -> Option<String> {
-    if name == "JWT_SECRET" {
-        return Some(JWT_SECRET.to_owned());
+    match name {
+        "JWT_SECRET" => return Some(JWT_SECRET.to_owned()),
+        // The harness's peer is the suite's reverse proxy, so
+        // `password_guessing` can come from many clients.
+        "TRUSTED_PROXIES" => return Some("127.0.0.1".to_owned()),
+        // Small throttle limits, so guessing attacks hit them quickly.
+        "LOGIN_MAX_FAILURES_PER_IP" | "LOGIN_MAX_FAILURES_PER_USER" => {
+            return Some(GUESS_LIMIT.to_string())
+        }
+        _ => {}
     }
     contract::SUITE_SETTINGS
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, v)| (*v).to_owned())
 }
+
+/// `LOGIN_MAX_FAILURES_PER_IP` and `LOGIN_MAX_FAILURES_PER_USER` of the
+/// attack suite's demos.
+pub const GUESS_LIMIT: u32 = 12;
 
 /// Some RSA public key (SPKI PEM): the classic algorithm-confusion key,
 /// used as an HMAC secret by an attacker who hopes the server verifies
@@ -650,7 +662,7 @@ macro_rules! sections {
         $crate::attacks::sections!(@each #[$test] $make;
             cookies, cookie_tossing, session_fixation, stolen_after_logout, csrf, jwt_forgery,
             jwt_claims, jwt_encoding, authorization_header, refresh, huge, logout_races,
-            review_findings);
+            review_findings, password_guessing);
     };
     (@each #[$test:meta] $make:expr; $($section:ident),* $(,)?) => {
         $(
@@ -2800,6 +2812,86 @@ pub async fn review_findings<H: Harness>(a: &mut Attack<'_, H>) {
         "POST /jwt/refresh (l9 the successor after the reuse: family ended)",
         refresh_req(&first_rt.unwrap_or_default()).h("user-agent", ua),
         token_401(),
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// Password guessing (login throttling)
+// ---------------------------------------------------------------------------
+
+/// Password spraying (one client, many usernames) hits the per-client
+/// limit; guessing one username from many clients (through the suite's
+/// trusted proxy) hits the per-username limit; a spoofed left-most
+/// `X-Forwarded-For` does not make a new client.
+pub async fn password_guessing<H: Harness>(a: &mut Attack<'_, H>) {
+    let login = |user: String, xff: Option<String>| {
+        let mut req =
+            Req::post("/session/login").json(&json!({"username": user, "password": "guess"}));
+        if let Some(xff) = xff {
+            req = req.h("x-forwarded-for", xff);
+        }
+        req
+    };
+    // Spraying from 198.51.100.7: every username is new, the client is not.
+    for i in 0..GUESS_LIMIT {
+        a.case(
+            "POST /session/login (spraying)",
+            login(
+                format!("spray{i}"),
+                Some(format!("192.0.2.{i}, 198.51.100.7")),
+            ),
+            want(401),
+        )
+        .await;
+    }
+    a.case(
+        "POST /session/login (spraying past the per-client limit)",
+        login("alice".into(), Some("198.51.100.7".into())),
+        want(429),
+    )
+    .await;
+    a.case(
+        "POST /jwt/login (the sprayer, right password)",
+        Req::post("/jwt/login")
+            .json(&json!({"username": "alice", "password": "alice-password"}))
+            .h("x-forwarded-for", "198.51.100.7"),
+        want(429),
+    )
+    .await;
+    // Another client is not affected.
+    a.case(
+        "POST /session/login (another client)",
+        Req::post("/session/login")
+            .json(&json!({"username": "alice", "password": "alice-password"}))
+            .h("x-forwarded-for", "203.0.113.50"),
+        want(200),
+    )
+    .await;
+
+    // One username from many clients.
+    for i in 0..GUESS_LIMIT {
+        a.case(
+            "POST /session/login (bob from many clients)",
+            login("bob".into(), Some(format!("203.0.113.{}", 100 + i))),
+            want(401),
+        )
+        .await;
+    }
+    a.case(
+        "POST /session/login (bob past the per-username limit, right password)",
+        Req::post("/session/login")
+            .json(&json!({"username": "bob", "password": "bob-password"}))
+            .h("x-forwarded-for", "203.0.113.250"),
+        want(429),
+    )
+    .await;
+    a.case(
+        "POST /session/login (admin from a fresh client)",
+        Req::post("/session/login")
+            .json(&json!({"username": "admin", "password": "admin-password"}))
+            .h("x-forwarded-for", "203.0.113.251"),
+        want(200),
     )
     .await;
 }

@@ -81,8 +81,12 @@ pub trait Harness {
 // ---------------------------------------------------------------------------
 
 pub mod failing;
+mod throttle;
 #[allow(unused_imports)] // each framework's tests use a subset
 pub use failing::{failing_stores, FailingRevocationList, FailingStore, Outage};
+pub use throttle::{
+    login_throttling, login_throttling_answer_order, login_throttling_unknown_user,
+};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -391,7 +395,8 @@ macro_rules! rows {
             session_admin, session_list, session_logout, session_logout_all, csrf_cross_origin,
             m3_login_csrf_is_refused, token_login, token_me, token_admin, token_refresh,
             token_logout, token_logout_all, challenges, no_store, bad_input,
-            same_failures_are_many);
+            same_failures_are_many, login_throttling, login_throttling_unknown_user,
+            login_throttling_answer_order);
     };
     (@each #[$test:meta] $make:expr; $($row:ident),* $(,)?) => {
         $(

@@ -93,6 +93,11 @@ impl SessionStore for GateStore {
     fn is_shared(&self) -> bool {
         self.inner.is_shared()
     }
+    // Not `revocation_list`: tests/redis.rs checks a shared store without
+    // one is refused. The throttle's counters follow the inner store.
+    fn attempt_store(&self) -> Option<Arc<dyn portcullis::store::AttemptStore>> {
+        self.inner.attempt_store()
+    }
 }
 
 /// The token settings of these tests.
