@@ -78,12 +78,17 @@ fn authenticate(c: &mut Criterion) {
     let store = MemoryStore::new();
     let ids = fill(&store, &rt, 100_000);
     // Default config: rolling refresh writes once a minute, not per request.
-    let auth = Authenticator::builder()
-        .store(Arc::new(store))
-        .sessions(
+    let store = Arc::new(store);
+    let builder = || {
+        Authenticator::builder().store(store.clone()).sessions(
             SessionConfig::default()
                 .max_sessions_per_user(None, portcullis::SessionLimitPolicy::EvictOldest),
         )
+    };
+    let auth = builder().build().unwrap();
+    // The same, with an audit sink installed (issue #18: at most +50 ns).
+    let audited = builder()
+        .events(Arc::new(CountEvents::default()))
         .build()
         .unwrap();
     let cookies: Vec<String> = ids
@@ -108,6 +113,27 @@ fn authenticate(c: &mut Criterion) {
             }
         });
     });
+    for (name, auth) in [
+        ("hit_100k_request_id", &auth),
+        ("hit_100k_request_id_sink", &audited),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| {
+                i = (i + 1) % cookies.len();
+                let cookie = cookies[i].as_bytes();
+                async move {
+                    let mut view = RequestView::new("GET");
+                    view.add_header("host", b"app.example");
+                    view.add_header("user-agent", b"bench/1.0");
+                    view.add_header("x-request-id", b"3f2a9c1e-bench");
+                    view.add_header("cookie", cookie);
+                    let out = auth.authenticate(&view).await;
+                    assert!(out.state.identity().is_some());
+                    out
+                }
+            });
+        });
+    }
     let miss = format!("__Host-id={}", SessionId::generate().unwrap().encode());
     group.bench_function("miss", |b| {
         b.to_async(&rt).iter(|| async {
@@ -135,6 +161,58 @@ fn authenticate(c: &mut Criterion) {
     });
 }
 
+/// A sink that only counts (the cost of the core's side of auditing).
+#[derive(Default)]
+struct CountEvents(std::sync::atomic::AtomicU64);
+
+impl portcullis::EventSink for CountEvents {
+    fn record(&self, _: &portcullis::Event) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A failed login counted by the throttle (three compare-and-sets), and an
+/// attempt's check alone, on the memory store; each iteration is another
+/// username and client, so no counter grows and nothing is throttled.
+fn throttle(c: &mut Criterion) {
+    let rt = rt();
+    let auth = Authenticator::builder().build().unwrap();
+    let mut group = c.benchmark_group("throttle");
+    let mut n = 0u32;
+    let mut next_view = move || {
+        n = n.wrapping_add(1);
+        let mut view = RequestView::new("POST");
+        view.set_peer_ip(std::net::Ipv4Addr::from(0x0a00_0000 | (n & 0x00ff_ffff)).into());
+        (view, format!("user{n}"))
+    };
+    group.bench_function("attempt_check", |b| {
+        b.iter(|| {
+            let (view, user) = next_view();
+            rt.block_on(async {
+                let outcome = auth.authenticate(&view).await;
+                SessionHandle::new(outcome)
+                    .login_attempt(&user)
+                    .await
+                    .is_ok()
+            })
+        });
+    });
+    group.bench_function("failed_attempt", |b| {
+        b.iter(|| {
+            let (view, user) = next_view();
+            rt.block_on(async {
+                let outcome = auth.authenticate(&view).await;
+                let attempt = SessionHandle::new(outcome)
+                    .login_attempt(&user)
+                    .await
+                    .unwrap();
+                attempt.failed().await
+            })
+        });
+    });
+    group.finish();
+}
+
 fn memory_per_session(_: &mut Criterion) {
     let n: usize = std::env::var("PORTCULLIS_BENCH_SESSIONS")
         .ok()
@@ -151,5 +229,5 @@ fn memory_per_session(_: &mut Criterion) {
     drop(store);
 }
 
-criterion_group!(benches, authenticate, memory_per_session);
+criterion_group!(benches, authenticate, throttle, memory_per_session);
 criterion_main!(benches);

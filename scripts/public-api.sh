@@ -19,12 +19,14 @@
 # item named and justified in their closing notes) to at most 90. Raised by:
 # - events and throttling (#18): LoginThrottle (the settings),
 #   LoginAttempt (what a login handler reports its password check to),
-#   store::AttemptStore (the counters' storage, for other backends).
+#   store::AttemptStore (the counters' storage, for other backends);
+#   Event, EventKind, EventSink (the audit event, its kinds, and where
+#   an application sends them).
 # rustdoc JSON is unstable: RUSTC_BOOTSTRAP=1 enables it on this stable
 # toolchain for this one command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ITEM_BUDGET=${ITEM_BUDGET:-62}
+ITEM_BUDGET=${ITEM_BUDGET:-65}
 ADAPTER_LINE_BUDGET=${ADAPTER_LINE_BUDGET:-1000}
 RUSTC_BOOTSTRAP=1 cargo rustdoc --all-features --lib --locked --quiet -- \
   -Z unstable-options --output-format json

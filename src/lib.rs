@@ -43,6 +43,7 @@ pub mod clock;
 mod cookie;
 mod csrf;
 mod error;
+mod events;
 #[cfg_attr(
     not(any(feature = "axum", feature = "actix-web", feature = "rocket")),
     allow(dead_code)
@@ -66,6 +67,7 @@ pub use auth::{AuthOutcome, Authenticator, AuthenticatorBuilder, LoginInfo};
 pub use cookie::{CookiePolicy, SameSite};
 pub use csrf::CsrfConfig;
 pub use error::{ConfigError, StoreError};
+pub use events::{Event, EventKind, EventSink};
 pub use extract::{BearerIdentity, OptionalIdentity, RequireRole, SessionIdentity};
 pub use handle::{SessionHandle, TokenHandle};
 pub use identity::{

@@ -184,6 +184,8 @@ pub struct RequestView<'a> {
     pub(crate) authority: Option<&'a [u8]>,
     /// `User-Agent`.
     pub(crate) user_agent: Option<&'a [u8]>,
+    /// `X-Request-Id`, for audit events.
+    pub(crate) request_id: Single<'a>,
     /// Every `X-Forwarded-For` line (believed only from a trusted proxy,
     /// see [`TrustedProxies`](crate::proxy::TrustedProxies)).
     pub(crate) forwarded_for: HeaderLines<'a>,
@@ -239,6 +241,7 @@ impl<'a> RequestView<'a> {
                 self.user_agent = Some(value);
             }
             12 if n.eq_ignore_ascii_case(b"x-csrf-token") => self.csrf_token.push(value),
+            12 if n.eq_ignore_ascii_case(b"x-request-id") => self.request_id.push(value),
             13 if n.eq_ignore_ascii_case(b"authorization") => self.authorization.push(value),
             14 if n.eq_ignore_ascii_case(b"sec-fetch-site") => self.sec_fetch_site.push(value),
             15 if n.eq_ignore_ascii_case(b"x-forwarded-for") => self.forwarded_for.push(value),

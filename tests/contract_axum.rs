@@ -192,3 +192,96 @@ async fn missing_auth_layer_is_a_500_not_a_panic() {
         assert_eq!(r.text(), r#"{"error":"internal server error"}"#);
     }
 }
+
+/// **(v2)** "Audit log": with `AUDIT_LOG`, the demo writes one JSON object
+/// per event to a file of mode 0600, with `event`, `at`, `user`, `ip`,
+/// `request_id`, and never a password, cookie value, CSRF token or token.
+#[tokio::test]
+async fn audit_log_lines_without_secrets() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = std::env::temp_dir().join(format!("portcullis-audit-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let path_text = path.to_string_lossy().into_owned();
+    let vars = |name: &str| match name {
+        "AUDIT_LOG" => Some(path_text.clone()),
+        other => attacks::setting(other),
+    };
+    let settings = Settings::from_vars(&vars).unwrap_or_else(|e| panic!("{e}"));
+    let auth = common::authenticator(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("authenticator: {e}"));
+    let h = AxumHarness::new(demo_axum::app(auth));
+    let json = ("content-type", b"application/json".as_slice());
+    let rid = ("x-request-id", b"audit-1".as_slice());
+    let wrong = br#"{"username":"alice","password":"not-alices-password"}"#;
+    let r = h.send("POST", "/session/login", &[json, rid], wrong).await;
+    assert_eq!(r.status, 401);
+    let right = br#"{"username":"alice","password":"alice-password"}"#;
+    let r = h.send("POST", "/session/login", &[json, rid], right).await;
+    assert_eq!(r.status, 200);
+    let cookie = r.header("set-cookie").unwrap_or_default();
+    let cookie_value = contract::cookie_pair(&cookie).1;
+    let csrf = r.json()["csrf_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let r = h
+        .send(
+            "GET",
+            "/jwt/me",
+            &[("authorization", b"Bearer forged.token.here")],
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 401);
+
+    // The writer thread appends soon after.
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = std::fs::read_to_string(&path).unwrap_or_default();
+        if text.lines().count() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let mode = std::fs::metadata(&path)
+        .expect("audit log")
+        .permissions()
+        .mode()
+        & 0o777;
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(mode, 0o600, "the audit log is private");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let events: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
+    assert_eq!(
+        events,
+        ["login.failed", "login.succeeded", "token.refused"],
+        "{text}"
+    );
+    assert_eq!(lines[0]["user"], "alice");
+    assert_eq!(lines[0]["ip"], "127.0.0.1");
+    assert_eq!(lines[0]["request_id"], "audit-1");
+    assert!(lines[1]["id_hint"].is_string());
+    for l in &lines {
+        let at = l["at"].as_str().unwrap_or_default();
+        assert!(
+            at.len() == 24 && at.ends_with('Z') && at.as_bytes()[10] == b'T',
+            "{at}"
+        );
+    }
+    for secret in [
+        "not-alices-password",
+        "alice-password",
+        cookie_value.as_str(),
+        csrf.as_str(),
+        "forged.token.here",
+    ] {
+        assert!(
+            !secret.is_empty() && !text.contains(secret),
+            "the audit log holds a secret"
+        );
+    }
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::csrf::CsrfConfig;
 use crate::error::ConfigError;
+use crate::events::{EventSink, Events};
 use crate::jwt::config::Shared;
 use crate::jwt::{MemoryRevocationList, RevocationList, TokenConfig};
 use crate::proxy::TrustedProxies;
@@ -53,6 +54,7 @@ pub struct AuthenticatorBuilder {
     /// The parsed list, or its error, returned at `build()`.
     proxies: Result<TrustedProxies, ConfigError>,
     throttle: LoginThrottle,
+    events: Option<Arc<dyn EventSink>>,
 }
 
 impl std::fmt::Debug for AuthenticatorBuilder {
@@ -150,6 +152,13 @@ impl AuthenticatorBuilder {
         self.throttle = throttle;
         self
     }
+    /// Where audit events go (default: nowhere, at no cost). See [`Event`](crate::Event)
+    /// for an example; every event of the list in [`EventKind`](crate::EventKind) is emitted
+    /// by the core, the same for every adapter and store.
+    pub fn events(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.events = Some(sink);
+        self
+    }
     /// Validate and build.
     ///
     /// # Errors
@@ -165,6 +174,7 @@ impl AuthenticatorBuilder {
         }
         let proxies = self.proxies?;
         let clock = self.clock;
+        let events = self.events.map(|sink| Events::new(sink, clock.clone()));
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::with_shared_clock(clock.clone())));
@@ -193,6 +203,7 @@ impl AuthenticatorBuilder {
                     store: store.clone(),
                     revocations,
                     clock: clock.clone(),
+                    events: events.clone(),
                 })?)
             }
             None => None,
@@ -211,6 +222,7 @@ impl AuthenticatorBuilder {
                 csrf: self.csrf,
                 proxies,
                 throttle,
+                events,
             }),
         })
     }
@@ -228,6 +240,7 @@ impl Authenticator {
             csrf: CsrfConfig::default(),
             proxies: Ok(TrustedProxies::default()),
             throttle: LoginThrottle::default(),
+            events: None,
         }
     }
 }

@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use crate::cookie::MAX_CANDIDATES;
 use crate::csrf::CsrfConfig;
+use crate::events::{Event, EventKind, Events};
 use crate::identity::{AuthState, Identity};
 use crate::jwt::{parse_bearer, TokenService};
 use crate::proxy::TrustedProxies;
@@ -65,6 +66,7 @@ pub(super) struct Inner {
     pub(super) csrf: CsrfConfig,
     pub(super) proxies: TrustedProxies,
     pub(super) throttle: Option<Throttle>,
+    pub(super) events: Option<Events>,
 }
 
 impl Authenticator {
@@ -112,9 +114,19 @@ impl Authenticator {
         username: &str,
         scheme: Scheme,
     ) -> Result<LoginAttempt, Rejection> {
+        let audit = self.inner.events.clone().map(|events| {
+            (
+                events,
+                Event::from_client(EventKind::LoginFailed, &outcome.client, scheme),
+            )
+        });
         match &self.inner.throttle {
-            Some(throttle) => throttle.begin(username, outcome.client.ip, scheme).await,
-            None => Ok(LoginAttempt::unthrottled(scheme)),
+            Some(throttle) => {
+                throttle
+                    .begin(username, &outcome.client, scheme, audit)
+                    .await
+            }
+            None => Ok(LoginAttempt::unthrottled(scheme, username, audit)),
         }
     }
 
@@ -143,7 +155,44 @@ impl Authenticator {
     /// response. The adapters do all of this; call it yourself only to
     /// plug in another framework.
     pub async fn authenticate(&self, view: &RequestView<'_>) -> Arc<AuthOutcome> {
-        Arc::new(self.outcome_of(view).await)
+        let mut outcome = self.outcome_of(view).await;
+        if let Some(events) = &self.inner.events {
+            outcome.client.request_id = view
+                .request_id
+                .one()
+                .and_then(crate::session::RequestId::parse);
+            audit_refusal(events, &outcome);
+        }
+        Arc::new(outcome)
+    }
+
+    /// The audit sink, when one is set.
+    pub(crate) fn events(&self) -> Option<&Events> {
+        self.inner.events.as_ref()
+    }
+
+    /// Emit `kind` for `user` (and `id_hint`) on the request of `outcome`.
+    pub(crate) fn audit(
+        &self,
+        outcome: Option<&AuthOutcome>,
+        kind: EventKind,
+        scheme: Scheme,
+        user: &str,
+        id_hint: Option<String>,
+    ) {
+        if let Some(events) = &self.inner.events {
+            let mut e = match outcome {
+                Some(o) => Event::from_client(kind, &o.client, scheme),
+                None => {
+                    let mut e = Event::new(kind);
+                    e.scheme = Some(scheme);
+                    e
+                }
+            };
+            e.user = Some(user.to_owned());
+            e.id_hint = id_hint;
+            events.emit(e);
+        }
     }
 
     /// The outcome for `view`, before it is shared.
@@ -276,4 +325,31 @@ impl Authenticator {
         };
         outcome
     }
+}
+
+/// The audit event of a refused request, if it is one.
+fn audit_refusal(events: &Events, outcome: &AuthOutcome) {
+    let (kind, rejection) = match &outcome.state {
+        AuthState::Failed(r) => match r.kind() {
+            RejectionKind::StoreUnavailable => (EventKind::StoreUnavailable, r),
+            RejectionKind::CsrfTokenInvalid | RejectionKind::CrossSiteRequest => {
+                (EventKind::CsrfRefused, r)
+            }
+            RejectionKind::MalformedRequest => (EventKind::TokenRefused, r),
+            _ => return,
+        },
+        AuthState::Anonymous(r) => match r.kind() {
+            RejectionKind::InvalidToken => (EventKind::TokenRefused, r),
+            RejectionKind::InvalidSession => (EventKind::SessionExpired, r),
+            _ => return,
+        },
+        AuthState::Authenticated(_) => return,
+    };
+    let mut e = Event::from_client(kind, &outcome.client, rejection.scheme());
+    e.reason = Some(rejection.message());
+    if let Some(active) = &outcome.session {
+        e.user = Some(active.record.user_id.clone());
+        e.id_hint = Some(active.key.hint());
+    }
+    events.emit(e);
 }

@@ -2,6 +2,7 @@
 //! rotate, log out (here and everywhere), role changes, tokens.
 
 use crate::csrf::encode_token;
+use crate::events::{Event, EventKind};
 use crate::identity::Requirement;
 use crate::jwt::{TokenPair, TokenService};
 use crate::rejection::{Rejection, RejectionKind, Scheme};
@@ -42,7 +43,18 @@ impl Authenticator {
     /// 403 ([`RejectionKind::CrossSiteRequest`]).
     pub(crate) fn check_login_origin(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
         match outcome.cross_origin {
-            Some(kind) => Err(Rejection::session(kind)),
+            Some(kind) => {
+                if let Some(events) = self.events() {
+                    let mut e = Event::from_client(
+                        EventKind::CsrfRefused,
+                        &outcome.client,
+                        Scheme::Session,
+                    );
+                    e.reason = Some(kind.message());
+                    events.emit(e);
+                }
+                Err(Rejection::session(kind))
+            }
             None => Ok(()),
         }
     }
@@ -68,6 +80,13 @@ impl Authenticator {
             .login(user, roles.clone(), &outcome.presented, &outcome.client)
             .await?;
         outcome.response.set_cookie(login.set_cookie);
+        self.audit(
+            Some(outcome),
+            EventKind::LoginSucceeded,
+            Scheme::Session,
+            user,
+            Some(login.key.hint()),
+        );
         Ok(LoginInfo {
             user: user.to_owned(),
             roles,
@@ -96,6 +115,14 @@ impl Authenticator {
         let m = self.manager()?;
         let current = self.current_session(outcome)?;
         outcome.response.set_cookie(m.logout(&current.key).await?);
+        let user = &current.record.user_id;
+        self.audit(
+            Some(outcome),
+            EventKind::Logout,
+            Scheme::Session,
+            user,
+            Some(current.key.hint()),
+        );
         Ok(())
     }
 
@@ -108,7 +135,8 @@ impl Authenticator {
     pub(crate) async fn logout_all(&self, outcome: &AuthOutcome) -> Result<(), Rejection> {
         let m = self.manager()?;
         let current = self.current_session(outcome)?;
-        self.logout_everywhere(&current.record.user_id).await?;
+        self.end_everything(&current.record.user_id, Some((outcome, Scheme::Session)))
+            .await?;
         outcome
             .response
             .set_cookie(m.config().cookie.removal_cookie());
@@ -147,12 +175,27 @@ impl Authenticator {
     /// # Errors
     /// 503 when the store or revocation list fails.
     pub async fn logout_everywhere(&self, user: &str) -> Result<(), Rejection> {
+        self.end_everything(user, None).await
+    }
+
+    /// [`logout_everywhere`](Self::logout_everywhere), audited with the
+    /// request that asked for it, if any.
+    async fn end_everything(
+        &self,
+        user: &str,
+        request: Option<(&AuthOutcome, Scheme)>,
+    ) -> Result<(), Rejection> {
         if let Some(tokens) = &self.inner.tokens {
             tokens.logout_all(user).await?;
         }
         if let Some(m) = &self.inner.sessions {
             m.logout_all(user).await?;
         }
+        let (outcome, scheme) = match request {
+            Some((o, s)) => (Some(o), s),
+            None => (None, self.default_scheme()),
+        };
+        self.audit(outcome, EventKind::LogoutEverywhere, scheme, user, None);
         Ok(())
     }
 
@@ -187,6 +230,13 @@ impl Authenticator {
         if let Some(tokens) = &self.inner.tokens {
             tokens.set_roles(user, roles).await?;
         }
+        self.audit(
+            None,
+            EventKind::RolesChanged,
+            self.default_scheme(),
+            user,
+            None,
+        );
         Ok(())
     }
 
@@ -226,6 +276,14 @@ impl Authenticator {
             .issue_for(subject, roles, &outcome.client)
             .await?;
         outcome.response.no_store();
+        let hint = crate::jwt::family_hint(&pair.refresh_token);
+        self.audit(
+            Some(outcome),
+            EventKind::LoginSucceeded,
+            Scheme::Bearer,
+            subject,
+            hint,
+        );
         Ok(pair)
     }
 
@@ -256,7 +314,23 @@ impl Authenticator {
         let id = outcome
             .state
             .require_scheme(Scheme::Bearer, &Requirement::Authenticated)?;
-        service.logout(id).await
+        service.logout(id).await?;
+        let hint = match id.method() {
+            crate::identity::AuthMethod::Bearer(info) => info
+                .sid
+                .as_deref()
+                .and_then(crate::id::SessionKey::from_hex)
+                .map(|k| k.hint()),
+            crate::identity::AuthMethod::Session(_) => None,
+        };
+        self.audit(
+            Some(outcome),
+            EventKind::Logout,
+            Scheme::Bearer,
+            id.subject(),
+            hint,
+        );
+        Ok(())
     }
 
     /// Log the bearer's user out everywhere (see
@@ -270,7 +344,8 @@ impl Authenticator {
         let id = outcome
             .state
             .require_scheme(Scheme::Bearer, &Requirement::Authenticated)?;
-        self.logout_everywhere(id.subject()).await
+        self.end_everything(id.subject(), Some((outcome, Scheme::Bearer)))
+            .await
     }
 
     /// The current session's CSRF token, if a session is active.

@@ -80,6 +80,7 @@ pub(crate) struct Shared {
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) revocations: Arc<dyn RevocationList>,
     pub(crate) clock: SharedClock,
+    pub(crate) events: Option<crate::events::Events>,
 }
 
 /// `d` as whole seconds, or an error naming the setting.
@@ -289,6 +290,7 @@ impl TokenConfig {
                 store: shared.store,
                 revocations: shared.revocations,
                 clock: shared.clock,
+                events: shared.events,
                 access_ttl,
                 refresh_ttl,
                 refresh_idle_ttl: idle,

@@ -16,6 +16,7 @@ use super::error::JwtError;
 use super::refresh::RefreshToken;
 use super::service::{server_failure, store_failure, TokenPair, TokenService, INVALID};
 use crate::error::StoreError;
+use crate::events::{Event, EventKind};
 use crate::id::{random_32, SessionKey};
 use crate::rejection::Rejection;
 use crate::session::ClientInfo;
@@ -234,6 +235,7 @@ impl TokenService {
                     "refresh token reuse detected: ending the family"
                 );
                 self.end_family(&key).await?;
+                self.audit(EventKind::RefreshReuseDetected, &rec.user_id, &key, client);
                 return Err(INVALID);
             } else {
                 // We lost a rotation to another client: not proof of reuse.
@@ -249,12 +251,13 @@ impl TokenService {
                 .min(rec.absolute_expires_at);
             match inner.store.update(&key, &rec).await {
                 Ok(_) => {
+                    self.audit(EventKind::RefreshRotated, &rec.user_id, &key, client);
                     return Ok(TokenPair {
                         access_token: access,
                         refresh_token: next.encode(),
                         token_type: "Bearer",
                         expires_in: inner.access_ttl,
-                    })
+                    });
                 }
                 // Another refresh (or an end) landed first: look again.
                 Err(StoreError::Conflict) => {}
@@ -363,4 +366,16 @@ fn retry_successor(
     }
     let next = rt.successor(&rotation.nonce);
     next.matches(&state.current).then_some(next)
+}
+
+impl TokenService {
+    /// Emit `kind` for `user`'s family `key`, refreshed by `client`.
+    fn audit(&self, kind: EventKind, user: &str, key: &SessionKey, client: &ClientInfo) {
+        if let Some(events) = &self.inner.events {
+            let mut e = Event::from_client(kind, client, crate::rejection::Scheme::Bearer);
+            e.user = Some(user.to_owned());
+            e.id_hint = Some(key.hint());
+            events.emit(e);
+        }
+    }
 }

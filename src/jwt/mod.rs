@@ -119,3 +119,9 @@ pub(crate) mod internal {
     pub use super::validation::DEFAULT_LEEWAY;
 }
 pub use service::{TokenPair, TokenService};
+
+/// The non-secret hint of the family a refresh token belongs to (for audit
+/// events), if it is one.
+pub(crate) fn family_hint(refresh_token: &str) -> Option<String> {
+    refresh::RefreshToken::parse(refresh_token).map(|rt| rt.key().hint())
+}

@@ -157,6 +157,7 @@ pub(super) struct Inner {
     pub(super) store: Arc<dyn SessionStore>,
     pub(super) revocations: Arc<dyn RevocationList>,
     pub(super) clock: SharedClock,
+    pub(super) events: Option<crate::events::Events>,
     pub(super) access_ttl: u64,
     pub(super) refresh_ttl: u64,
     pub(super) refresh_idle_ttl: u64,

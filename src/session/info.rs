@@ -16,6 +16,42 @@ pub struct ClientInfo {
     pub ip: Option<IpAddr>,
     /// User-Agent, truncated to 256 bytes.
     pub user_agent: Option<String>,
+    /// `X-Request-Id` (only kept when audit events are on).
+    pub(crate) request_id: Option<RequestId>,
+}
+
+/// An `X-Request-Id`, kept inline (no allocation per request): at most 64
+/// characters of `[A-Za-z0-9._:/+=-]`, so it can never forge a log field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RequestId {
+    len: u8,
+    bytes: [u8; 64],
+}
+
+impl RequestId {
+    /// `value` if it is a valid request ID.
+    pub(crate) fn parse(value: &[u8]) -> Option<Self> {
+        let ok = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b));
+        if !ok {
+            return None;
+        }
+        let mut bytes = [0u8; 64];
+        bytes[..value.len()].copy_from_slice(value);
+        Some(RequestId {
+            len: u8::try_from(value.len()).ok()?,
+            bytes,
+        })
+    }
+
+    /// The ID as text.
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII was accepted.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
 }
 
 impl std::fmt::Debug for ClientInfo {
@@ -42,7 +78,11 @@ impl ClientInfo {
                     .map(str::to_owned),
             }
         });
-        ClientInfo { ip, user_agent }
+        ClientInfo {
+            ip,
+            user_agent,
+            request_id: None,
+        }
     }
 }
 

@@ -33,6 +33,7 @@ mod config;
 mod info;
 
 pub use config::{SessionConfig, SessionLimitPolicy};
+pub(crate) use info::RequestId;
 pub use info::{ActiveSession, ClientInfo, LoginOutcome, SessionInfo};
 
 /// Attempts at drawing an unused ID before giving up (a collision of 256-bit

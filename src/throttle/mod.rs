@@ -15,7 +15,9 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::SharedClock;
 use crate::error::{ConfigError, StoreError};
+use crate::events::{Event, EventKind, Events};
 use crate::rejection::{Rejection, RejectionKind, Scheme};
+use crate::session::ClientInfo;
 
 mod config;
 mod memory;
@@ -180,10 +182,11 @@ impl Throttle {
     pub(crate) async fn begin(
         &self,
         username: &str,
-        ip: Option<IpAddr>,
+        from: &ClientInfo,
         scheme: Scheme,
+        audit: Option<(Events, Event)>,
     ) -> Result<LoginAttempt, Rejection> {
-        let client = client_text(ip);
+        let client = client_text(from.ip);
         let keys = [
             key("p", &[username, &client]),
             key("u", &[username]),
@@ -204,6 +207,12 @@ impl Throttle {
         if locked_until > now {
             let secs = (locked_until - now).div_ceil(1000).max(1);
             tracing::info!("login attempt refused: throttled");
+            if let Some((events, mut e)) = audit {
+                e.kind = EventKind::LoginThrottled;
+                e.user = Some(username.to_owned());
+                e.reason = Some(RejectionKind::TooManyAttempts.message());
+                events.emit(e);
+            }
             return Err(Rejection::new(RejectionKind::TooManyAttempts, scheme)
                 .with_retry_after(u32::try_from(secs).unwrap_or(u32::MAX)));
         }
@@ -211,6 +220,7 @@ impl Throttle {
             throttle: Some(self.clone()),
             keys,
             scheme,
+            audit: audit.map(|(events, e)| (events, with_user(e, username))),
         })
     }
 
@@ -258,6 +268,11 @@ impl Throttle {
         }
         Err(StoreError::Conflict)
     }
+}
+
+fn with_user(mut e: Event, username: &str) -> Event {
+    e.user = Some(username.to_owned());
+    e
 }
 
 fn unavailable(e: &StoreError, scheme: Scheme) -> Rejection {
@@ -325,6 +340,8 @@ pub struct LoginAttempt {
     throttle: Option<Throttle>,
     keys: [String; 3],
     scheme: Scheme,
+    /// The sink and the `login.failed` event to emit, when audited.
+    audit: Option<(Events, Event)>,
 }
 
 impl fmt::Debug for LoginAttempt {
@@ -338,11 +355,25 @@ impl fmt::Debug for LoginAttempt {
 
 impl LoginAttempt {
     /// An attempt with throttling off.
-    pub(crate) fn unthrottled(scheme: Scheme) -> Self {
+    pub(crate) fn unthrottled(
+        scheme: Scheme,
+        username: &str,
+        audit: Option<(Events, Event)>,
+    ) -> Self {
         LoginAttempt {
             throttle: None,
             keys: Default::default(),
             scheme,
+            audit: audit.map(|(events, e)| (events, with_user(e, username))),
+        }
+    }
+
+    /// Emit `login.failed` (when audited).
+    fn audit_failure(&self) {
+        if let Some((events, e)) = &self.audit {
+            let mut e = e.clone();
+            e.reason = Some(RejectionKind::InvalidCredentials.message());
+            events.emit(e);
         }
     }
 
@@ -351,6 +382,7 @@ impl LoginAttempt {
     /// [`RejectionKind::InvalidCredentials`], or 503 when the count could not
     /// be stored (fail closed).
     pub async fn failed(self) -> Rejection {
+        self.audit_failure();
         let Some(throttle) = &self.throttle else {
             return Rejection::new(RejectionKind::InvalidCredentials, self.scheme);
         };
