@@ -154,8 +154,23 @@ impl Authenticator {
     /// and send what [`AuthOutcome::take_response_headers`] yields with the
     /// response. The adapters do all of this; call it yourself only to
     /// plug in another framework.
+    ///
+    /// Each call runs in one `tracing` span, `portcullis.authenticate`, with
+    /// the fields `scheme`, `outcome` (`authenticated`, `anonymous`,
+    /// `failed`) and, once known, the user under OpenTelemetry's name
+    /// `enduser.id`; a refused request is an event in it (`info` when the
+    /// request failed outright, `debug` for a refused credential), and store
+    /// failures are `warn` events. No secret is ever recorded.
     pub async fn authenticate(&self, view: &RequestView<'_>) -> Arc<AuthOutcome> {
-        let mut outcome = self.outcome_of(view).await;
+        let span = tracing::info_span!(
+            "portcullis.authenticate",
+            scheme = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            "enduser.id" = tracing::field::Empty,
+        );
+        let mut outcome =
+            tracing::Instrument::instrument(self.outcome_of(view), span.clone()).await;
+        trace_outcome(&span, &outcome);
         if let Some(events) = &self.inner.events {
             outcome.client.request_id = view
                 .request_id
@@ -352,4 +367,39 @@ fn audit_refusal(events: &Events, outcome: &AuthOutcome) {
         e.id_hint = Some(active.key.hint());
     }
     events.emit(e);
+}
+
+/// Record `outcome` on its request's span (nothing when tracing is off).
+fn trace_outcome(span: &tracing::Span, outcome: &AuthOutcome) {
+    if span.is_disabled() {
+        return;
+    }
+    let scheme_name = |s: Scheme| match s {
+        Scheme::Bearer => "bearer",
+        _ => "session",
+    };
+    match &outcome.state {
+        AuthState::Authenticated(id) => {
+            span.record("scheme", scheme_name(id.scheme()));
+            span.record("outcome", "authenticated");
+            span.record("enduser.id", id.subject());
+        }
+        AuthState::Anonymous(r) => {
+            span.record("scheme", scheme_name(r.scheme()));
+            span.record("outcome", "anonymous");
+            if r.kind() != RejectionKind::MissingCredentials {
+                tracing::debug!(parent: span, reason = r.message(), "credential refused");
+            }
+        }
+        AuthState::Failed(r) => {
+            span.record("scheme", scheme_name(r.scheme()));
+            span.record("outcome", "failed");
+            tracing::info!(
+                parent: span,
+                reason = r.message(),
+                status = r.status(),
+                "request refused"
+            );
+        }
+    }
 }
