@@ -327,3 +327,23 @@ async fn a_store_outage_is_one_event() {
     assert_eq!(outcome.state.optional().unwrap_err().status(), 503);
     assert_eq!(sink.kinds(), [EventKind::StoreUnavailable]);
 }
+
+#[tokio::test]
+async fn a_huge_username_is_cut_in_events() {
+    let w = world();
+    let huge = "é".repeat(5_000);
+    let attempt = w
+        .session("POST", &[])
+        .await
+        .login_attempt(&huge)
+        .await
+        .unwrap();
+    let _ = attempt.failed().await;
+    let e = &w.sink.take()[0];
+    let user = e.user.as_deref().unwrap();
+    assert!(
+        user.len() <= 256 && huge.starts_with(user),
+        "{}",
+        user.len()
+    );
+}

@@ -207,9 +207,9 @@ impl Throttle {
         if locked_until > now {
             let secs = (locked_until - now).div_ceil(1000).max(1);
             tracing::info!("login attempt refused: throttled");
-            if let Some((events, mut e)) = audit {
+            if let Some((events, e)) = audit {
+                let mut e = with_user(e, username);
                 e.kind = EventKind::LoginThrottled;
-                e.user = Some(username.to_owned());
                 e.reason = Some(RejectionKind::TooManyAttempts.message());
                 events.emit(e);
             }
@@ -219,6 +219,7 @@ impl Throttle {
         Ok(LoginAttempt {
             throttle: Some(self.clone()),
             keys,
+            seen: found,
             scheme,
             audit: audit.map(|(events, e)| (events, with_user(e, username))),
         })
@@ -242,14 +243,27 @@ impl Throttle {
     }
 
     /// Add one failure to the counter under `key`, by compare-and-set, so
-    /// concurrent failures on several instances are all counted.
-    async fn count(&self, key: &str, rule: Rule) -> Result<(), StoreError> {
+    /// concurrent failures on several instances are all counted. The first
+    /// try starts from `seen` (what the attempt read before the password
+    /// check), saving a round trip; a lost compare-and-set reads again.
+    async fn count(
+        &self,
+        key: &str,
+        rule: Rule,
+        mut seen: Option<Option<(Vec<u8>, u64)>>,
+    ) -> Result<(), StoreError> {
         for _ in 0..CAS_ATTEMPTS {
-            let current = self
-                .store
-                .load(std::slice::from_ref(&key.to_owned()))
-                .await?;
-            let (mut counter, version) = match current.into_iter().next().flatten() {
+            let current = match seen.take() {
+                Some(value) => value,
+                None => self
+                    .store
+                    .load(std::slice::from_ref(&key.to_owned()))
+                    .await?
+                    .into_iter()
+                    .next()
+                    .flatten(),
+            };
+            let (mut counter, version) = match current {
                 Some((bytes, version)) => (Counter::decode(&bytes), version),
                 None => (Counter::default(), 0),
             };
@@ -270,10 +284,20 @@ impl Throttle {
     }
 }
 
+/// `e` naming the username an attempt gave: client input, so at most
+/// [`MAX_EVENT_USER`] bytes of it (cut at a character boundary) reach the
+/// event, whatever the application accepted.
 fn with_user(mut e: Event, username: &str) -> Event {
-    e.user = Some(username.to_owned());
+    let mut end = username.len().min(MAX_EVENT_USER);
+    while !username.is_char_boundary(end) {
+        end -= 1;
+    }
+    e.user = Some(username[..end].to_owned());
     e
 }
+
+/// Longest username an audit event repeats.
+const MAX_EVENT_USER: usize = 256;
 
 fn unavailable(e: &StoreError, scheme: Scheme) -> Rejection {
     tracing::warn!(error = %e, "login throttle store failure");
@@ -339,6 +363,8 @@ pub struct LoginAttempt {
     /// `None` when throttling is off.
     throttle: Option<Throttle>,
     keys: [String; 3],
+    /// The counters as read before the password check.
+    seen: Vec<Option<(Vec<u8>, u64)>>,
     scheme: Scheme,
     /// The sink and the `login.failed` event to emit, when audited.
     audit: Option<(Events, Event)>,
@@ -363,6 +389,7 @@ impl LoginAttempt {
         LoginAttempt {
             throttle: None,
             keys: Default::default(),
+            seen: Vec::new(),
             scheme,
             audit: audit.map(|(events, e)| (events, with_user(e, username))),
         }
@@ -381,13 +408,14 @@ impl LoginAttempt {
     /// failure is counted, and the answer to send is returned: 401
     /// [`RejectionKind::InvalidCredentials`], or 503 when the count could not
     /// be stored (fail closed).
-    pub async fn failed(self) -> Rejection {
+    pub async fn failed(mut self) -> Rejection {
         self.audit_failure();
         let Some(throttle) = &self.throttle else {
             return Rejection::new(RejectionKind::InvalidCredentials, self.scheme);
         };
+        let mut seen = std::mem::take(&mut self.seen).into_iter();
         for (key, rule) in self.keys.iter().zip(throttle.rules()) {
-            if let Err(e) = throttle.count(key, rule).await {
+            if let Err(e) = throttle.count(key, rule, seen.next()).await {
                 return unavailable(&e, self.scheme);
             }
         }
