@@ -68,12 +68,13 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are
-/// believed (default: none).
-///
+/// The reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` (or,
+/// when told, the standard `Forwarded`) are believed (default: none).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustedProxies {
     blocks: Vec<Block>,
+    /// Read RFC 7239 `Forwarded` instead of the `X-Forwarded-*` pair.
+    standard: bool,
 }
 
 /// Who the client is, after the trusted-proxy rule.
@@ -103,7 +104,17 @@ impl TrustedProxies {
             })?;
             blocks.push(block);
         }
-        Ok(TrustedProxies { blocks })
+        Ok(TrustedProxies {
+            blocks,
+            standard: false,
+        })
+    }
+
+    /// Believe the standard `Forwarded` header (RFC 7239) from these
+    /// proxies, and never `X-Forwarded-For` / `X-Forwarded-Proto`.
+    pub(crate) fn with_forwarded(mut self) -> Self {
+        self.standard = true;
+        self
     }
 
     /// True when no proxy is trusted (forwarding headers are always ignored).
@@ -130,6 +141,9 @@ impl TrustedProxies {
         };
         if !self.contains(peer) {
             return direct;
+        }
+        if self.standard {
+            return self.resolve_forwarded(view, peer);
         }
         let https = match view.forwarded_proto {
             Single::One(p) if p.trim_ascii().eq_ignore_ascii_case(b"https") => Some(true),
@@ -166,6 +180,110 @@ impl TrustedProxies {
         }
         client
     }
+}
+
+impl TrustedProxies {
+    /// The client by RFC 7239 `Forwarded` from a trusted `peer`: walk the
+    /// elements from the right past trusted proxies' `for=`; the scheme is
+    /// the right-most element's `proto=` (set by our nearest proxy). An
+    /// element whose `for=` is not an address (`unknown`, an obfuscated
+    /// name, garbage) ends the walk at the last trusted address.
+    fn resolve_forwarded(&self, view: &RequestView<'_>, peer: IpAddr) -> ClientAddr {
+        let mut elements: Vec<&[u8]> = Vec::new();
+        for line in view.forwarded.iter() {
+            elements.extend(split_unquoted(line, b','));
+        }
+        let mut https = view.https;
+        let mut client = peer;
+        for (i, element) in elements.iter().rev().take(MAX_HOPS).enumerate() {
+            let (for_, proto) = forwarded_params(element);
+            if i == 0 {
+                https = match proto {
+                    Some(p) if p.eq_ignore_ascii_case(b"https") => Some(true),
+                    Some(p) if p.eq_ignore_ascii_case(b"http") => Some(false),
+                    _ => view.https,
+                };
+            }
+            let Some(ip) = for_.and_then(parse_forwarded_for) else {
+                break;
+            };
+            client = ip;
+            if !self.contains(ip) {
+                break;
+            }
+        }
+        ClientAddr {
+            ip: Some(client),
+            https,
+        }
+    }
+}
+
+/// `bytes` split on `sep` outside double-quoted strings (RFC 7230
+/// quoted-string, with `\` escapes), each part trimmed.
+fn split_unquoted(bytes: &[u8], sep: u8) -> Vec<&[u8]> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            _ if b == sep && !quoted => {
+                parts.push(bytes[start..i].trim_ascii());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(bytes[start..].trim_ascii());
+    parts
+}
+
+/// The `for=` and `proto=` values of one `Forwarded` element (quotes
+/// removed; the first of a repeated parameter counts).
+fn forwarded_params(element: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
+    let (mut for_, mut proto) = (None, None);
+    for pair in split_unquoted(element, b';') {
+        let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+            continue;
+        };
+        let (name, value) = (pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii());
+        let value = value
+            .strip_prefix(b"\"")
+            .and_then(|v| v.strip_suffix(b"\""))
+            .unwrap_or(value);
+        if name.eq_ignore_ascii_case(b"for") {
+            for_ = for_.or(Some(value));
+        } else if name.eq_ignore_ascii_case(b"proto") {
+            proto = proto.or(Some(value));
+        }
+    }
+    (for_, proto)
+}
+
+/// A `for=` node: `a.b.c.d`, `a.b.c.d:port`, `[v6]` or `[v6]:port`.
+fn parse_forwarded_for(node: &[u8]) -> Option<IpAddr> {
+    let text = std::str::from_utf8(node).ok()?;
+    if let Some(rest) = text.strip_prefix('[') {
+        let (v6, after) = rest.split_once(']')?;
+        if !(after.is_empty()
+            || after
+                .strip_prefix(':')
+                .is_some_and(|p| p.parse::<u16>().is_ok()))
+        {
+            return None;
+        }
+        return v6.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    let host = match text.rsplit_once(':') {
+        Some((host, port)) => {
+            port.parse::<u16>().ok()?;
+            host
+        }
+        None => text,
+    };
+    host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
 }
 
 /// One `X-Forwarded-For` entry: an address, optionally bracketed (IPv6) or
@@ -207,6 +325,90 @@ mod tests {
         assert!(err.to_string().contains("10.0.0.0/33"), "{err}");
         assert!(TrustedProxies::default().is_empty());
         assert!(TrustedProxies::parse(" , ").unwrap().is_empty());
+    }
+
+    fn forwarded_view<'a>(
+        peer: &str,
+        lines: &[&'a [u8]],
+        xff: Option<&'a [u8]>,
+    ) -> RequestView<'a> {
+        let mut v = RequestView::new("GET");
+        v.peer_ip = Some(peer.parse().unwrap());
+        for l in lines {
+            v.add_header("forwarded", l);
+        }
+        if let Some(x) = xff {
+            v.add_header("x-forwarded-for", x);
+            v.add_header("x-forwarded-proto", b"https");
+        }
+        v
+    }
+
+    #[test]
+    fn the_standard_forwarded_header_when_told_and_only_then() {
+        let p = TrustedProxies::parse("10.0.0.0/8")
+            .unwrap()
+            .with_forwarded();
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let line: &[u8] = b"for=192.0.2.60;proto=http, for=\"[2001:db8:cafe::17]:4711\", for=10.1.1.1;proto=https";
+        let c = p.resolve(&forwarded_view("10.0.0.1", &[line], None));
+        assert_eq!(
+            c.ip,
+            ip("2001:db8:cafe::17"),
+            "right-most untrusted, never the left-most"
+        );
+        assert_eq!(c.https, Some(true), "proto of our nearest proxy's element");
+        // Several lines are one list; ports and quotes are fine.
+        let c = p.resolve(&forwarded_view(
+            "10.0.0.1",
+            &[b"for=198.51.100.9", b"For=\"10.2.2.2:8080\""],
+            None,
+        ));
+        assert_eq!(c.ip, ip("198.51.100.9"));
+        // `unknown` or an obfuscated node ends the walk at the last proxy.
+        let c = p.resolve(&forwarded_view(
+            "10.0.0.1",
+            &[b"for=198.51.100.9, for=unknown"],
+            None,
+        ));
+        assert_eq!(c.ip, ip("10.0.0.1"));
+        let c = p.resolve(&forwarded_view(
+            "10.0.0.1",
+            &[b"for=_hidden, for=10.3.3.3"],
+            None,
+        ));
+        assert_eq!(c.ip, ip("10.3.3.3"));
+        // A client's X-Forwarded-For is ignored when Forwarded is the header.
+        let c = p.resolve(&forwarded_view("10.0.0.1", &[], Some(b"203.0.113.1")));
+        assert_eq!((c.ip, c.https), (ip("10.0.0.1"), None));
+        // And the other way round: by default, Forwarded is ignored.
+        let x = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let c = x.resolve(&forwarded_view(
+            "10.0.0.1",
+            &[b"for=192.0.2.1;proto=https"],
+            None,
+        ));
+        assert_eq!((c.ip, c.https), (ip("10.0.0.1"), None));
+        // From an untrusted peer nothing is believed.
+        let c = p.resolve(&forwarded_view(
+            "203.0.113.9",
+            &[b"for=192.0.2.1;proto=https"],
+            None,
+        ));
+        assert_eq!((c.ip, c.https), (ip("203.0.113.9"), None));
+        // Garbage never panics.
+        for junk in [
+            &b"for="[..],
+            b"for=\"",
+            b";;,,",
+            b"for=[::1",
+            b"for=[::1]x",
+            b"\xff\xfe",
+            b"for=1.2.3.4:99999",
+        ] {
+            let c = p.resolve(&forwarded_view("10.0.0.1", &[junk], None));
+            assert_eq!(c.ip, ip("10.0.0.1"), "{junk:?}");
+        }
     }
 
     #[test]

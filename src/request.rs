@@ -191,6 +191,9 @@ pub struct RequestView<'a> {
     pub(crate) forwarded_for: HeaderLines<'a>,
     /// `X-Forwarded-Proto` (believed only from a trusted proxy).
     pub(crate) forwarded_proto: Single<'a>,
+    /// Every `Forwarded` line (RFC 7239; believed only from a trusted proxy
+    /// when the authenticator is told to read it).
+    pub(crate) forwarded: HeaderLines<'a>,
     /// Whether the connection itself is known to be HTTPS (`None`:
     /// unknown). Adapters fill this from the connection, never from a
     /// client header; behind a proxy the core reads `X-Forwarded-Proto`.
@@ -237,6 +240,7 @@ impl<'a> RequestView<'a> {
             4 if n.eq_ignore_ascii_case(b"host") => self.host.push(value),
             6 if n.eq_ignore_ascii_case(b"cookie") => self.cookie_headers.push(value),
             6 if n.eq_ignore_ascii_case(b"origin") => self.origin.push(value),
+            9 if n.eq_ignore_ascii_case(b"forwarded") => self.forwarded.push(value),
             10 if n.eq_ignore_ascii_case(b"user-agent") && self.user_agent.is_none() => {
                 self.user_agent = Some(value);
             }

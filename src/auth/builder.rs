@@ -53,6 +53,8 @@ pub struct AuthenticatorBuilder {
     csrf: CsrfConfig,
     /// The parsed list, or its error, returned at `build()`.
     proxies: Result<TrustedProxies, ConfigError>,
+    /// The proxies send RFC 7239 `Forwarded`, not `X-Forwarded-*`.
+    standard_forwarded: bool,
     throttle: LoginThrottle,
     events: Option<Arc<dyn EventSink>>,
 }
@@ -145,6 +147,39 @@ impl AuthenticatorBuilder {
         self.proxies = TrustedProxies::parse(list);
         self
     }
+    /// The [trusted proxies](Self::trusted_proxies) send the standard
+    /// `Forwarded` header (RFC 7239): the client is the right-most
+    /// `for=` that is not a trusted proxy and the scheme is the right-most
+    /// element's `proto=`, and `X-Forwarded-For` / `X-Forwarded-Proto` are
+    /// then ignored. Only one of the two is ever believed: a proxy that sets
+    /// one passes a client's copy of the other through untouched.
+    ///
+    /// ```
+    /// use portcullis::{Authenticator, RequestView, SessionHandle};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder()
+    ///     .trusted_proxies("10.0.0.0/8")
+    ///     .forwarded_header()
+    ///     .build()
+    ///     .unwrap();
+    /// let mut view = RequestView::new("POST");
+    /// view.set_peer_ip("10.0.0.1".parse().unwrap());
+    /// view.add_header("forwarded", b"for=192.0.2.1, for=198.51.100.7;proto=https");
+    /// view.add_header("x-forwarded-for", b"203.0.113.66");
+    /// let outcome = auth.authenticate(&view).await;
+    /// SessionHandle::new(outcome.clone()).login("alice", vec![]).await.unwrap();
+    /// let (_, set_cookie) = outcome.take_response_headers().next().unwrap();
+    /// let mut view = RequestView::new("GET");
+    /// view.add_header("cookie", set_cookie.split(';').next().unwrap().as_bytes());
+    /// let session = SessionHandle::new(auth.authenticate(&view).await);
+    /// let devices = session.list().await.unwrap();
+    /// assert_eq!(devices[0].ip.as_deref(), Some("198.51.100.7"));
+    /// # });
+    /// ```
+    pub fn forwarded_header(mut self) -> Self {
+        self.standard_forwarded = true;
+        self
+    }
     /// Login throttling (default: on, see [`LoginThrottle`]). The counters
     /// live in the store's [`attempt_store`](crate::store::SessionStore::attempt_store),
     /// so every instance sharing a store enforces the same limits.
@@ -172,7 +207,10 @@ impl AuthenticatorBuilder {
                 "enable sessions, tokens or both".into(),
             ));
         }
-        let proxies = self.proxies?;
+        let proxies = match self.proxies? {
+            p if self.standard_forwarded => p.with_forwarded(),
+            p => p,
+        };
         let clock = self.clock;
         let events = self.events.map(|sink| Events::new(sink, clock.clone()));
         let store = self
@@ -239,6 +277,7 @@ impl Authenticator {
             tokens: None,
             csrf: CsrfConfig::default(),
             proxies: Ok(TrustedProxies::default()),
+            standard_forwarded: false,
             throttle: LoginThrottle::default(),
             events: None,
         }

@@ -70,6 +70,10 @@
 //! - `AuthenticatorBuilder::trusted_proxies` takes comma-separated IP addresses and CIDR
 //!   blocks; an invalid entry is a start-up error. IPv4-mapped IPv6 peers
 //!   match their IPv4 form.
+//! - Proxies that send the standard `Forwarded` header (RFC 7239) instead
+//!   of the `X-Forwarded-*` pair: add `AuthenticatorBuilder::forwarded_header`.
+//!   Exactly one of the two is believed, never both: a proxy that sets one
+//!   passes a client's copy of the other through untouched.
 //! - Only when the peer address is in the list are `X-Forwarded-For` and
 //!   `X-Forwarded-Proto` read. The client is the right-most
 //!   `X-Forwarded-For` address that is not itself a trusted proxy (at most
