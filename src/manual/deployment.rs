@@ -80,10 +80,16 @@
 //!   32 addresses are walked); list every hop you operate (load balancer,
 //!   ingress, CDN ranges) so the walk stops at the real client. The scheme
 //!   is the one `X-Forwarded-Proto` names (`http` or `https`; a repeated or
-//!   unknown value is ignored). The RFC 7239 `Forwarded` header is not
-//!   read.
+//!   unknown value is ignored). The RFC 7239 `Forwarded` header is read
+//!   instead only with `AuthenticatorBuilder::forwarded_header` (above).
 //! - From any other peer both headers are ignored: a client cannot choose
 //!   its own IP or make a plain-HTTP request look like HTTPS.
+//! - Without a trusted proxy, the scheme is the connection's: actix-web's
+//!   and Rocket's adapters report plain HTTP unless the server itself
+//!   terminates TLS. Behind a TLS-terminating proxy that is not listed, an
+//!   unsafe cookie request whose `Origin` is `https://...` is therefore
+//!   refused (403): list the proxy. (The tower adapter reports the URI's
+//!   scheme, or `AuthLayer::https`, else unknown.)
 //! - The proxy must pass `Host` (or HTTP/2 `:authority`) through unchanged,
 //!   or set it to the public host name: the `Origin` check compares the
 //!   browser's `Origin` with it when `Sec-Fetch-Site` is absent.
