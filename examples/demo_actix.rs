@@ -26,7 +26,8 @@ use portcullis::{Authenticator, Rejection};
 #[path = "common/mod.rs"]
 pub mod common;
 
-use common::{LoginRequest, RefreshRequest};
+use common::{Demo, LoginRequest, ReauthRequest, RefreshRequest, RevokeRequest, RolesRequest};
+use serde_json::{Map, Value};
 
 portcullis::role! {
     /// The `admin` role of the demo users.
@@ -91,16 +92,18 @@ async fn ready(auth: web::Data<Authenticator>) -> Result<&'static str, Rejection
 }
 
 async fn session_login(
+    demo: web::Data<Demo>,
     session: SessionHandle,
     body: Result<JsonBody<LoginRequest>, actix_web::Error>,
 ) -> Result<HttpResponse, actix_web::Error> {
     // The cross-origin rule answers before the body (login CSRF).
     session.check_login_origin()?;
     let JsonBody(req) = body?;
+    let remember = req.remember;
     // Throttled (429) or store down (503): the password is not checked.
     let attempt = session.login_attempt(&req.username).await?;
-    let (user, roles) = common::check_login(attempt, req).await?;
-    let info = session.login(user, roles).await?;
+    let (user, roles) = common::check_login(&demo, attempt, req).await?;
+    let info = session.login_remember(user, roles, remember).await?;
     Ok(HttpResponse::Ok().json(info))
 }
 
@@ -109,8 +112,47 @@ async fn session_me(who: SessionIdentity) -> HttpResponse {
 }
 
 async fn session_list(session: SessionHandle) -> Result<HttpResponse, Rejection> {
-    let sessions = session.list().await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "sessions": sessions })))
+    Ok(HttpResponse::Ok().json(common::sessions_body(session.list().await?)))
+}
+
+async fn session_revoke(
+    session: SessionHandle,
+    JsonBody(req): JsonBody<RevokeRequest>,
+) -> Result<HttpResponse, Rejection> {
+    session.revoke(&req.id_hint).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn session_logout_others(session: SessionHandle) -> Result<HttpResponse, Rejection> {
+    session.logout_others().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn session_data(session: SessionHandle) -> Result<HttpResponse, Rejection> {
+    Ok(HttpResponse::Ok().json(common::data_body(session.data()?)))
+}
+
+async fn session_patch(
+    session: SessionHandle,
+    JsonBody(patch): JsonBody<Map<String, Value>>,
+) -> Result<HttpResponse, Rejection> {
+    Ok(HttpResponse::Ok().json(common::data_body(session.patch(patch).await?)))
+}
+
+async fn session_sensitive(
+    demo: web::Data<Demo>,
+    session: SessionHandle,
+) -> Result<HttpResponse, Rejection> {
+    Ok(HttpResponse::Ok().json(common::sensitive(&demo, &session)?))
+}
+
+async fn session_reauth(
+    session: SessionHandle,
+    body: Result<JsonBody<ReauthRequest>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    session.check_login_origin()?;
+    let JsonBody(req) = body?;
+    Ok(HttpResponse::Ok().json(common::reauth(&session, req).await?))
 }
 
 async fn session_logout(session: SessionHandle) -> Result<HttpResponse, Rejection> {
@@ -124,11 +166,12 @@ async fn session_logout_all(session: SessionHandle) -> Result<HttpResponse, Reje
 }
 
 async fn jwt_login(
+    demo: web::Data<Demo>,
     tokens: TokenHandle,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, Rejection> {
     let attempt = tokens.login_attempt(&req.username).await?;
-    let (user, roles) = common::check_login(attempt, req).await?;
+    let (user, roles) = common::check_login(&demo, attempt, req).await?;
     let pair = tokens.issue(user, &roles).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
@@ -159,6 +202,53 @@ async fn jwt_logout_all(tokens: TokenHandle) -> Result<HttpResponse, Rejection> 
     Ok(HttpResponse::NoContent().finish())
 }
 
+async fn jwt_sessions(tokens: TokenHandle) -> Result<HttpResponse, Rejection> {
+    Ok(HttpResponse::Ok().json(common::sessions_body(tokens.list().await?)))
+}
+
+async fn jwt_revoke(
+    tokens: TokenHandle,
+    JsonBody(req): JsonBody<RevokeRequest>,
+) -> Result<HttpResponse, Rejection> {
+    tokens.revoke(&req.id_hint).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn jwt_logout_others(tokens: TokenHandle) -> Result<HttpResponse, Rejection> {
+    tokens.logout_others().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn admin_sessions(
+    session: SessionHandle,
+    user: web::Path<String>,
+) -> Result<HttpResponse, Rejection> {
+    common::require_admin(&session)?;
+    let list = session.admin_list(&user).await?;
+    Ok(HttpResponse::Ok().json(common::sessions_body(list)))
+}
+
+async fn admin_roles(
+    demo: web::Data<Demo>,
+    session: SessionHandle,
+    user: web::Path<String>,
+    body: Result<JsonBody<RolesRequest>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    common::require_admin(&session)?;
+    let JsonBody(req) = body?;
+    common::admin_set_roles(&demo, &session, &user, req).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn admin_logout_all(
+    session: SessionHandle,
+    user: web::Path<String>,
+) -> Result<HttpResponse, Rejection> {
+    common::require_admin(&session)?;
+    session.admin_logout(&user).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 async fn not_found() -> HttpResponse {
     json_error(404, common::NOT_FOUND)
 }
@@ -172,9 +262,10 @@ fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-/// The demo's routes over `auth`.
+/// The demo's routes over `demo` (an [`Authenticator`] converts with the
+/// default settings).
 pub fn app(
-    auth: Authenticator,
+    demo: impl Into<Demo>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -184,11 +275,14 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let demo: Demo = demo.into();
+    let auth = demo.auth.clone();
     App::new()
         // Outside the middleware: the health check never touches the store,
         // and neither probe reads a credential.
         .route("/health", web::get().to(health))
         .app_data(web::Data::new(auth.clone()))
+        .app_data(web::Data::new(demo))
         .route("/ready", web::get().to(ready))
         .service(
             web::scope("")
@@ -205,12 +299,34 @@ pub fn app(
                 .service(resource("/session/list").route(web::get().to(session_list)))
                 .service(resource("/session/logout").route(web::post().to(session_logout)))
                 .service(resource("/session/logout-all").route(web::post().to(session_logout_all)))
+                .service(resource("/session/revoke").route(web::post().to(session_revoke)))
+                .service(
+                    resource("/session/logout-others").route(web::post().to(session_logout_others)),
+                )
+                .service(
+                    resource("/session/data")
+                        .route(web::get().to(session_data))
+                        .route(web::patch().to(session_patch)),
+                )
+                .service(resource("/session/sensitive").route(web::get().to(session_sensitive)))
+                .service(resource("/session/reauth").route(web::post().to(session_reauth)))
                 .service(resource("/jwt/login").route(web::post().to(jwt_login)))
                 .service(resource("/jwt/me").route(web::get().to(jwt_me)))
                 .service(resource("/jwt/admin").route(web::get().to(jwt_admin)))
                 .service(resource("/jwt/refresh").route(web::post().to(jwt_refresh)))
                 .service(resource("/jwt/logout").route(web::post().to(jwt_logout)))
                 .service(resource("/jwt/logout-all").route(web::post().to(jwt_logout_all)))
+                .service(resource("/jwt/sessions").route(web::get().to(jwt_sessions)))
+                .service(resource("/jwt/revoke").route(web::post().to(jwt_revoke)))
+                .service(resource("/jwt/logout-others").route(web::post().to(jwt_logout_others)))
+                .service(
+                    resource("/admin/users/{user}/sessions").route(web::get().to(admin_sessions)),
+                )
+                .service(resource("/admin/users/{user}/roles").route(web::put().to(admin_roles)))
+                .service(
+                    resource("/admin/users/{user}/logout-all")
+                        .route(web::post().to(admin_logout_all)),
+                )
                 .default_service(web::to(not_found)),
         )
 }
@@ -224,7 +340,9 @@ pub async fn main() {
         .await
         .unwrap_or_else(|e| common::exit_with(&e));
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], settings.port));
-    let server = HttpServer::new(move || app(auth.clone()))
+    // One user table for every worker of this process.
+    let demo = Demo::new(auth, &settings);
+    let server = HttpServer::new(move || app(demo.clone()))
         .bind(addr)
         .unwrap_or_else(|e| common::exit_with(&format!("cannot listen on {addr}: {e}")));
     let local = server.addrs().first().copied().unwrap_or(addr);

@@ -11,10 +11,10 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, FromRequest, Path, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use portcullis::tower::AuthLayer;
 use portcullis::{Authenticator, Rejection};
@@ -23,7 +23,8 @@ use portcullis::{BearerIdentity, RequireRole, SessionHandle, SessionIdentity, To
 #[path = "common/mod.rs"]
 pub mod common;
 
-use common::{LoginRequest, RefreshRequest};
+use common::{Demo, LoginRequest, ReauthRequest, RefreshRequest, RevokeRequest, RolesRequest};
+use serde_json::{Map, Value};
 
 portcullis::role! {
     /// The `admin` role of the demo users.
@@ -91,6 +92,7 @@ async fn ready(auth: Authenticator) -> Response {
 }
 
 async fn session_login(
+    Extension(demo): Extension<Demo>,
     session: SessionHandle,
     body: Result<JsonBody<LoginRequest>, Response>,
 ) -> Response {
@@ -103,15 +105,16 @@ async fn session_login(
         Err(response) => return response,
     };
     // Throttled (429) or store down (503): the password is not checked.
+    let remember = req.remember;
     let checked = match session.login_attempt(&req.username).await {
-        Ok(attempt) => common::check_login(attempt, req).await,
+        Ok(attempt) => common::check_login(&demo, attempt, req).await,
         Err(rejection) => Err(rejection),
     };
     let (user, roles) = match checked {
         Ok(found) => found,
         Err(rejection) => return rejection.into_response(),
     };
-    match session.login(user, roles).await {
+    match session.login_remember(user, roles, remember).await {
         Ok(info) => Json(info).into_response(),
         Err(rejection) => rejection.into_response(),
     }
@@ -125,9 +128,55 @@ async fn session_admin(who: RequireRole<Admin, SessionIdentity>) -> Json<serde_j
     Json(common::me_body(&who))
 }
 
-async fn session_list(session: SessionHandle) -> Result<Json<serde_json::Value>, Rejection> {
-    let sessions = session.list().await?;
-    Ok(Json(serde_json::json!({ "sessions": sessions })))
+async fn session_list(session: SessionHandle) -> Result<Json<Value>, Rejection> {
+    Ok(Json(common::sessions_body(session.list().await?)))
+}
+
+async fn session_revoke(
+    session: SessionHandle,
+    JsonBody(req): JsonBody<RevokeRequest>,
+) -> Result<StatusCode, Rejection> {
+    session.revoke(&req.id_hint).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn session_logout_others(session: SessionHandle) -> Result<StatusCode, Rejection> {
+    session.logout_others().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn session_data(session: SessionHandle) -> Result<Json<Value>, Rejection> {
+    Ok(Json(common::data_body(session.data()?)))
+}
+
+async fn session_patch(
+    session: SessionHandle,
+    JsonBody(patch): JsonBody<Map<String, Value>>,
+) -> Result<Json<Value>, Rejection> {
+    Ok(Json(common::data_body(session.patch(patch).await?)))
+}
+
+async fn session_sensitive(
+    Extension(demo): Extension<Demo>,
+    session: SessionHandle,
+) -> Result<Json<Value>, Rejection> {
+    common::sensitive(&demo, &session).map(Json)
+}
+
+async fn session_reauth(
+    session: SessionHandle,
+    body: Result<JsonBody<ReauthRequest>, Response>,
+) -> Response {
+    if let Err(rejection) = session.check_login_origin() {
+        return rejection.into_response();
+    }
+    match body {
+        Ok(JsonBody(req)) => match common::reauth(&session, req).await {
+            Ok(body) => Json(body).into_response(),
+            Err(rejection) => rejection.into_response(),
+        },
+        Err(response) => response,
+    }
 }
 
 async fn session_logout(session: SessionHandle) -> Result<StatusCode, Rejection> {
@@ -140,9 +189,13 @@ async fn session_logout_all(session: SessionHandle) -> Result<StatusCode, Reject
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn jwt_login(tokens: TokenHandle, JsonBody(req): JsonBody<LoginRequest>) -> Response {
+async fn jwt_login(
+    Extension(demo): Extension<Demo>,
+    tokens: TokenHandle,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Response {
     let checked = match tokens.login_attempt(&req.username).await {
-        Ok(attempt) => common::check_login(attempt, req).await,
+        Ok(attempt) => common::check_login(&demo, attempt, req).await,
         Err(rejection) => Err(rejection),
     };
     let (user, roles) = match checked {
@@ -180,6 +233,61 @@ async fn jwt_logout_all(tokens: TokenHandle) -> Result<StatusCode, Rejection> {
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn jwt_sessions(tokens: TokenHandle) -> Result<Json<Value>, Rejection> {
+    Ok(Json(common::sessions_body(tokens.list().await?)))
+}
+
+async fn jwt_revoke(
+    tokens: TokenHandle,
+    JsonBody(req): JsonBody<RevokeRequest>,
+) -> Result<StatusCode, Rejection> {
+    tokens.revoke(&req.id_hint).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn jwt_logout_others(tokens: TokenHandle) -> Result<StatusCode, Rejection> {
+    tokens.logout_others().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn admin_sessions(
+    session: SessionHandle,
+    Path(user): Path<String>,
+) -> Result<Json<Value>, Rejection> {
+    common::require_admin(&session)?;
+    Ok(Json(common::sessions_body(
+        session.admin_list(&user).await?,
+    )))
+}
+
+async fn admin_roles(
+    Extension(demo): Extension<Demo>,
+    session: SessionHandle,
+    Path(user): Path<String>,
+    body: Result<JsonBody<RolesRequest>, Response>,
+) -> Response {
+    if let Err(rejection) = common::require_admin(&session) {
+        return rejection.into_response();
+    }
+    let JsonBody(req) = match body {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    match common::admin_set_roles(&demo, &session, &user, req).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn admin_logout_all(
+    session: SessionHandle,
+    Path(user): Path<String>,
+) -> Result<StatusCode, Rejection> {
+    common::require_admin(&session)?;
+    session.admin_logout(&user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn not_found() -> Response {
     json_error(404, common::NOT_FOUND)
 }
@@ -194,9 +302,12 @@ fn peer_ip(ext: &axum::http::Extensions) -> Option<std::net::IpAddr> {
     ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
-/// The demo's routes over `auth` (serve it with
+/// The demo's routes over `demo` (an [`Authenticator`] converts with the
+/// default settings; serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` to record IPs).
-pub fn app(auth: Authenticator) -> Router {
+pub fn app(demo: impl Into<Demo>) -> Router {
+    let demo: Demo = demo.into();
+    let auth: Authenticator = demo.auth.clone();
     let probe = auth.clone();
     Router::new()
         .route("/session/login", post(session_login))
@@ -205,15 +316,27 @@ pub fn app(auth: Authenticator) -> Router {
         .route("/session/list", get(session_list))
         .route("/session/logout", post(session_logout))
         .route("/session/logout-all", post(session_logout_all))
+        .route("/session/revoke", post(session_revoke))
+        .route("/session/logout-others", post(session_logout_others))
+        .route("/session/data", get(session_data).patch(session_patch))
+        .route("/session/sensitive", get(session_sensitive))
+        .route("/session/reauth", post(session_reauth))
         .route("/jwt/login", post(jwt_login))
         .route("/jwt/me", get(jwt_me))
         .route("/jwt/admin", get(jwt_admin))
         .route("/jwt/refresh", post(jwt_refresh))
         .route("/jwt/logout", post(jwt_logout))
         .route("/jwt/logout-all", post(jwt_logout_all))
+        .route("/jwt/sessions", get(jwt_sessions))
+        .route("/jwt/revoke", post(jwt_revoke))
+        .route("/jwt/logout-others", post(jwt_logout_others))
+        .route("/admin/users/{user}/sessions", get(admin_sessions))
+        .route("/admin/users/{user}/roles", put(admin_roles))
+        .route("/admin/users/{user}/logout-all", post(admin_logout_all))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(common::MAX_BODY))
+        .layer(Extension(demo))
         .layer(AuthLayer::new(auth).peer_ip(peer_ip))
         // Added after the layers: the health check never touches the store,
         // and neither probe reads a credential.
@@ -237,9 +360,10 @@ async fn main() {
     if settings.insecure_cookies {
         println!("INSECURE_COOKIES=1: cookies without Secure, for plain-HTTP testing only");
     }
+    let demo = Demo::new(auth, &settings);
     let server = axum::serve(
         listener,
-        app(auth).into_make_service_with_connect_info::<SocketAddr>(),
+        app(demo).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;

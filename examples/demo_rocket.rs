@@ -27,7 +27,9 @@ use rocket::{Build, Request, Rocket};
 #[path = "common/mod.rs"]
 pub mod common;
 
-use common::{LoginRequest, RefreshRequest};
+use common::{Demo, LoginRequest, ReauthRequest, RefreshRequest, RevokeRequest, RolesRequest};
+use rocket::State;
+use serde_json::{Map, Value};
 
 portcullis::role! {
     /// The `admin` role of the demo users.
@@ -106,16 +108,18 @@ async fn ready(auth: &rocket::State<Authenticator>) -> Result<&'static str, Reje
 
 #[rocket::post("/session/login", data = "<body>")]
 async fn session_login(
+    demo: &State<Demo>,
     session: SessionHandle,
     body: Result<JsonBody<LoginRequest>, ApiError>,
 ) -> JsonResult<portcullis::LoginInfo> {
     // The cross-origin rule answers before the body (login CSRF).
     session.check_login_origin()?;
     let req = body?.0;
+    let remember = req.remember;
     // Throttled (429) or store down (503): the password is not checked.
     let attempt = session.login_attempt(&req.username).await?;
-    let (user, roles) = common::check_login(attempt, req).await?;
-    Ok(Json(session.login(user, roles).await?))
+    let (user, roles) = common::check_login(demo, attempt, req).await?;
+    Ok(Json(session.login_remember(user, roles, remember).await?))
 }
 
 #[rocket::get("/session/me")]
@@ -129,9 +133,50 @@ fn session_admin(who: RequireRole<Admin, SessionIdentity>) -> Json<serde_json::V
 }
 
 #[rocket::get("/session/list")]
-async fn session_list(session: SessionHandle) -> JsonResult<serde_json::Value> {
-    let sessions = session.list().await?;
-    Ok(Json(serde_json::json!({ "sessions": sessions })))
+async fn session_list(session: SessionHandle) -> JsonResult<Value> {
+    Ok(Json(common::sessions_body(session.list().await?)))
+}
+
+#[rocket::post("/session/revoke", data = "<body>")]
+async fn session_revoke(
+    session: SessionHandle,
+    body: Result<JsonBody<RevokeRequest>, ApiError>,
+) -> Result<Status, ApiError> {
+    session.revoke(&body?.0.id_hint).await?;
+    Ok(Status::NoContent)
+}
+
+#[rocket::post("/session/logout-others")]
+async fn session_logout_others(session: SessionHandle) -> Result<Status, Rejection> {
+    session.logout_others().await?;
+    Ok(Status::NoContent)
+}
+
+#[rocket::get("/session/data")]
+fn session_data(session: SessionHandle) -> JsonResult<Value> {
+    Ok(Json(common::data_body(session.data()?)))
+}
+
+#[rocket::patch("/session/data", data = "<body>")]
+async fn session_patch(
+    session: SessionHandle,
+    body: Result<JsonBody<Map<String, Value>>, ApiError>,
+) -> JsonResult<Value> {
+    Ok(Json(common::data_body(session.patch(body?.0).await?)))
+}
+
+#[rocket::get("/session/sensitive")]
+fn session_sensitive(demo: &State<Demo>, session: SessionHandle) -> JsonResult<Value> {
+    Ok(Json(common::sensitive(demo, &session)?))
+}
+
+#[rocket::post("/session/reauth", data = "<body>")]
+async fn session_reauth(
+    session: SessionHandle,
+    body: Result<JsonBody<ReauthRequest>, ApiError>,
+) -> JsonResult<Value> {
+    session.check_login_origin()?;
+    Ok(Json(common::reauth(&session, body?.0).await?))
 }
 
 #[rocket::post("/session/logout")]
@@ -148,12 +193,13 @@ async fn session_logout_all(session: SessionHandle) -> Result<Status, Rejection>
 
 #[rocket::post("/jwt/login", data = "<body>")]
 async fn jwt_login(
+    demo: &State<Demo>,
     tokens: TokenHandle,
     body: Result<JsonBody<LoginRequest>, ApiError>,
 ) -> JsonResult<TokenPair> {
     let req = body?.0;
     let attempt = tokens.login_attempt(&req.username).await?;
-    let (user, roles) = common::check_login(attempt, req).await?;
+    let (user, roles) = common::check_login(demo, attempt, req).await?;
     Ok(Json(tokens.issue(user, &roles).await?))
 }
 
@@ -187,6 +233,51 @@ async fn jwt_logout_all(tokens: TokenHandle) -> Result<Status, Rejection> {
     Ok(Status::NoContent)
 }
 
+#[rocket::get("/jwt/sessions")]
+async fn jwt_sessions(tokens: TokenHandle) -> JsonResult<Value> {
+    Ok(Json(common::sessions_body(tokens.list().await?)))
+}
+
+#[rocket::post("/jwt/revoke", data = "<body>")]
+async fn jwt_revoke(
+    tokens: TokenHandle,
+    body: Result<JsonBody<RevokeRequest>, ApiError>,
+) -> Result<Status, ApiError> {
+    tokens.revoke(&body?.0.id_hint).await?;
+    Ok(Status::NoContent)
+}
+
+#[rocket::post("/jwt/logout-others")]
+async fn jwt_logout_others(tokens: TokenHandle) -> Result<Status, Rejection> {
+    tokens.logout_others().await?;
+    Ok(Status::NoContent)
+}
+
+#[rocket::get("/admin/users/<user>/sessions")]
+async fn admin_sessions(session: SessionHandle, user: &str) -> JsonResult<Value> {
+    common::require_admin(&session)?;
+    Ok(Json(common::sessions_body(session.admin_list(user).await?)))
+}
+
+#[rocket::put("/admin/users/<user>/roles", data = "<body>")]
+async fn admin_roles(
+    demo: &State<Demo>,
+    session: SessionHandle,
+    user: &str,
+    body: Result<JsonBody<RolesRequest>, ApiError>,
+) -> Result<Status, ApiError> {
+    common::require_admin(&session)?;
+    common::admin_set_roles(demo, &session, user, body?.0).await?;
+    Ok(Status::NoContent)
+}
+
+#[rocket::post("/admin/users/<user>/logout-all")]
+async fn admin_logout_all(session: SessionHandle, user: &str) -> Result<Status, Rejection> {
+    common::require_admin(&session)?;
+    session.admin_logout(user).await?;
+    Ok(Status::NoContent)
+}
+
 /// 404 as JSON; a known path asked with another method is 405, as in the
 /// other demos (Rocket itself answers 404 for both).
 fn not_found<'r>(_: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
@@ -203,13 +294,15 @@ fn not_found<'r>(_: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
     Box::pin(async move { error.respond_to(req) })
 }
 
-/// The demo app over `auth`, listening on 127.0.0.1:`port` once launched
+/// The demo app over `demo` (an [`Authenticator`] converts with the
+/// default settings), listening on 127.0.0.1:`port` once launched
 /// (`0`: any free port, see `rocket.config().port` at liftoff).
 ///
 /// Rocket's own configuration (`Rocket.toml`, `ROCKET_*`) is read first;
 /// the address, `port` and the settings below override it. Logging is off
 /// unless `ROCKET_LOG_LEVEL` is set.
-pub fn rocket(auth: Authenticator, port: u16) -> Rocket<Build> {
+pub fn rocket(demo: impl Into<Demo>, port: u16) -> Rocket<Build> {
+    let demo: Demo = demo.into();
     let limits = rocket::data::Limits::default()
         .limit("bytes", common::MAX_BODY.bytes())
         .limit("json", common::MAX_BODY.bytes())
@@ -229,7 +322,8 @@ pub fn rocket(auth: Authenticator, port: u16) -> Rocket<Build> {
         figment = figment.merge(("log_level", LogLevel::Off));
     }
     rocket::custom(figment)
-        .attach(AuthLayer::new(auth))
+        .attach(AuthLayer::new(demo.auth.clone()))
+        .manage(demo)
         .mount(
             "/",
             rocket::routes![
@@ -241,12 +335,24 @@ pub fn rocket(auth: Authenticator, port: u16) -> Rocket<Build> {
                 session_list,
                 session_logout,
                 session_logout_all,
+                session_revoke,
+                session_logout_others,
+                session_data,
+                session_patch,
+                session_sensitive,
+                session_reauth,
                 jwt_login,
                 jwt_me,
                 jwt_admin,
                 jwt_refresh,
                 jwt_logout,
                 jwt_logout_all,
+                jwt_sessions,
+                jwt_revoke,
+                jwt_logout_others,
+                admin_sessions,
+                admin_roles,
+                admin_logout_all,
             ],
         )
         .register("/", portcullis::rocket::catchers())
@@ -261,9 +367,8 @@ async fn main() {
         .await
         .unwrap_or_else(|e| common::exit_with(&e));
     let insecure = settings.insecure_cookies;
-    let app = rocket(auth, settings.port).attach(rocket::fairing::AdHoc::on_liftoff(
-        "banner",
-        move |rocket| {
+    let app = rocket(Demo::new(auth, &settings), settings.port).attach(
+        rocket::fairing::AdHoc::on_liftoff("banner", move |rocket| {
             Box::pin(async move {
                 let config = rocket.config();
                 println!(
@@ -276,8 +381,8 @@ async fn main() {
                     );
                 }
             })
-        },
-    ));
+        }),
+    );
     if let Err(e) = app.launch().await {
         common::exit_with(&format!("server error: {e}"));
     }

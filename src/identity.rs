@@ -65,6 +65,9 @@ enum Repr {
     Session {
         method: AuthMethod,
         record: Arc<SessionRecord>,
+        /// When the request was authenticated (the authenticator's clock),
+        /// for freshness checks.
+        now: u64,
     },
     Owned(Arc<Owned>),
 }
@@ -95,13 +98,39 @@ impl Identity {
             method,
         })))
     }
-    /// The identity of the session `record` stored under `key`.
+    /// The identity of the session `record` stored under `key`, seen at
+    /// `now` (seconds since the Unix epoch, the instant freshness is judged
+    /// at: see [`authenticated_within`](Self::authenticated_within)).
     #[must_use]
-    pub fn from_session(key: SessionKey, record: Arc<SessionRecord>) -> Self {
+    pub fn from_session(key: SessionKey, record: Arc<SessionRecord>, now: u64) -> Self {
         Identity(Repr::Session {
             method: AuthMethod::Session(key),
             record,
+            now,
         })
+    }
+    /// True when the caller proved a credential (logged in or
+    /// re-authenticated) at most `window` before this request. Only a
+    /// cookie session knows when that was; a bearer token never counts as
+    /// recent (refreshes mint new tokens without a password).
+    ///
+    /// ```
+    /// use std::{sync::Arc, time::Duration};
+    /// use portcullis::{Identity, store::{SessionKey, SessionRecord}};
+    /// let record = Arc::new(SessionRecord::new("alice", 1_000, 1_800, 43_200));
+    /// let seen = |now| Identity::from_session(SessionKey::from_bytes([1; 32]), record.clone(), now);
+    /// assert!(seen(1_300).authenticated_within(Duration::from_secs(300)));
+    /// assert!(!seen(1_301).authenticated_within(Duration::from_secs(300)));
+    /// ```
+    #[must_use]
+    pub fn authenticated_within(&self, window: std::time::Duration) -> bool {
+        match &self.0 {
+            Repr::Session { record, now, .. } => {
+                record.authenticated_at != 0
+                    && now.saturating_sub(record.authenticated_at) <= window.as_secs()
+            }
+            Repr::Owned(_) => false,
+        }
     }
     /// The user ID.
     #[must_use]
@@ -152,6 +181,28 @@ pub enum Requirement {
     AnyRole(Vec<String>),
     /// A caller with every one of these roles.
     AllRoles(Vec<String>),
+    /// A caller who proved a credential at most this long ago (step-up
+    /// before a sensitive action; see [`Identity::authenticated_within`]).
+    /// A stale caller gets 403
+    /// [`RejectionKind::ReauthenticationRequired`]; re-authenticate with
+    /// [`SessionHandle::reauthenticate`](crate::SessionHandle::reauthenticate).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use portcullis::{Authenticator, RequestView, Requirement, SessionHandle};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// let anon = auth.authenticate(&RequestView::new("POST")).await;
+    /// SessionHandle::new(anon.clone()).login("alice", vec![]).await.unwrap();
+    /// let cookie = anon.take_response_headers().find(|(n, _)| *n == "set-cookie").unwrap().1;
+    /// let mut view = RequestView::new("GET");
+    /// view.add_header("cookie", cookie.split(';').next().unwrap().as_bytes());
+    /// let outcome = auth.authenticate(&view).await;
+    /// let fresh = Requirement::AuthenticatedWithin(Duration::from_secs(300));
+    /// assert!(outcome.state.require(&fresh).is_ok());
+    /// # });
+    /// ```
+    AuthenticatedWithin(std::time::Duration),
 }
 
 impl Requirement {
@@ -182,6 +233,13 @@ impl Requirement {
             Requirement::Authenticated => true,
             Requirement::AnyRole(r) => r.iter().any(|r| identity.has_role(r)),
             Requirement::AllRoles(r) => r.iter().all(|r| identity.has_role(r)),
+            Requirement::AuthenticatedWithin(window) => {
+                return if identity.authenticated_within(*window) {
+                    Ok(())
+                } else {
+                    Err(RejectionKind::ReauthenticationRequired)
+                };
+            }
         };
         if ok {
             Ok(())

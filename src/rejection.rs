@@ -61,6 +61,20 @@ pub enum RejectionKind {
     /// middleware (`AuthLayer`) did not run: a server configuration error,
     /// logged, answered 500 by every adapter alike.
     MissingMiddleware,
+    /// Authenticated, but not recently enough for this route: prove a
+    /// credential again (403; for a bearer caller, RFC 9470's
+    /// `insufficient_user_authentication`). See
+    /// [`Requirement::AuthenticatedWithin`](crate::Requirement::AuthenticatedWithin).
+    ReauthenticationRequired,
+    /// The caller named a credential (by `id_hint`) that is not theirs or
+    /// does not exist, answered alike (404).
+    NotFound,
+    /// Session data would grow past its cap; nothing was written (413). See
+    /// [`SessionConfig::max_data_bytes`](crate::SessionConfig::max_data_bytes).
+    PayloadTooLarge,
+    /// Stored session data did not decode as the type asked for: a bug in
+    /// the application, logged, answered 500.
+    SessionDataInvalid,
 }
 
 impl RejectionKind {
@@ -79,7 +93,10 @@ impl RejectionKind {
             | RejectionKind::TooManySessions => 403,
             RejectionKind::StoreUnavailable => 503,
             RejectionKind::TooManyAttempts => 429,
-            RejectionKind::MissingMiddleware => 500,
+            RejectionKind::MissingMiddleware | RejectionKind::SessionDataInvalid => 500,
+            RejectionKind::ReauthenticationRequired => 403,
+            RejectionKind::NotFound => 404,
+            RejectionKind::PayloadTooLarge => 413,
         }
     }
 
@@ -98,7 +115,12 @@ impl RejectionKind {
             RejectionKind::TooManySessions => "too many sessions",
             RejectionKind::InvalidCredentials => "invalid credentials",
             RejectionKind::TooManyAttempts => "too many attempts",
-            RejectionKind::MissingMiddleware => "internal server error",
+            RejectionKind::MissingMiddleware | RejectionKind::SessionDataInvalid => {
+                "internal server error"
+            }
+            RejectionKind::ReauthenticationRequired => "reauthentication required",
+            RejectionKind::NotFound => "not found",
+            RejectionKind::PayloadTooLarge => "payload too large",
         }
     }
 
@@ -115,7 +137,12 @@ impl RejectionKind {
             RejectionKind::TooManySessions => r#"{"error":"too many sessions"}"#,
             RejectionKind::InvalidCredentials => r#"{"error":"invalid credentials"}"#,
             RejectionKind::TooManyAttempts => r#"{"error":"too many attempts"}"#,
-            RejectionKind::MissingMiddleware => MISCONFIGURED_BODY,
+            RejectionKind::MissingMiddleware | RejectionKind::SessionDataInvalid => {
+                MISCONFIGURED_BODY
+            }
+            RejectionKind::ReauthenticationRequired => r#"{"error":"reauthentication required"}"#,
+            RejectionKind::NotFound => r#"{"error":"not found"}"#,
+            RejectionKind::PayloadTooLarge => r#"{"error":"payload too large"}"#,
         }
     }
 }
@@ -211,6 +238,9 @@ impl Rejection {
             }
             (Scheme::Bearer, RejectionKind::InsufficientRole) => {
                 Some(r#"Bearer error="insufficient_scope""#)
+            }
+            (Scheme::Bearer, RejectionKind::ReauthenticationRequired) => {
+                Some(r#"Bearer error="insufficient_user_authentication""#)
             }
             (Scheme::Bearer, _) => None,
         }

@@ -115,7 +115,7 @@ async fn harness(
     impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
 > {
     ActixHarness {
-        app: test::init_service(demo_actix::app(auth)).await,
+        app: test::init_service(demo_actix::app(common::Demo::new(auth, &settings()))).await,
     }
 }
 

@@ -81,7 +81,7 @@ async fn demo_app() -> Router {
     let auth = common::authenticator(&settings())
         .await
         .unwrap_or_else(|e| panic!("authenticator: {e}"));
-    demo_axum::app(auth)
+    demo_axum::app(common::Demo::new(auth, &settings()))
 }
 
 /// One test per contract row: `contract_row::<row>`.

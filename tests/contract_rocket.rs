@@ -116,7 +116,8 @@ async fn demo_auth() -> Authenticator {
 }
 
 async fn demo() -> RocketHarness {
-    RocketHarness::new(demo_rocket::rocket(demo_auth().await, 0)).await
+    let demo = common::Demo::new(demo_auth().await, &settings());
+    RocketHarness::new(demo_rocket::rocket(demo, 0)).await
 }
 
 /// One test per contract row: `contract_row::<row>`.

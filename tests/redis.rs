@@ -99,7 +99,13 @@ async fn records_live_under_hashed_keys_with_ttls() {
     )
     .expect("manager");
     let login = sessions
-        .login("alice", vec!["user".into()], &[], &ClientInfo::default())
+        .login(
+            "alice",
+            vec!["user".into()],
+            &[],
+            &ClientInfo::default(),
+            true,
+        )
         .await
         .expect("login");
 
@@ -233,7 +239,7 @@ async fn a_session_made_through_one_connection_is_seen_and_ended_through_another
     )
     .expect("b");
     let login = a
-        .login("dave", vec![], &[], &ClientInfo::default())
+        .login("dave", vec![], &[], &ClientInfo::default(), true)
         .await
         .expect("login");
     let found = b

@@ -119,7 +119,12 @@ async fn l1_rotate_does_not_resurrect_a_session_ended_meanwhile() {
     let err = SessionHandle::new(o.clone()).rotate().await.unwrap_err();
     assert_eq!(err.status(), 401);
     assert!(portcullis::__private::set_cookie(&o).is_none());
-    assert!(sessions.list("alice", None).await.unwrap().is_empty());
+    assert!(sessions
+        .store()
+        .list_user("alice")
+        .await
+        .unwrap()
+        .is_empty());
 
     // The same for a role change, and for log-out-everywhere.
     let (cookie, _) = login(&auth, "alice").await;
@@ -134,7 +139,12 @@ async fn l1_rotate_does_not_resurrect_a_session_ended_meanwhile() {
             .status(),
         401
     );
-    assert!(sessions.list("alice", None).await.unwrap().is_empty());
+    assert!(sessions
+        .store()
+        .list_user("alice")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 // ----- L2 --------------------------------------------------------------------
@@ -468,7 +478,12 @@ async fn m3_cross_site_login_is_refused_with_or_without_a_cookie() {
     // The victim's session stays; the attacker has none.
     assert_eq!(user_of(&auth, &victim).await.as_deref(), Some("victim"));
     let sessions = portcullis::__private::sessions(&auth).unwrap();
-    assert!(sessions.list("attacker", None).await.unwrap().is_empty());
+    assert!(sessions
+        .store()
+        .list_user("attacker")
+        .await
+        .unwrap()
+        .is_empty());
     // A same-origin login works.
     let mut v = RequestView::new("POST");
     v.add_header("sec-fetch-site", b"same-origin");

@@ -90,7 +90,7 @@ async fn login_in_the_handler_appends_the_cookie_and_no_store() {
             let outcome = outcome_of(&req);
             outcome
                 .authenticator()
-                .login(&outcome, "alice", vec![])
+                .login(&outcome, "alice", vec![], None)
                 .await
                 .unwrap();
             let res = Response::builder()

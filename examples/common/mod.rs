@@ -15,6 +15,12 @@ use portcullis::CsrfConfig;
 use portcullis::{Authenticator, LoginAttempt, LoginThrottle};
 use portcullis::{SessionConfig, SessionLimitPolicy};
 
+mod accounts;
+mod audit;
+
+pub use accounts::*;
+pub use audit::JsonLinesSink;
+
 /// Demo settings, read from the environment (see DEMO_CONTRACT.md).
 #[derive(Clone)]
 pub struct Settings {
@@ -37,6 +43,10 @@ pub struct Settings {
     pub login_throttle: LoginThrottle,
     /// `AUDIT_LOG`: where audit events go, one JSON object per line.
     pub audit_log: Option<String>,
+    /// `REMEMBER_ABSOLUTE_SECS`: absolute timeout of a remembered login.
+    pub remember_absolute: u64,
+    /// `FRESH_AUTH_SECS`: how long a login or re-authentication is recent.
+    pub fresh_auth: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -55,6 +65,8 @@ impl std::fmt::Debug for Settings {
             .field("trusted_origins", &self.trusted_origins)
             .field("login_throttle", &self.login_throttle)
             .field("audit_log", &self.audit_log)
+            .field("remember_absolute", &self.remember_absolute)
+            .field("fresh_auth", &self.fresh_auth)
             .finish()
     }
 }
@@ -124,6 +136,8 @@ impl Settings {
                     1,
                 )?)),
             audit_log: get("AUDIT_LOG").filter(|p| !p.is_empty()),
+            remember_absolute: number(get, "REMEMBER_ABSOLUTE_SECS", 2_592_000u64, 1)?,
+            fresh_auth: number(get, "FRESH_AUTH_SECS", 300u64, 1)?,
         })
     }
 }
@@ -179,8 +193,9 @@ pub const USERS: &[User] = &[
 ];
 
 /// Verify a username and password; the same argon2 work is done for unknown
-/// users, so response time does not reveal which usernames exist.
-pub fn check_credentials(username: &str, password: &str) -> Option<(&'static str, Vec<String>)> {
+/// users, so response time does not reveal which usernames exist. Returns
+/// the user's name (roles come from the instance's [`Users`] table).
+pub fn check_credentials(username: &str, password: &str) -> Option<&'static str> {
     let user = USERS.iter().find(|u| u.name == username);
     let hash = user.map_or(USERS[0].password_hash, |u| u.password_hash);
     let parsed = PasswordHash::new(hash).ok()?;
@@ -188,7 +203,7 @@ pub fn check_credentials(username: &str, password: &str) -> Option<(&'static str
         .verify_password(password.as_bytes(), &parsed)
         .is_ok();
     match user {
-        Some(u) if ok => Some((u.name, u.roles.iter().map(|r| (*r).to_owned()).collect())),
+        Some(u) if ok => Some(u.name),
         _ => None,
     }
 }
@@ -196,24 +211,25 @@ pub fn check_credentials(username: &str, password: &str) -> Option<(&'static str
 /// [`check_credentials`] on the runtime's blocking pool (argon2 is
 /// deliberately slow and must not stall the async workers). Works under
 /// every demo's runtime: axum's tokio, actix-rt and Rocket are all tokio.
-pub async fn verify_login(req: LoginRequest) -> Option<(&'static str, Vec<String>)> {
-    tokio::task::spawn_blocking(move || check_credentials(&req.username, &req.password))
+pub async fn verify_password(username: String, password: String) -> Option<&'static str> {
+    tokio::task::spawn_blocking(move || check_credentials(&username, &password))
         .await
         .ok()
         .flatten()
 }
 
 /// The password check of a login that passed the throttle (`attempt`),
-/// reported to it: the user and roles, or the 401 (503 if the failure could
-/// not be counted).
+/// reported to it: the user and its roles in `demo`'s table, or the 401
+/// (503 if the failure could not be counted).
 pub async fn check_login(
+    demo: &Demo,
     attempt: LoginAttempt,
     req: LoginRequest,
 ) -> Result<(&'static str, Vec<String>), portcullis::Rejection> {
-    match verify_login(req).await {
-        Some(found) => {
+    match verify_password(req.username, req.password).await {
+        Some(user) => {
             attempt.succeeded().await?;
-            Ok(found)
+            Ok((user, demo.roles_of(user)))
         }
         None => Err(attempt.failed().await),
     }
@@ -283,9 +299,12 @@ pub fn authenticator_with(settings: &Settings, stores: Stores) -> Result<Authent
     } else {
         CookiePolicy::default()
     };
+    // Browser-session cookies unless the login asks to be remembered.
+    let cookie = cookie.browser_session_cookie();
     let sessions = SessionConfig::default()
         .idle_timeout(Duration::from_secs(settings.session_idle))
         .absolute_timeout(Duration::from_secs(settings.session_absolute))
+        .remember_absolute_timeout(Duration::from_secs(settings.remember_absolute))
         .max_sessions_per_user(
             Some(settings.max_sessions_per_user),
             SessionLimitPolicy::EvictOldest,
@@ -327,11 +346,14 @@ pub const TOKEN_ISSUER: &str = "portcullis-demo";
 /// The `aud` the demos put in their tokens (and require).
 pub const TOKEN_AUDIENCE: &str = "portcullis-demo";
 
-/// Request body of both login routes.
+/// Request body of both login routes (`remember` only matters to the
+/// session login; a non-boolean is a 400).
 #[derive(serde::Deserialize)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    #[serde(default)]
+    pub remember: bool,
 }
 
 /// Request body of `/jwt/refresh`.
@@ -388,97 +410,4 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
         return Err((413, PAYLOAD_TOO_LARGE));
     }
     serde_json::from_slice(body).map_err(|_| (400, BAD_REQUEST))
-}
-
-/// `AUDIT_LOG`: one JSON object per line for every audit event, written by
-/// a thread of its own so a request never waits on the disk (a full queue
-/// drops the line rather than block). The file is created with mode 0600.
-pub struct JsonLinesSink {
-    lines: std::sync::mpsc::SyncSender<String>,
-}
-
-impl JsonLinesSink {
-    /// Open (or create, mode 0600) `path` for appending.
-    pub fn open(path: &str) -> Result<Self, String> {
-        use std::io::Write as _;
-        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| format!("AUDIT_LOG: cannot open {path}: {e}"))?;
-        // An existing file keeps its mode on open: tighten it too.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("AUDIT_LOG: cannot restrict {path}: {e}"))?;
-        let (lines, rx) = std::sync::mpsc::sync_channel::<String>(8192);
-        std::thread::spawn(move || {
-            let mut out = std::io::BufWriter::new(file);
-            while let Ok(line) = rx.recv() {
-                let _ = writeln!(out, "{line}");
-                while let Ok(more) = rx.try_recv() {
-                    let _ = writeln!(out, "{more}");
-                }
-                let _ = out.flush();
-            }
-        });
-        Ok(JsonLinesSink { lines })
-    }
-}
-
-impl portcullis::EventSink for JsonLinesSink {
-    fn record(&self, e: &portcullis::Event) {
-        let mut line = serde_json::Map::new();
-        line.insert("event".into(), e.kind.name().into());
-        line.insert("at".into(), rfc3339(e.at_ms).into());
-        let mut put = |k: &str, v: Option<String>| {
-            if let Some(v) = v {
-                line.insert(k.into(), v.into());
-            }
-        };
-        put("user", e.user.clone());
-        put("actor", e.actor.clone());
-        put("ip", e.ip.map(|ip| ip.to_string()));
-        put("user_agent", e.user_agent.clone());
-        put("id_hint", e.id_hint.clone());
-        put("reason", e.reason.map(str::to_owned));
-        put("request_id", e.request_id.clone());
-        put(
-            "scheme",
-            e.scheme.map(|s| match s {
-                portcullis::Scheme::Bearer => "bearer".to_owned(),
-                _ => "session".to_owned(),
-            }),
-        );
-        if e.suppressed > 0 {
-            line.insert("suppressed".into(), e.suppressed.into());
-        }
-        let _ = self
-            .lines
-            .try_send(serde_json::Value::Object(line).to_string());
-    }
-}
-
-/// `ms` since the Unix epoch as RFC 3339 UTC, e.g. `2026-12-02T06:15:00.123Z`.
-pub fn rfc3339(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Days to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
 }

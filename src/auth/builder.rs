@@ -250,7 +250,7 @@ impl AuthenticatorBuilder {
             .throttle
             .build(store.attempt_store(), store.is_shared(), &clock)?;
         let sessions = match self.sessions {
-            Some(cfg) => Some(SessionManager::new(store, cfg, clock)?),
+            Some(cfg) => Some(SessionManager::new(store.clone(), cfg, clock.clone())?),
             None => None,
         };
         Ok(Authenticator {
@@ -261,6 +261,8 @@ impl AuthenticatorBuilder {
                 proxies,
                 throttle,
                 events,
+                store,
+                clock,
             }),
         })
     }

@@ -42,6 +42,8 @@ use crate::session::{ClientInfo, SessionManager};
 use crate::throttle::{LoginAttempt, Throttle};
 
 mod builder;
+mod data;
+mod devices;
 mod operations;
 mod outcome;
 
@@ -59,7 +61,6 @@ pub struct Authenticator {
     pub(super) inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 pub(super) struct Inner {
     pub(super) sessions: Option<SessionManager>,
     pub(super) tokens: Option<TokenService>,
@@ -67,6 +68,22 @@ pub(super) struct Inner {
     pub(super) proxies: TrustedProxies,
     pub(super) throttle: Option<Throttle>,
     pub(super) events: Option<Events>,
+    /// The store of sessions and refresh families (the device list).
+    pub(super) store: Arc<dyn crate::store::SessionStore>,
+    pub(super) clock: crate::clock::SharedClock,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("sessions", &self.sessions)
+            .field("tokens", &self.tokens)
+            .field("csrf", &self.csrf)
+            .field("proxies", &self.proxies)
+            .field("throttle", &self.throttle)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Authenticator {
@@ -113,13 +130,13 @@ impl Authenticator {
         outcome: &AuthOutcome,
         username: &str,
         scheme: Scheme,
+        failure: EventKind,
     ) -> Result<LoginAttempt, Rejection> {
-        let audit = self.inner.events.clone().map(|events| {
-            (
-                events,
-                Event::from_client(EventKind::LoginFailed, &outcome.client, scheme),
-            )
-        });
+        let audit = self
+            .inner
+            .events
+            .clone()
+            .map(|events| (events, Event::from_client(failure, &outcome.client, scheme)));
         match &self.inner.throttle {
             Some(throttle) => {
                 throttle
@@ -204,6 +221,12 @@ impl Authenticator {
                     e
                 }
             };
+            // An administrator acting on someone else is the actor.
+            e.actor = outcome
+                .and_then(|o| o.state.identity())
+                .map(Identity::subject)
+                .filter(|actor| *actor != user)
+                .map(str::to_owned);
             e.user = Some(user.to_owned());
             e.id_hint = id_hint;
             events.emit(e);
@@ -233,6 +256,7 @@ impl Authenticator {
                 !view.authorization.is_empty(),
                 self.inner.sessions.is_some(),
             ),
+            latest: std::sync::Mutex::new(None),
             auth: self.clone(),
         };
         // Bearer first: the Authorization header wins over a cookie. With
@@ -325,6 +349,7 @@ impl Authenticator {
                     Ok(()) => AuthState::Authenticated(Identity::from_session(
                         active.key,
                         active.record.clone(),
+                        self.inner.clock.now(),
                     )),
                     Err(kind) => AuthState::Failed(Rejection::session(kind)),
                 }
@@ -364,7 +389,7 @@ fn audit_refusal(events: &Events, outcome: &AuthOutcome) {
     e.reason = Some(rejection.message());
     if let Some(active) = &outcome.session {
         e.user = Some(active.record.user_id.clone());
-        e.id_hint = Some(active.key.hint());
+        e.id_hint = Some(active.record.id_hint(&active.key));
     }
     events.emit(e);
 }

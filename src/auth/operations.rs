@@ -3,31 +3,39 @@
 
 use crate::csrf::encode_token;
 use crate::events::{Event, EventKind};
-use crate::identity::Requirement;
+use crate::identity::{Identity, Requirement};
 use crate::jwt::{TokenPair, TokenService};
 use crate::rejection::{Rejection, RejectionKind, Scheme};
-use crate::session::{ActiveSession, SessionInfo, SessionManager};
+use crate::session::{ActiveSession, SessionManager};
 
 use super::{AuthOutcome, Authenticator, LoginInfo};
 
 impl Authenticator {
-    fn manager(&self) -> Result<&SessionManager, Rejection> {
+    pub(super) fn manager(&self) -> Result<&SessionManager, Rejection> {
         self.inner
             .sessions
             .as_ref()
             .ok_or(Rejection::session(RejectionKind::MissingCredentials))
     }
 
-    fn current_session<'a>(
+    /// The session the request's operations act on: the one this request
+    /// logged in or rotated to, or else the (CSRF-checked) session of its
+    /// cookie.
+    pub(super) fn current_session(
         &self,
-        outcome: &'a AuthOutcome,
-    ) -> Result<&'a ActiveSession, Rejection> {
+        outcome: &AuthOutcome,
+    ) -> Result<ActiveSession, Rejection> {
+        match outcome.latest() {
+            Some(Some(session)) => return Ok(session),
+            Some(None) => return Err(Rejection::session(RejectionKind::InvalidSession)),
+            None => {}
+        }
         outcome
             .state
             .require_scheme(Scheme::Session, &Requirement::Authenticated)?;
         outcome
             .session
-            .as_ref()
+            .clone()
             .ok_or(Rejection::session(RejectionKind::MissingCredentials))
     }
 
@@ -73,12 +81,21 @@ impl Authenticator {
         outcome: &AuthOutcome,
         user: &str,
         roles: Vec<String>,
+        remember: Option<bool>,
     ) -> Result<LoginInfo, Rejection> {
         let m = self.manager()?;
         self.check_login_origin(outcome)?;
+        let remember = remember.unwrap_or_else(|| m.config().cookie.persistent_by_default());
         let login = m
-            .login(user, roles.clone(), &outcome.presented, &outcome.client)
+            .login(
+                user,
+                roles.clone(),
+                &outcome.presented,
+                &outcome.client,
+                remember,
+            )
             .await?;
+        outcome.set_latest(Some(SessionManager::active(&login)));
         outcome.response.set_cookie(login.set_cookie);
         self.audit(
             Some(outcome),
@@ -100,11 +117,69 @@ impl Authenticator {
     /// # Errors
     /// 401/403 without a valid session (or CSRF failure); 503 on store failure.
     pub(crate) async fn rotate(&self, outcome: &AuthOutcome) -> Result<String, Rejection> {
+        self.rotate_with(outcome, |_| {}).await
+    }
+
+    /// Rotate the current session's ID and CSRF token, applying `change`
+    /// to the successor; queues its cookie and returns its CSRF token.
+    async fn rotate_with(
+        &self,
+        outcome: &AuthOutcome,
+        change: impl FnMut(&mut crate::store::SessionRecord),
+    ) -> Result<String, Rejection> {
         let m = self.manager()?;
         let current = self.current_session(outcome)?;
-        let next = m.rotate(current).await?;
+        let next = m.rotate(&current, change).await?;
+        outcome.set_latest(Some(SessionManager::active(&next)));
         outcome.response.set_cookie(next.set_cookie);
         Ok(next.csrf_token)
+    }
+
+    /// The login attempt of a re-authentication: the current session's
+    /// user, counted like a login, audited as `reauth.failed`.
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session; 429 while throttled;
+    /// 503 when the store fails.
+    pub(crate) async fn reauth_attempt(
+        &self,
+        outcome: &AuthOutcome,
+    ) -> Result<crate::LoginAttempt, Rejection> {
+        self.check_login_origin(outcome)?;
+        let current = self.current_session(outcome)?;
+        self.login_attempt(
+            outcome,
+            &current.record.user_id,
+            Scheme::Session,
+            EventKind::ReauthFailed,
+        )
+        .await
+    }
+
+    /// The current session's user proved a credential again: it counts as
+    /// recent from now, and its ID and CSRF token rotate. Returns the new
+    /// CSRF token.
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session; 503 when the store
+    /// fails.
+    pub(crate) async fn reauthenticate(&self, outcome: &AuthOutcome) -> Result<String, Rejection> {
+        self.check_login_origin(outcome)?;
+        let now = self.inner.clock.now();
+        let csrf = self
+            .rotate_with(outcome, |r| r.authenticated_at = now)
+            .await?;
+        if let Some(Some(s)) = outcome.latest() {
+            let hint = s.record.id_hint(&s.key);
+            self.audit(
+                Some(outcome),
+                EventKind::ReauthSucceeded,
+                Scheme::Session,
+                &s.record.user_id,
+                Some(hint),
+            );
+        }
+        Ok(csrf)
     }
 
     /// End the current session and queue the removal cookie.
@@ -115,13 +190,14 @@ impl Authenticator {
         let m = self.manager()?;
         let current = self.current_session(outcome)?;
         outcome.response.set_cookie(m.logout(&current.key).await?);
+        outcome.set_latest(None);
         let user = &current.record.user_id;
         self.audit(
             Some(outcome),
             EventKind::Logout,
             Scheme::Session,
             user,
-            Some(current.key.hint()),
+            Some(current.record.id_hint(&current.key)),
         );
         Ok(())
     }
@@ -137,6 +213,7 @@ impl Authenticator {
         let current = self.current_session(outcome)?;
         self.end_everything(&current.record.user_id, Some((outcome, Scheme::Session)))
             .await?;
+        outcome.set_latest(None);
         outcome
             .response
             .set_cookie(m.config().cookie.removal_cookie());
@@ -179,8 +256,9 @@ impl Authenticator {
     }
 
     /// [`logout_everywhere`](Self::logout_everywhere), audited with the
-    /// request that asked for it, if any.
-    async fn end_everything(
+    /// request that asked for it, if any (whose caller is the event's
+    /// `actor` when not `user`).
+    pub(super) async fn end_everything(
         &self,
         user: &str,
         request: Option<(&AuthOutcome, Scheme)>,
@@ -196,6 +274,27 @@ impl Authenticator {
             None => (None, self.default_scheme()),
         };
         self.audit(outcome, EventKind::LogoutEverywhere, scheme, user, None);
+        Ok(())
+    }
+
+    /// [`set_user_roles`](Self::set_user_roles), audited with the request
+    /// that asked for it, if any.
+    pub(super) async fn change_roles(
+        &self,
+        user: &str,
+        roles: &[String],
+        request: Option<&AuthOutcome>,
+    ) -> Result<(), Rejection> {
+        if let Some(m) = &self.inner.sessions {
+            m.set_user_roles(user, roles).await?;
+        }
+        if let Some(tokens) = &self.inner.tokens {
+            tokens.set_roles(user, roles).await?;
+        }
+        let scheme = request
+            .and_then(|o| o.state.identity())
+            .map_or_else(|| self.default_scheme(), Identity::scheme);
+        self.audit(request, EventKind::RolesChanged, scheme, user, None);
         Ok(())
     }
 
@@ -224,33 +323,7 @@ impl Authenticator {
     /// # Errors
     /// 503 when the store or revocation list fails.
     pub async fn set_user_roles(&self, user: &str, roles: &[String]) -> Result<(), Rejection> {
-        if let Some(m) = &self.inner.sessions {
-            m.set_user_roles(user, roles).await?;
-        }
-        if let Some(tokens) = &self.inner.tokens {
-            tokens.set_roles(user, roles).await?;
-        }
-        self.audit(
-            None,
-            EventKind::RolesChanged,
-            self.default_scheme(),
-            user,
-            None,
-        );
-        Ok(())
-    }
-
-    /// The current user's sessions.
-    ///
-    /// # Errors
-    /// 401 without a valid session; 503 on store failure.
-    pub(crate) async fn list_sessions(
-        &self,
-        outcome: &AuthOutcome,
-    ) -> Result<Vec<SessionInfo>, Rejection> {
-        let m = self.manager()?;
-        let current = self.current_session(outcome)?;
-        m.list(&current.record.user_id, Some(&current.key)).await
+        self.change_roles(user, roles, None).await
     }
 
     fn token_service(&self) -> Result<&TokenService, Rejection> {
@@ -351,9 +424,12 @@ impl Authenticator {
     /// The current session's CSRF token, if a session is active.
     #[must_use]
     pub(crate) fn csrf_token(&self, outcome: &AuthOutcome) -> Option<String> {
-        outcome
-            .session
-            .as_ref()
-            .map(|s| encode_token(&s.record.secret))
+        match outcome.latest() {
+            Some(latest) => latest.map(|s| encode_token(&s.record.secret)),
+            None => outcome
+                .session
+                .as_ref()
+                .map(|s| encode_token(&s.record.secret)),
+        }
     }
 }

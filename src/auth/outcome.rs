@@ -104,10 +104,30 @@ pub struct AuthOutcome {
     pub(crate) cross_origin: Option<RejectionKind>,
     /// Headers to add to the response.
     pub(crate) response: ResponseHeaders,
+    /// The session as this request left it, once it logged in, rotated,
+    /// wrote data or logged out (`Some(None)`), so later operations of the
+    /// same request act on the session as it now is.
+    pub(crate) latest: Mutex<Option<Option<ActiveSession>>>,
     pub(super) auth: Authenticator,
 }
 
 impl AuthOutcome {
+    /// Remember the session as this request left it (`None`: ended).
+    pub(crate) fn set_latest(&self, session: Option<ActiveSession>) {
+        *self
+            .latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(session);
+    }
+
+    /// The session as this request left it, if it changed it.
+    pub(crate) fn latest(&self) -> Option<Option<ActiveSession>> {
+        self.latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Take the headers the core queued for the response, as `(name,
     /// value)` pairs with lower-case names: `set-cookie` (a new session or a
     /// removal cookie), `cache-control: no-store` (the request carried a

@@ -142,18 +142,25 @@ impl CookiePolicy {
 
     /// The `Set-Cookie` value carrying `value`, valid for at most
     /// `max_age_secs` (callers pass the session's remaining life, so the
-    /// cookie never outlives the session).
+    /// cookie never outlives the session), or a browser-session cookie
+    /// (no `Max-Age`) for `None`.
     #[must_use]
-    pub(crate) fn set_cookie(&self, value: &str, max_age_secs: u64) -> String {
+    pub(crate) fn set_cookie(&self, value: &str, max_age_secs: Option<u64>) -> String {
         let mut s = String::with_capacity(self.name.len() + value.len() + 80);
         s.push_str(&self.name);
         s.push('=');
         s.push_str(value);
         self.attributes(&mut s);
-        if self.persistent {
-            let _ = write!(s, "; Max-Age={max_age_secs}");
+        if let Some(max_age) = max_age_secs {
+            let _ = write!(s, "; Max-Age={max_age}");
         }
         s
+    }
+
+    /// Whether a login that does not say is remembered (a persistent
+    /// cookie); see [`browser_session_cookie`](Self::browser_session_cookie).
+    pub(crate) fn persistent_by_default(&self) -> bool {
+        self.persistent
     }
 
     /// The `Set-Cookie` value that makes the browser drop the cookie.
@@ -260,7 +267,10 @@ impl CookiePolicy {
         self
     }
     /// Omit `Max-Age`: the browser drops the cookie when it closes. The
-    /// session's own timeouts still apply server-side.
+    /// session's own timeouts still apply server-side. This is the default
+    /// of a login that does not say;
+    /// [`SessionHandle::login_remember`](crate::SessionHandle::login_remember)
+    /// chooses per login.
     #[must_use]
     pub fn browser_session_cookie(mut self) -> Self {
         self.persistent = false;

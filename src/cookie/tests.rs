@@ -21,7 +21,7 @@ fn found<'a>(p: &'a CookiePolicy, values: &[&'a [u8]]) -> Vec<&'a str> {
 #[test]
 fn defaults_are_secure() {
     let p = CookiePolicy::default();
-    let c = p.set_cookie("v", 10);
+    let c = p.set_cookie("v", Some(10));
     for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=10"] {
         assert!(c.contains(attr), "{attr} missing from {c}");
     }
@@ -70,13 +70,17 @@ fn contradictions_are_refused_at_build_time() {
         .validate()
         .is_ok());
     let none = CookiePolicy::default().name("x").same_site(SameSite::None);
-    assert!(none.set_cookie("v", 1).contains("SameSite=None; Secure"));
+    assert!(none
+        .set_cookie("v", Some(1))
+        .contains("SameSite=None; Secure"));
 }
 
 #[test]
 fn browser_session_cookie_has_no_max_age() {
     let p = CookiePolicy::default().browser_session_cookie();
-    assert!(!p.set_cookie("v", 10).contains("Max-Age"));
+    assert!(!p.persistent_by_default() && CookiePolicy::default().persistent_by_default());
+    assert!(!p.set_cookie("v", None).contains("Max-Age"));
+    assert!(!p.set_cookie("v", None).contains("Expires"));
 }
 
 #[test]
@@ -197,7 +201,7 @@ proptest! {
     fn ids_round_trip_through_the_cookie(bytes in any::<[u8; 32]>(), prefix in "[a-z]{1,5}=[a-z0-9]{0,5}") {
         let id = SessionId::from_bytes(bytes);
         let p = CookiePolicy::default();
-        let header = format!("{prefix}; {}", p.set_cookie(&id.encode(), 60).split(';').next().unwrap());
+        let header = format!("{prefix}; {}", p.set_cookie(&id.encode(), Some(60)).split(';').next().unwrap());
         let got: Vec<&str> = p.values(&lines(&[header.as_bytes()])).collect();
         prop_assert_eq!(got.len(), 1);
         prop_assert!(SessionId::decode(got[0]).unwrap() == id);

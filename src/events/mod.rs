@@ -24,8 +24,15 @@ pub enum EventKind {
     Logout,
     /// Every credential of a user ended (log out everywhere).
     LogoutEverywhere,
+    /// One session or token family was ended by its user (by `id_hint`,
+    /// or as one of the "other devices").
+    SessionRevoked,
     /// A cookie named no live session (expired, ended or never issued).
     SessionExpired,
+    /// A session's user proved a credential again (step-up).
+    ReauthSucceeded,
+    /// A re-authentication's credential check failed.
+    ReauthFailed,
     /// An unsafe cookie request failed the CSRF token or cross-origin rule.
     CsrfRefused,
     /// A bearer token was refused (invalid, expired or revoked).
@@ -55,7 +62,10 @@ impl EventKind {
             EventKind::LoginThrottled => "login.throttled",
             EventKind::Logout => "logout",
             EventKind::LogoutEverywhere => "logout.everywhere",
+            EventKind::SessionRevoked => "session.revoked",
             EventKind::SessionExpired => "session.expired",
+            EventKind::ReauthSucceeded => "reauth.succeeded",
+            EventKind::ReauthFailed => "reauth.failed",
             EventKind::CsrfRefused => "csrf.refused",
             EventKind::TokenRefused => "token.refused",
             EventKind::RefreshRotated => "refresh.rotated",

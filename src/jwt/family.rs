@@ -20,7 +20,9 @@ use crate::events::{Event, EventKind};
 use crate::id::{random_32, SessionKey};
 use crate::rejection::Rejection;
 use crate::session::ClientInfo;
-use crate::store::{past_cap, update_with_retry, FamilyState, RecordKind, Rotation, SessionRecord};
+use crate::store::{
+    past_cap, update_record, FamilyState, RecordKind, Rotation, SessionRecord, UpdateError,
+};
 
 /// Attempts at a fresh family ID when the store reports a collision.
 const CREATE_ATTEMPTS: usize = 3;
@@ -334,9 +336,14 @@ impl TokenService {
     pub async fn set_roles(&self, subject: &str, roles: &[String]) -> Result<(), Rejection> {
         let store = &self.inner.store;
         for (key, _) in self.families_of(subject).await? {
-            update_with_retry(&**store, &key, |r| r.roles = roles.to_vec())
-                .await
-                .map_err(|e| store_failure(&e))?;
+            let set = |r: &mut SessionRecord| {
+                r.roles = roles.to_vec();
+                Ok::<(), ()>(())
+            };
+            match update_record(&**store, &key, false, set).await {
+                Ok(_) | Err(UpdateError::Refused(())) => {}
+                Err(UpdateError::Store(e)) => return Err(store_failure(&e)),
+            }
         }
         self.cut_off(subject).await
     }

@@ -22,6 +22,8 @@ pub enum SessionLimitPolicy {
 pub struct SessionConfig {
     pub(crate) idle_timeout: Duration,
     pub(crate) absolute_timeout: Duration,
+    pub(crate) remember_absolute_timeout: Option<Duration>,
+    pub(crate) max_data_bytes: usize,
     pub(crate) rolling_interval: Duration,
     pub(crate) max_sessions_per_user: Option<usize>,
     pub(crate) limit_policy: SessionLimitPolicy,
@@ -35,6 +37,8 @@ impl Default for SessionConfig {
         SessionConfig {
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            remember_absolute_timeout: None,
+            max_data_bytes: 4096,
             rolling_interval: Duration::from_secs(60),
             max_sessions_per_user: Some(5),
             limit_policy: SessionLimitPolicy::EvictOldest,
@@ -56,6 +60,48 @@ impl SessionConfig {
     pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
         self.absolute_timeout = timeout;
         self
+    }
+    /// Absolute timeout of a session whose login asked to be remembered
+    /// ([`SessionHandle::login_remember`](crate::SessionHandle::login_remember)
+    /// with `true`; default: the same as
+    /// [`absolute_timeout`](Self::absolute_timeout)). The idle timeout
+    /// applies to it as to any session.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use portcullis::{Authenticator, CookiePolicy, SessionConfig};
+    /// // Browser-session cookies unless the user ticks "remember me",
+    /// // which keeps them for 30 days.
+    /// let auth = Authenticator::builder()
+    ///     .sessions(
+    ///         SessionConfig::default()
+    ///             .cookie(CookiePolicy::default().browser_session_cookie())
+    ///             .remember_absolute_timeout(Duration::from_secs(30 * 24 * 3600)),
+    ///     )
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn remember_absolute_timeout(mut self, timeout: Duration) -> Self {
+        self.remember_absolute_timeout = Some(timeout);
+        self
+    }
+    /// Cap on a session's application data, measured as compact JSON
+    /// (default 4096 bytes). A write past it is refused with 413
+    /// [`RejectionKind::PayloadTooLarge`](crate::RejectionKind::PayloadTooLarge)
+    /// and changes nothing; the cap keeps every request's store read small.
+    #[must_use]
+    pub fn max_data_bytes(mut self, max: usize) -> Self {
+        self.max_data_bytes = max;
+        self
+    }
+    /// The absolute timeout of a login that is remembered or not.
+    pub(crate) fn absolute_for(&self, remember: bool) -> Duration {
+        match self.remember_absolute_timeout {
+            Some(t) if remember => t,
+            _ => self.absolute_timeout,
+        }
     }
     /// `last_seen` and the idle expiry are written at most once per this
     /// interval (default 60 s), so a busy session does not write on every
@@ -134,6 +180,7 @@ impl SessionConfig {
         for (name, d) in [
             ("idle_timeout", self.idle_timeout),
             ("absolute_timeout", self.absolute_timeout),
+            ("remember_absolute_timeout", self.absolute_for(true)),
             ("rolling_interval", self.rolling_interval),
         ] {
             if d.subsec_nanos() != 0 {
@@ -142,7 +189,10 @@ impl SessionConfig {
                 )));
             }
         }
-        if self.idle_timeout.is_zero() || self.absolute_timeout.is_zero() {
+        if self.idle_timeout.is_zero()
+            || self.absolute_timeout.is_zero()
+            || self.absolute_for(true).is_zero()
+        {
             return Err(ConfigError::Invalid(
                 "session timeouts must be positive".into(),
             ));

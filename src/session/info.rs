@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::id::SessionKey;
-use crate::store::SessionRecord;
+use crate::store::{RecordKind, SessionRecord};
 
 /// Who is logging in from where (recorded in the session for listing).
 /// `Debug` shows neither the IP nor the User-Agent.
@@ -110,6 +110,8 @@ pub struct LoginOutcome {
     pub set_cookie: String,
     /// The new CSRF token for `X-CSRF-Token`.
     pub csrf_token: String,
+    /// The record as stored under `key`.
+    pub(crate) record: SessionRecord,
 }
 
 impl std::fmt::Debug for LoginOutcome {
@@ -121,20 +123,52 @@ impl std::fmt::Debug for LoginOutcome {
     }
 }
 
-/// One entry of a user's session list; `id_hint` is not the session ID.
+/// One entry of a user's device list: a cookie session or a refresh-token
+/// family. Serialises as `{"id_hint","kind","created_at","last_seen","ip",
+/// "user_agent","current"}` with `kind` `"session"` or `"token"`.
+///
+/// `id_hint` is a short non-secret label, stable for the life of the
+/// credential (across ID rotation, re-authentication and refresh): a
+/// truncated hash of the key the credential was created under, so it
+/// cannot be turned into an ID, a cookie or a token.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct SessionInfo {
     /// A short non-secret label.
     pub id_hint: String,
+    /// A cookie session or a refresh family.
+    #[serde(serialize_with = "kind_name")]
+    pub kind: RecordKind,
     /// Creation time.
     pub created_at: u64,
     /// Last time seen (to the rolling interval).
     pub last_seen: u64,
-    /// IP at login.
+    /// IP at login (a family's: at its latest refresh).
     pub ip: Option<String>,
-    /// User-Agent at login.
+    /// User-Agent at login (a family's: at its latest refresh).
     pub user_agent: Option<String>,
     /// True for the session making the request.
     pub current: bool,
+}
+
+fn kind_name<S: serde::Serializer>(kind: &RecordKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match kind {
+        RecordKind::Session => "session",
+        RecordKind::RefreshFamily => "token",
+    })
+}
+
+impl SessionInfo {
+    /// The entry of `record`, stored under `key`.
+    pub(crate) fn of(key: &SessionKey, record: SessionRecord, current: bool) -> Self {
+        SessionInfo {
+            id_hint: record.id_hint(key),
+            kind: record.kind,
+            created_at: record.created_at,
+            last_seen: record.last_seen,
+            ip: record.ip,
+            user_agent: record.user_agent,
+            current,
+        }
+    }
 }

@@ -12,7 +12,7 @@
 //! let clock = ManualClock::new(1_000);
 //! let store = Arc::new(MemoryStore::with_clock(clock.clone()));
 //! let sessions = SessionManager::new(store, SessionConfig::default(), Arc::new(clock.clone())).unwrap();
-//! let login = sessions.login("alice", vec!["user".into()], &[], &ClientInfo::default()).await.unwrap();
+//! let login = sessions.login("alice", vec!["user".into()], &[], &ClientInfo::default(), true).await.unwrap();
 //! let found = sessions.find(&login.cookie_value).await.unwrap().unwrap();
 //! assert_eq!(found.record.user_id, "alice");
 //! clock.advance(Duration::from_secs(1_800)); // idle timeout
@@ -27,12 +27,15 @@ use crate::csrf::encode_token;
 use crate::error::{ConfigError, StoreError};
 use crate::id::{random_32, SessionId, SessionKey};
 use crate::rejection::{Rejection, RejectionKind};
-use crate::store::{past_cap, update_with_retry, RecordKind, SessionRecord, SessionStore};
+use crate::store::{past_cap, update_record, RecordKind, SessionRecord, SessionStore, UpdateError};
 
 mod config;
+mod data;
 mod info;
+mod rotate;
 
 pub use config::{SessionConfig, SessionLimitPolicy};
+pub(crate) use data::merge;
 pub(crate) use info::RequestId;
 pub use info::{ActiveSession, ClientInfo, LoginOutcome, SessionInfo};
 
@@ -58,7 +61,7 @@ impl std::fmt::Debug for SessionManager {
     }
 }
 
-fn unavailable(e: &StoreError) -> Rejection {
+pub(crate) fn unavailable(e: &StoreError) -> Rejection {
     tracing::warn!(error = %e, "session store failure");
     Rejection::session(RejectionKind::StoreUnavailable)
 }
@@ -149,7 +152,7 @@ impl SessionManager {
         else {
             return Ok(None);
         };
-        if record.kind != RecordKind::Session {
+        if record.kind != RecordKind::Session || record.moved_to.is_some() {
             return Ok(None);
         }
         if record.is_expired(now) {
@@ -189,7 +192,9 @@ impl SessionManager {
 
     /// Log `user_id` in: end every session named in `presented` (fixation
     /// defence: an incoming ID is never reused), create a session with a
-    /// fresh ID and CSRF token, and enforce the per-user cap.
+    /// fresh ID and CSRF token, and enforce the per-user cap. A `remember`ed
+    /// session gets a persistent cookie and the remember absolute timeout;
+    /// otherwise a browser-session cookie.
     ///
     /// # Errors
     /// 503 when the store fails; 403 when the cap is reached under
@@ -200,6 +205,7 @@ impl SessionManager {
         roles: Vec<String>,
         presented: &[SessionKey],
         client: &ClientInfo,
+        remember: bool,
     ) -> Result<LoginOutcome, Rejection> {
         for key in presented {
             self.store.delete(key).await.map_err(|e| unavailable(&e))?;
@@ -209,8 +215,9 @@ impl SessionManager {
             user_id,
             now,
             self.config.idle_timeout.as_secs(),
-            self.config.absolute_timeout.as_secs(),
+            self.config.absolute_for(remember).as_secs(),
         );
+        record.persistent = remember;
         record.created_at_ms = self.clock.now_millis();
         record.roles = roles;
         record.ip = client.ip.map(|ip| ip.to_string());
@@ -220,22 +227,29 @@ impl SessionManager {
         Ok(outcome)
     }
 
+    /// Store `record` under a fresh ID with a fresh CSRF secret (the hint
+    /// of a new session is its first key's; a rotated one keeps its own).
     async fn create(&self, mut record: SessionRecord) -> Result<LoginOutcome, Rejection> {
         let rng = |_| Rejection::session(RejectionKind::StoreUnavailable);
         record.secret = random_32().map_err(rng)?;
         record.version = 0;
+        record.moved_to = None;
+        let new = record.hint.is_none();
         for _ in 0..CREATE_ATTEMPTS {
             let id = SessionId::generate().map_err(rng)?;
             let key = id.key();
+            if new {
+                record.hint = Some(key.hint());
+            }
             match self.store.create(&key, &record).await {
                 Ok(()) => {
                     let cookie_value = self.encode_cookie(&id);
-                    let max_age = record.absolute_expires_at.saturating_sub(self.clock.now());
                     return Ok(LoginOutcome {
                         key,
-                        set_cookie: self.config.cookie.set_cookie(&cookie_value, max_age),
+                        set_cookie: self.set_cookie(&cookie_value, &record),
                         cookie_value,
                         csrf_token: encode_token(&record.secret),
+                        record,
                     });
                 }
                 Err(StoreError::Collision) => continue,
@@ -245,6 +259,16 @@ impl SessionManager {
         Err(unavailable(&StoreError::Backend(
             "repeated ID collisions".into(),
         )))
+    }
+
+    /// The `Set-Cookie` of `record`'s cookie: persistent for the session's
+    /// remaining life when its login was remembered, else a browser-session
+    /// cookie.
+    fn set_cookie(&self, cookie_value: &str, record: &SessionRecord) -> String {
+        let max_age = record
+            .persistent
+            .then(|| record.absolute_expires_at.saturating_sub(self.clock.now()));
+        self.config.cookie.set_cookie(cookie_value, max_age)
     }
 
     async fn enforce_cap(&self, user_id: &str, own: &SessionKey) -> Result<(), Rejection> {
@@ -273,65 +297,13 @@ impl SessionManager {
         &self,
         user_id: &str,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, Rejection> {
-        self.store
+        let mut all = self
+            .store
             .list_user_kind(user_id, RecordKind::Session)
             .await
-            .map_err(|e| unavailable(&e))
-    }
-
-    /// Give the session a new ID (privilege change), keeping its data and
-    /// expiry; the CSRF token rotates too. The old ID stops working at once.
-    ///
-    /// The successor is created before the old record is deleted, and if
-    /// that delete finds the old record already gone (a concurrent logout,
-    /// log-out-everywhere or eviction ended it) the successor is deleted
-    /// too and the rotation refused: a rotation never resurrects a session
-    /// another request just ended, under any interleaving.
-    ///
-    /// # Errors
-    /// 401 when the session ended meanwhile; 503 when the store fails.
-    pub async fn rotate(&self, current: &ActiveSession) -> Result<LoginOutcome, Rejection> {
-        let outcome = self.create(SessionRecord::clone(&current.record)).await?;
-        let existed = self
-            .store
-            .delete(&current.key)
-            .await
             .map_err(|e| unavailable(&e))?;
-        if !existed {
-            self.store
-                .delete(&outcome.key)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            return Err(Rejection::session(RejectionKind::InvalidSession));
-        }
-        Ok(outcome)
-    }
-
-    /// Replace a session's roles (and rotate its ID, since privileges changed).
-    ///
-    /// # Errors
-    /// 503 when the store fails.
-    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
-    pub async fn set_roles(
-        &self,
-        current: &ActiveSession,
-        roles: Vec<String>,
-    ) -> Result<LoginOutcome, Rejection> {
-        let mut next = current.clone();
-        Arc::make_mut(&mut next.record).roles = roles;
-        self.rotate(&next).await
-    }
-
-    /// Write a session's `data` map (compare-and-set: a concurrent write
-    /// answers `Err(StoreError::Conflict)`, nothing is lost silently).
-    ///
-    /// # Errors
-    /// The store's error.
-    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
-    pub async fn save_data(&self, current: &mut ActiveSession) -> Result<(), StoreError> {
-        let v = self.store.update(&current.key, &current.record).await?;
-        Arc::make_mut(&mut current.record).version = v;
-        Ok(())
+        all.retain(|(_, r)| r.moved_to.is_none());
+        Ok(all)
     }
 
     /// End one session; returns the removal `Set-Cookie` value.
@@ -351,9 +323,17 @@ impl SessionManager {
     /// 503 when the store fails.
     pub async fn set_user_roles(&self, user_id: &str, roles: &[String]) -> Result<(), Rejection> {
         for (key, _) in self.sessions_of(user_id).await? {
-            update_with_retry(&*self.store, &key, |r| r.roles = roles.to_vec())
-                .await
-                .map_err(|e| unavailable(&e))?;
+            // Follow a rotation in flight: the roles must reach the
+            // session under its new ID.
+            let set = |r: &mut SessionRecord| {
+                r.roles = roles.to_vec();
+                Ok::<(), ()>(())
+            };
+            match update_record(&*self.store, &key, true, set).await {
+                Ok(_) => {}
+                Err(UpdateError::Store(e)) => return Err(unavailable(&e)),
+                Err(UpdateError::Refused(())) => {}
+            }
         }
         Ok(())
     }
@@ -371,33 +351,5 @@ impl SessionManager {
             .await
             .map_err(|e| unavailable(&e))?;
         Ok(self.config.cookie.removal_cookie())
-    }
-
-    /// The user's live sessions, oldest first, marking `current`.
-    ///
-    /// # Errors
-    /// 503 when the store fails.
-    pub async fn list(
-        &self,
-        user_id: &str,
-        current: Option<&SessionKey>,
-    ) -> Result<Vec<SessionInfo>, Rejection> {
-        let mut all = self.sessions_of(user_id).await?;
-        all.sort_by(|a, b| {
-            a.1.created_at_ms
-                .cmp(&b.1.created_at_ms)
-                .then(a.0.cmp(&b.0))
-        });
-        Ok(all
-            .into_iter()
-            .map(|(k, r)| SessionInfo {
-                id_hint: k.hint(),
-                created_at: r.created_at,
-                last_seen: r.last_seen,
-                ip: r.ip,
-                user_agent: r.user_agent,
-                current: current == Some(&k),
-            })
-            .collect())
     }
 }

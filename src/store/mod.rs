@@ -94,6 +94,27 @@ pub struct SessionRecord {
     /// A refresh family's rotation state (`None` for a cookie session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) family: Option<FamilyState>,
+    /// When the user last proved a credential: the login, or the latest
+    /// re-authentication (seconds since the Unix epoch). Records written
+    /// before it existed read as `0`, which no freshness check accepts.
+    #[serde(default)]
+    pub authenticated_at: u64,
+    /// Whether the cookie outlives the browser ("remember me").
+    #[serde(default = "persistent_default")]
+    pub(crate) persistent: bool,
+    /// The stable, non-secret hint of the credential (see
+    /// [`SessionKey::hint`]): the hint of the key the session was created
+    /// under, kept across ID rotation. `None` for a refresh family, whose
+    /// key never changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) hint: Option<String>,
+    /// Set when the session's ID was rotated: the key (hex) of the
+    /// successor. Such a record is a tombstone, absent for every request
+    /// and list, kept only until the rotation deletes it, so a concurrent
+    /// writer either lands before the move (and is carried over) or finds
+    /// it moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) moved_to: Option<String>,
     /// Small application data.
     #[serde(default)]
     pub data: serde_json::Map<String, serde_json::Value>,
@@ -119,6 +140,7 @@ impl std::fmt::Debug for SessionRecord {
             .field("user_agent", &self.user_agent.as_ref().map(|_| "REDACTED"))
             .field("secret", &"REDACTED")
             .field("family", &self.family.as_ref().map(|_| "REDACTED"))
+            .field("authenticated_at", &self.authenticated_at)
             .field(
                 "data",
                 &format_args!("{} members, REDACTED", self.data.len()),
@@ -149,6 +171,10 @@ impl SessionRecord {
             user_agent: None,
             secret: crate::id::random_32().unwrap_or([0; 32]),
             family: None,
+            authenticated_at: now,
+            persistent: true,
+            hint: None,
+            moved_to: None,
             data: serde_json::Map::new(),
             version: 0,
         }
@@ -166,6 +192,20 @@ impl SessionRecord {
     pub fn is_expired(&self, now: u64) -> bool {
         now >= self.expires_at()
     }
+
+    /// The stable hint of this credential, stored under `key`.
+    pub(crate) fn id_hint(&self, key: &SessionKey) -> String {
+        self.hint.clone().unwrap_or_else(|| key.hint())
+    }
+
+    /// The successor's key, when this record is a rotation's tombstone.
+    pub(crate) fn successor(&self) -> Option<SessionKey> {
+        self.moved_to.as_deref().and_then(SessionKey::from_hex)
+    }
+}
+
+fn persistent_default() -> bool {
+    true
 }
 
 /// What a refresh family needs between two refreshes: never a usable
@@ -370,29 +410,62 @@ pub(crate) fn past_cap(
     records[max..].iter().map(|(k, _)| *k).collect()
 }
 
-/// Attempts of [`update_with_retry`] before it gives up on a record that
-/// keeps changing under it.
-const UPDATE_ATTEMPTS: usize = 8;
+/// Attempts of [`update_record`] before it gives up on a record that
+/// keeps changing under it. Every round of a contended record lets at
+/// least one writer through, so this many concurrent writers of one
+/// session all land.
+const UPDATE_ATTEMPTS: usize = 64;
+
+/// Why [`update_record`] wrote nothing.
+#[derive(Debug)]
+pub(crate) enum UpdateError<E> {
+    /// The store failed (or the record kept changing: `Conflict`).
+    Store(StoreError),
+    /// The change refused the record as it was.
+    Refused(E),
+}
+
+impl<E> From<StoreError> for UpdateError<E> {
+    fn from(e: StoreError) -> Self {
+        UpdateError::Store(e)
+    }
+}
 
 /// Load the record under `key`, change it with `change`, and write it back
 /// with the store's compare-and-set, reloading and reapplying on a
 /// conflict, so a concurrent write is never lost and never overwritten
-/// with stale data. `Ok(false)` when the record is gone.
-pub(crate) async fn update_with_retry(
+/// with stale data. Returns the record as written, or `None` when it is
+/// gone. A record moved by an ID rotation is gone too, unless
+/// `follow_moves`: then the change goes to its successor (a change meant
+/// for the user, such as new roles, must reach the session under its new
+/// ID). `change` may refuse (nothing is written).
+pub(crate) async fn update_record<E>(
     store: &dyn SessionStore,
     key: &SessionKey,
-    mut change: impl FnMut(&mut SessionRecord),
-) -> Result<bool, StoreError> {
+    follow_moves: bool,
+    mut change: impl FnMut(&mut SessionRecord) -> Result<(), E>,
+) -> Result<Option<SessionRecord>, UpdateError<E>> {
+    let mut key = *key;
     for _ in 0..UPDATE_ATTEMPTS {
-        let Some(mut record) = store.load(key).await? else {
-            return Ok(false);
+        let Some(mut record) = store.load(&key).await? else {
+            return Ok(None);
         };
-        change(&mut record);
-        match store.update(key, &record).await {
-            Ok(_) => return Ok(true),
+        if let Some(next) = record.successor() {
+            if !follow_moves {
+                return Ok(None);
+            }
+            key = next;
+            continue;
+        }
+        change(&mut record).map_err(UpdateError::Refused)?;
+        match store.update(&key, &record).await {
+            Ok(v) => {
+                record.version = v;
+                return Ok(Some(record));
+            }
             Err(StoreError::Conflict) => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict)
+    Err(StoreError::Conflict.into())
 }

@@ -80,8 +80,13 @@ pub trait Harness {
 // through `Harness::send`, reads `Set-Cookie` and sends `Cookie` itself.
 // ---------------------------------------------------------------------------
 
+mod accounts;
 pub mod failing;
 mod throttle;
+pub use accounts::{
+    admin_routes, session_data, session_list_v2, session_logout_others, session_remember,
+    session_revoke, session_step_up, token_devices,
+};
 #[allow(unused_imports)] // each framework's tests use a subset
 pub use failing::{failing_stores, FailingRevocationList, FailingStore, Outage};
 pub use throttle::{
@@ -105,6 +110,8 @@ use base64::Engine as _;
 pub const SUITE_SETTINGS: &[(&str, &str)] = &[
     ("MAX_SESSIONS_PER_USER", "1000"),
     ("TRUSTED_ORIGINS", TRUSTED_ORIGIN),
+    // The step-up row waits for a login to go stale.
+    ("FRESH_AUTH_SECS", "2"),
 ];
 
 /// The suite's trusted front-end origin (`TRUSTED_ORIGINS`).
@@ -396,7 +403,9 @@ macro_rules! rows {
             m3_login_csrf_is_refused, token_login, token_me, token_admin, token_refresh,
             token_logout, token_logout_all, challenges, no_store, bad_input,
             same_failures_are_many, login_throttling, login_throttling_unknown_user,
-            login_throttling_answer_order);
+            login_throttling_answer_order, session_list_v2, session_revoke,
+            session_logout_others, session_data, session_remember, session_step_up,
+            token_devices, admin_routes);
     };
     (@each #[$test:meta] $make:expr; $($row:ident),* $(,)?) => {
         $(

@@ -19,11 +19,15 @@
 use std::sync::Arc;
 
 use crate::auth::{AuthOutcome, Authenticator, LoginInfo};
+use crate::events::EventKind;
 use crate::identity::Identity;
 use crate::jwt::TokenPair;
 use crate::rejection::{Rejection, Scheme};
 use crate::session::SessionInfo;
 use crate::throttle::LoginAttempt;
+
+mod admin;
+mod data;
 
 /// The accessors both handles share (each is a view of one outcome).
 macro_rules! outcome_accessors {
@@ -95,19 +99,113 @@ impl SessionHandle {
     pub async fn login_attempt(&self, username: &str) -> Result<LoginAttempt, Rejection> {
         self.outcome
             .authenticator()
-            .login_attempt(&self.outcome, username, Scheme::Session)
+            .login_attempt(
+                &self.outcome,
+                username,
+                Scheme::Session,
+                EventKind::LoginFailed,
+            )
             .await
     }
 
     /// Log `user` in with `roles`: every session the request's cookies named
     /// ends (fixation defence), a fresh one is created and its cookie queued.
+    /// The cookie is persistent unless the policy says
+    /// [`browser_session_cookie`](crate::CookiePolicy::browser_session_cookie);
+    /// [`login_remember`](Self::login_remember) chooses per login.
     ///
     /// # Errors
-    /// 503 when the store fails; 403 past a refusing session cap.
+    /// 503 when the store fails; 403 past a refusing session cap or for a
+    /// cross-origin request.
     pub async fn login(&self, user: &str, roles: Vec<String>) -> Result<LoginInfo, Rejection> {
         self.outcome
             .authenticator()
-            .login(&self.outcome, user, roles)
+            .login(&self.outcome, user, roles, None)
+            .await
+    }
+
+    /// [`login`](Self::login), choosing "remember me" for this login: with
+    /// `true` the cookie is persistent (`Max-Age` = the session's
+    /// remaining absolute life, whose absolute timeout is
+    /// [`remember_absolute_timeout`](crate::SessionConfig::remember_absolute_timeout));
+    /// with `false` it is a browser-session cookie (no `Max-Age`). Every
+    /// later cookie of the session (rotation, re-authentication) keeps the
+    /// choice; the server's timeouts apply either way.
+    ///
+    /// ```
+    /// use portcullis::{Authenticator, RequestView, SessionHandle};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = Authenticator::builder().build().unwrap();
+    /// let cookie_of = |remember: bool| {
+    ///     let auth = auth.clone();
+    ///     async move {
+    ///         let outcome = auth.authenticate(&RequestView::new("POST")).await;
+    ///         let session = SessionHandle::new(outcome.clone());
+    ///         session.login_remember("alice", vec![], remember).await.unwrap();
+    ///         outcome.take_response_headers().find(|(n, _)| *n == "set-cookie").unwrap().1
+    ///     }
+    /// };
+    /// assert!(cookie_of(true).await.contains("Max-Age="));
+    /// assert!(!cookie_of(false).await.contains("Max-Age="));
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`login`](Self::login).
+    pub async fn login_remember(
+        &self,
+        user: &str,
+        roles: Vec<String>,
+        remember: bool,
+    ) -> Result<LoginInfo, Rejection> {
+        self.outcome
+            .authenticator()
+            .login(&self.outcome, user, roles, Some(remember))
+            .await
+    }
+
+    /// The attempt of re-authenticating the current session's user (step-up
+    /// before a sensitive action), before the password is checked: counted
+    /// and throttled like a login of that user, audited as
+    /// `reauth.failed`. On success call
+    /// [`reauthenticate`](Self::reauthenticate); a failure
+    /// ([`LoginAttempt::failed`]) leaves the session as it was.
+    ///
+    /// ```
+    /// use portcullis::{Rejection, SessionHandle};
+    /// async fn reauth(session: SessionHandle, password: &str) -> Result<String, Rejection> {
+    ///     let attempt = session.reauth_attempt().await?;
+    ///     if password != "correct horse" {
+    ///         return Err(attempt.failed().await);
+    ///     }
+    ///     attempt.succeeded().await?;
+    ///     session.reauthenticate().await
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session or for a cross-origin
+    /// request; 429 while throttled; 503 when the store fails.
+    pub async fn reauth_attempt(&self) -> Result<LoginAttempt, Rejection> {
+        self.outcome
+            .authenticator()
+            .reauth_attempt(&self.outcome)
+            .await
+    }
+
+    /// The current session's user proved a credential again: the session
+    /// counts as recent for
+    /// [`Requirement::AuthenticatedWithin`](crate::Requirement::AuthenticatedWithin)
+    /// from now, and its ID and CSRF token rotate (a privilege change; the
+    /// old cookie and token stop working). Returns the new CSRF token.
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session or for a cross-origin
+    /// request; 503 when the store fails.
+    pub async fn reauthenticate(&self) -> Result<String, Rejection> {
+        self.outcome
+            .authenticator()
+            .reauthenticate(&self.outcome)
             .await
     }
 
@@ -167,14 +265,44 @@ impl SessionHandle {
         self.outcome.authenticator().logout_all(&self.outcome).await
     }
 
-    /// This user's live sessions (`current` marks this one).
+    /// This user's devices: live cookie sessions and refresh-token
+    /// families, oldest first (`current` marks this session).
     ///
     /// # Errors
     /// 401 without a valid session; 503 on store failure.
     pub async fn list(&self) -> Result<Vec<SessionInfo>, Rejection> {
         self.outcome
             .authenticator()
-            .list_sessions(&self.outcome)
+            .list_devices(&self.outcome, Scheme::Session)
+            .await
+    }
+
+    /// End this user's session or token family whose
+    /// [`id_hint`](SessionInfo::id_hint) is `id_hint` (ending a family
+    /// refuses every access token minted from it); ending this very session
+    /// also queues the removal cookie. Another user's hint is not found,
+    /// exactly like an unknown one.
+    ///
+    /// # Errors
+    /// 404 [`RejectionKind::NotFound`](crate::RejectionKind::NotFound) for
+    /// a hint the caller does not own; 401/403 without a valid,
+    /// CSRF-checked session; 503 on store failure.
+    pub async fn revoke(&self, id_hint: &str) -> Result<(), Rejection> {
+        self.outcome
+            .authenticator()
+            .revoke_device(&self.outcome, Scheme::Session, id_hint)
+            .await
+    }
+
+    /// Sign out every other device: every other session and token family
+    /// of this user ends; this session stays valid.
+    ///
+    /// # Errors
+    /// 401/403 without a valid, CSRF-checked session; 503 on store failure.
+    pub async fn logout_others(&self) -> Result<(), Rejection> {
+        self.outcome
+            .authenticator()
+            .end_other_devices(&self.outcome, Scheme::Session)
             .await
     }
 
@@ -209,7 +337,12 @@ impl TokenHandle {
     pub async fn login_attempt(&self, username: &str) -> Result<LoginAttempt, Rejection> {
         self.outcome
             .authenticator()
-            .login_attempt(&self.outcome, username, Scheme::Bearer)
+            .login_attempt(
+                &self.outcome,
+                username,
+                Scheme::Bearer,
+                EventKind::LoginFailed,
+            )
             .await
     }
 
@@ -259,6 +392,43 @@ impl TokenHandle {
         self.outcome
             .authenticator()
             .token_logout_all(&self.outcome)
+            .await
+    }
+
+    /// The bearer's user's devices, as [`SessionHandle::list`]; `current`
+    /// marks the family of the presented token.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503 on store failure.
+    pub async fn list(&self) -> Result<Vec<SessionInfo>, Rejection> {
+        self.outcome
+            .authenticator()
+            .list_devices(&self.outcome, Scheme::Bearer)
+            .await
+    }
+
+    /// End one of the bearer's user's credentials by hint, as
+    /// [`SessionHandle::revoke`].
+    ///
+    /// # Errors
+    /// 404 for a hint the caller does not own; 401 without a valid bearer
+    /// token; 503 on store failure.
+    pub async fn revoke(&self, id_hint: &str) -> Result<(), Rejection> {
+        self.outcome
+            .authenticator()
+            .revoke_device(&self.outcome, Scheme::Bearer, id_hint)
+            .await
+    }
+
+    /// End every session and token family of the bearer's user but the
+    /// presented token's family.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token; 503 on store failure.
+    pub async fn logout_others(&self) -> Result<(), Rejection> {
+        self.outcome
+            .authenticator()
+            .end_other_devices(&self.outcome, Scheme::Bearer)
             .await
     }
 }
