@@ -11,6 +11,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, FromRequest, Path, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -250,20 +251,26 @@ async fn jwt_logout_others(tokens: TokenHandle) -> Result<StatusCode, Rejection>
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The `{user}` of an admin path. A name that is not UTF-8 names no user:
+/// it is answered like any unknown user (nothing live), as the other demos
+/// do.
+fn user_name(user: Result<Path<String>, PathRejection>) -> String {
+    user.map(|Path(u)| u).unwrap_or_default()
+}
+
 async fn admin_sessions(
     session: SessionHandle,
-    Path(user): Path<String>,
+    user: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, Rejection> {
     common::require_admin(&session)?;
-    Ok(Json(common::sessions_body(
-        session.admin_list(&user).await?,
-    )))
+    let list = session.admin_list(&user_name(user)).await?;
+    Ok(Json(common::sessions_body(list)))
 }
 
 async fn admin_roles(
     Extension(demo): Extension<Demo>,
     session: SessionHandle,
-    Path(user): Path<String>,
+    user: Result<Path<String>, PathRejection>,
     body: Result<JsonBody<RolesRequest>, Response>,
 ) -> Response {
     if let Err(rejection) = common::require_admin(&session) {
@@ -273,7 +280,7 @@ async fn admin_roles(
         Ok(body) => body,
         Err(response) => return response,
     };
-    match common::admin_set_roles(&demo, &session, &user, req).await {
+    match common::admin_set_roles(&demo, &session, &user_name(user), req).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(rejection) => rejection.into_response(),
     }
@@ -281,10 +288,10 @@ async fn admin_roles(
 
 async fn admin_logout_all(
     session: SessionHandle,
-    Path(user): Path<String>,
+    user: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Rejection> {
     common::require_admin(&session)?;
-    session.admin_logout(&user).await?;
+    session.admin_logout(&user_name(user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -132,6 +132,13 @@ impl Identity {
             Repr::Owned(_) => false,
         }
     }
+    /// The session record behind a session identity.
+    pub(crate) fn session_record(&self) -> Option<&Arc<SessionRecord>> {
+        match &self.0 {
+            Repr::Session { record, .. } => Some(record),
+            Repr::Owned(_) => None,
+        }
+    }
     /// The user ID.
     #[must_use]
     pub fn subject(&self) -> &str {

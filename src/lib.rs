@@ -63,7 +63,7 @@ mod session;
 pub mod store;
 mod throttle;
 
-pub use auth::{AuthOutcome, Authenticator, AuthenticatorBuilder, LoginInfo};
+pub use auth::{AuthOutcome, Authenticator, AuthenticatorBuilder, LoginInfo, UserLoader};
 pub use cookie::{CookiePolicy, SameSite};
 pub use csrf::CsrfConfig;
 pub use error::{ConfigError, StoreError};

@@ -259,6 +259,62 @@ fn expected_failures() -> Vec<(&'static str, u16, Option<String>, String)> {
             core(b(RejectionKind::MissingCredentials)),
         ),
         ("GET /no/such/route", demo(404, common::NOT_FOUND)),
+        (
+            "POST /session/revoke (unknown hint)",
+            core(s(RejectionKind::NotFound)),
+        ),
+        (
+            "POST /session/revoke (no CSRF)",
+            core(s(RejectionKind::CsrfTokenInvalid)),
+        ),
+        (
+            "POST /session/logout-others (no session)",
+            core(s(RejectionKind::MissingCredentials)),
+        ),
+        (
+            "GET /session/data (no session)",
+            core(s(RejectionKind::MissingCredentials)),
+        ),
+        (
+            "PATCH /session/data (not an object)",
+            demo(400, common::BAD_REQUEST),
+        ),
+        (
+            "PATCH /session/data (too large)",
+            core(s(RejectionKind::PayloadTooLarge)),
+        ),
+        (
+            "GET /session/sensitive (no session)",
+            core(s(RejectionKind::MissingCredentials)),
+        ),
+        (
+            "POST /session/reauth (wrong password)",
+            core(s(RejectionKind::InvalidCredentials)),
+        ),
+        (
+            "POST /session/reauth (cross-site)",
+            core(s(RejectionKind::CrossSiteRequest)),
+        ),
+        (
+            "GET /jwt/sessions (no token)",
+            core(b(RejectionKind::MissingCredentials)),
+        ),
+        (
+            "POST /jwt/revoke (unknown hint)",
+            core(b(RejectionKind::NotFound)),
+        ),
+        (
+            "GET /admin/users/bob/sessions (none)",
+            core(b(RejectionKind::MissingCredentials)),
+        ),
+        (
+            "GET /admin/users/bob/sessions (alice)",
+            core(b(RejectionKind::InsufficientRole)),
+        ),
+        (
+            "PUT /admin/users/bob/roles (alice's cookie)",
+            core(s(RejectionKind::InsufficientRole)),
+        ),
     ];
     rows.into_iter()
         .map(|(req, (st, c, body))| (req, st, c, body))

@@ -234,12 +234,77 @@ async fn audit_log_lines_without_secrets() {
         )
         .await;
     assert_eq!(r.status, 401);
+    // (v2) Step-up, a revocation by hint, an administrator's role change.
+    let pair = contract::cookie_pair(&cookie);
+    let c = format!("{}={}", pair.0, pair.1);
+    let session = [
+        json,
+        ("cookie", c.as_bytes()),
+        ("x-csrf-token", csrf.as_bytes()),
+    ];
+    let r = h
+        .send(
+            "POST",
+            "/session/reauth",
+            &session,
+            br#"{"password":"not-it"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let r = h
+        .send(
+            "POST",
+            "/session/reauth",
+            &session,
+            br#"{"password":"alice-password"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let new_cookie = r.header("set-cookie").unwrap_or_default();
+    let new_csrf = r.json()["csrf_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let pair = contract::cookie_pair(&new_cookie);
+    let c2 = format!("{}={}", pair.0, pair.1);
+    let session = [
+        json,
+        ("cookie", c2.as_bytes()),
+        ("x-csrf-token", new_csrf.as_bytes()),
+    ];
+    let other = contract::login_session(&h, "alice", &[]).await;
+    let list = h
+        .send(
+            "GET",
+            "/session/list",
+            &[("cookie", other.cookie.as_bytes())],
+            b"",
+        )
+        .await;
+    let hint = list.json()["sessions"][1]["id_hint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let body = serde_json::to_vec(&serde_json::json!({ "id_hint": hint })).unwrap_or_default();
+    let r = h.send("POST", "/session/revoke", &session, &body).await;
+    assert_eq!(r.status, 204);
+    let admin = contract::login_tokens(&h, "admin").await;
+    let bearer = admin.bearer();
+    let r = h
+        .send(
+            "PUT",
+            "/admin/users/bob/roles",
+            &[json, ("authorization", bearer.as_bytes())],
+            br#"{"roles":["user"]}"#,
+        )
+        .await;
+    assert_eq!(r.status, 204);
 
     // The writer thread appends soon after.
     let mut text = String::new();
     for _ in 0..200 {
         text = std::fs::read_to_string(&path).unwrap_or_default();
-        if text.lines().count() >= 3 {
+        if text.lines().count() >= 9 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -258,9 +323,27 @@ async fn audit_log_lines_without_secrets() {
     let events: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
     assert_eq!(
         events,
-        ["login.failed", "login.succeeded", "token.refused"],
+        [
+            "login.failed",
+            "login.succeeded",
+            "token.refused",
+            "reauth.failed",
+            "reauth.succeeded",
+            "login.succeeded",
+            "session.revoked",
+            "login.succeeded",
+            "roles.changed",
+        ],
         "{text}"
     );
+    // A session keeps its hint through re-authentication.
+    assert_eq!(lines[4]["id_hint"], lines[1]["id_hint"], "{text}");
+    assert_eq!(lines[6]["id_hint"], hint.as_str(), "{text}");
+    assert_eq!(
+        (lines[8]["user"].as_str(), lines[8]["actor"].as_str()),
+        (Some("bob"), Some("admin"))
+    );
+    assert!(lines[1]["actor"].is_null());
     assert_eq!(lines[0]["user"], "alice");
     assert_eq!(lines[0]["ip"], "127.0.0.1");
     assert_eq!(lines[0]["request_id"], "audit-1");
@@ -278,6 +361,9 @@ async fn audit_log_lines_without_secrets() {
         cookie_value.as_str(),
         csrf.as_str(),
         "forged.token.here",
+        pair.1.as_str(),
+        new_csrf.as_str(),
+        admin.access.as_str(),
     ] {
         assert!(
             !secret.is_empty() && !text.contains(secret),

@@ -286,6 +286,90 @@ fn expected_failures() -> Vec<(&'static str, u16, Option<&'static str>, &'static
             r#"{"error":"authentication required"}"#,
         ),
         ("GET /no/such/route", 404, None, common::NOT_FOUND),
+        (
+            "POST /session/revoke (unknown hint)",
+            404,
+            None,
+            r#"{"error":"not found"}"#,
+        ),
+        (
+            "POST /session/revoke (no CSRF)",
+            403,
+            None,
+            r#"{"error":"invalid CSRF token"}"#,
+        ),
+        (
+            "POST /session/logout-others (no session)",
+            401,
+            None,
+            r#"{"error":"authentication required"}"#,
+        ),
+        (
+            "GET /session/data (no session)",
+            401,
+            None,
+            r#"{"error":"authentication required"}"#,
+        ),
+        (
+            "PATCH /session/data (not an object)",
+            400,
+            None,
+            common::BAD_REQUEST,
+        ),
+        (
+            "PATCH /session/data (too large)",
+            413,
+            None,
+            r#"{"error":"payload too large"}"#,
+        ),
+        (
+            "GET /session/sensitive (no session)",
+            401,
+            None,
+            r#"{"error":"authentication required"}"#,
+        ),
+        (
+            "POST /session/reauth (wrong password)",
+            401,
+            None,
+            r#"{"error":"invalid credentials"}"#,
+        ),
+        (
+            "POST /session/reauth (cross-site)",
+            403,
+            None,
+            r#"{"error":"cross-site request refused"}"#,
+        ),
+        (
+            "GET /jwt/sessions (no token)",
+            401,
+            Some("Bearer"),
+            r#"{"error":"authentication required"}"#,
+        ),
+        (
+            "POST /jwt/revoke (unknown hint)",
+            404,
+            None,
+            r#"{"error":"not found"}"#,
+        ),
+        (
+            "GET /admin/users/bob/sessions (none)",
+            401,
+            Some("Bearer"),
+            r#"{"error":"authentication required"}"#,
+        ),
+        (
+            "GET /admin/users/bob/sessions (alice)",
+            403,
+            Some(r#"Bearer error="insufficient_scope""#),
+            r#"{"error":"insufficient role"}"#,
+        ),
+        (
+            "PUT /admin/users/bob/roles (alice's cookie)",
+            403,
+            None,
+            r#"{"error":"insufficient role"}"#,
+        ),
     ]
 }
 

@@ -2,6 +2,8 @@
 //! own actix system on a thread) and `reqwest` over plain HTTP.
 #![cfg(feature = "actix-web")]
 
+#[path = "support/accounts_http.rs"]
+mod accounts_http;
 #[path = "../examples/demo_actix.rs"]
 mod demo_actix;
 #[path = "support/raw_http.rs"]
@@ -44,7 +46,9 @@ impl Server {
                 let addr = listener
                     .local_addr()
                     .unwrap_or_else(|e| panic!("local_addr: {e}"));
-                let server = HttpServer::new(move || demo_actix::app(auth.clone()))
+                // One user table for both workers, as `main` does.
+                let demo = common::Demo::new(auth, &settings);
+                let server = HttpServer::new(move || demo_actix::app(demo.clone()))
                     .workers(2)
                     .disable_signals()
                     .listen(listener)
@@ -564,4 +568,11 @@ async fn h1_session_cookie_found_after_many_cookie_lines() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status, Some(200), "after 16 KiB of other cookies");
     s.stop().await;
+}
+
+/// **(v2)** The account and Administration routes over real HTTP.
+#[actix_web::test]
+async fn account_routes_over_http() {
+    let s = Server::start(&[]);
+    accounts_http::account_routes(&s.url("")).await;
 }

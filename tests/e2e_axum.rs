@@ -4,6 +4,8 @@
 //! and oversized headers).
 #![cfg(feature = "axum")]
 
+#[path = "support/accounts_http.rs"]
+mod accounts_http;
 #[path = "support/axum_demo.rs"]
 mod axum_demo;
 #[path = "../examples/demo_axum.rs"]
@@ -560,4 +562,11 @@ async fn l9_refresh_retry_grace_ends_after_10_s() {
         401,
         "the family ended"
     );
+}
+
+/// **(v2)** The account and Administration routes over real HTTP.
+#[tokio::test]
+async fn account_routes_over_http() {
+    let s = start().await;
+    accounts_http::account_routes(&format!("http://{}", s.addr)).await;
 }

@@ -5,6 +5,8 @@
 //! (non-UTF-8 header bytes).
 #![cfg(feature = "rocket")]
 
+#[path = "support/accounts_http.rs"]
+mod accounts_http;
 #[path = "../examples/demo_rocket.rs"]
 mod demo_rocket;
 #[path = "support/raw_http.rs"]
@@ -526,4 +528,11 @@ async fn h1_session_cookie_found_after_many_cookie_lines() {
         200,
         "after 16 KiB of other cookies"
     );
+}
+
+/// **(v2)** The account and Administration routes over real HTTP.
+#[tokio::test]
+async fn account_routes_over_http() {
+    let s = Server::start(INSECURE).await;
+    accounts_http::account_routes(&s.url("")).await;
 }

@@ -57,6 +57,7 @@ pub struct AuthenticatorBuilder {
     standard_forwarded: bool,
     throttle: LoginThrottle,
     events: Option<Arc<dyn EventSink>>,
+    loader: Option<Arc<dyn super::UserLoader>>,
 }
 
 impl std::fmt::Debug for AuthenticatorBuilder {
@@ -194,6 +195,15 @@ impl AuthenticatorBuilder {
         self.events = Some(sink);
         self
     }
+    /// Load the current user from your database on every authenticated
+    /// request (opt-in; see [`UserLoader`](crate::UserLoader)): a deleted or
+    /// demoted user is out at once, with no revocation call. The answer is
+    /// cached for the request; a failure answers 503. Without it, the roles
+    /// stored with the session or token are used.
+    pub fn user_loader(mut self, loader: Arc<dyn super::UserLoader>) -> Self {
+        self.loader = Some(loader);
+        self
+    }
     /// Validate and build.
     ///
     /// # Errors
@@ -263,6 +273,7 @@ impl AuthenticatorBuilder {
                 events,
                 store,
                 clock,
+                loader: self.loader,
             }),
         })
     }
@@ -282,6 +293,7 @@ impl Authenticator {
             standard_forwarded: false,
             throttle: LoginThrottle::default(),
             events: None,
+            loader: None,
         }
     }
 }

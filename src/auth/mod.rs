@@ -44,10 +44,12 @@ use crate::throttle::{LoginAttempt, Throttle};
 mod builder;
 mod data;
 mod devices;
+mod loader;
 mod operations;
 mod outcome;
 
 pub use builder::AuthenticatorBuilder;
+pub use loader::UserLoader;
 #[cfg(feature = "tower")]
 pub(crate) use outcome::PendingHeaders;
 use outcome::ResponseHeaders;
@@ -71,6 +73,8 @@ pub(super) struct Inner {
     /// The store of sessions and refresh families (the device list).
     pub(super) store: Arc<dyn crate::store::SessionStore>,
     pub(super) clock: crate::clock::SharedClock,
+    /// The application's per-request user lookup, if any.
+    pub(super) loader: Option<Arc<dyn UserLoader>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -82,6 +86,7 @@ impl std::fmt::Debug for Inner {
             .field("proxies", &self.proxies)
             .field("throttle", &self.throttle)
             .field("events", &self.events)
+            .field("user_loader", &self.loader.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +192,14 @@ impl Authenticator {
         );
         let mut outcome =
             tracing::Instrument::instrument(self.outcome_of(view), span.clone()).await;
+        if let Some(loader) = &self.inner.loader {
+            let state = std::mem::replace(
+                &mut outcome.state,
+                AuthState::Anonymous(Rejection::session(RejectionKind::MissingCredentials)),
+            );
+            let load = loader::load_user(loader, state, self.inner.clock.now());
+            outcome.state = tracing::Instrument::instrument(load, span.clone()).await;
+        }
         trace_outcome(&span, &outcome);
         if let Some(events) = &self.inner.events {
             outcome.client.request_id = view

@@ -69,7 +69,7 @@
 //! | `AuthManagerLayerBuilder::new(backend, session_layer).build()` | `AuthLayer::new(auth)`; there is no backend to register |
 //! | `AuthUser` (`id`, `session_auth_hash`) | nothing to implement: a session carries a subject string and roles |
 //! | `AuthnBackend::authenticate(creds)` | your own credential check in the login handler, then `SessionHandle::login(user, roles)`; answer a failure with `RejectionKind::InvalidCredentials` |
-//! | `AuthnBackend::get_user(id)` on every request | not needed: the identity carries subject and roles; load more of the user yourself when a handler needs it |
+//! | `AuthnBackend::get_user(id)` on every request | optional: the identity carries subject and roles; to have every request ask your database (a deleted or demoted user is out at once), implement `UserLoader` and set `AuthenticatorBuilder::user_loader` |
 //! | the `AuthSession` extractor | `SessionHandle` for operations, `Identity` for the current user |
 //! | `auth_session.user` | `Identity`, or `OptionalIdentity` for routes open to anonymous callers |
 //! | `auth_session.login(&user)` | `SessionHandle::login(user, roles)`; call `SessionHandle::check_login_origin` first if the handler reads the body |

@@ -42,6 +42,9 @@ use serde_json::{json, Value};
 
 use super::contract::{self, Harness, Resp, Session, Tokens, HOST, SAME_ORIGIN};
 
+mod accounts;
+pub use accounts::accounts;
+
 /// The HS256 secret the demo is built with for the attack run (the demo's
 /// `JWT_SECRET` setting; at least 32 bytes). Knowing it lets the suite forge
 /// tokens that differ from a valid one in exactly one respect.
@@ -662,7 +665,7 @@ macro_rules! sections {
         $crate::attacks::sections!(@each #[$test] $make;
             cookies, cookie_tossing, session_fixation, stolen_after_logout, csrf, jwt_forgery,
             jwt_claims, jwt_encoding, authorization_header, refresh, huge, logout_races,
-            review_findings, password_guessing);
+            review_findings, password_guessing, accounts);
     };
     (@each #[$test:meta] $make:expr; $($section:ident),* $(,)?) => {
         $(

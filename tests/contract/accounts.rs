@@ -931,3 +931,44 @@ pub async fn admin_routes<H: Harness>(h: &H) {
         "[admin] the admin's own session stays"
     );
 }
+
+/// `POST /session/reauth`: a wrong password counts towards login
+/// throttling, as a login of the session's user from this client would.
+pub async fn reauth_is_throttled<H: Harness>(h: &H) {
+    let row = "POST /session/reauth throttled";
+    let s = login_session(h, "alice", &[]).await;
+    for _ in 0..5 {
+        let r = send_as(
+            h,
+            "POST",
+            "/session/reauth",
+            &s,
+            Some(&s.csrf),
+            &json!({"password": "guess"}),
+        )
+        .await;
+        expect_status(&r, 401, row);
+    }
+    let r = send_as(
+        h,
+        "POST",
+        "/session/reauth",
+        &s,
+        Some(&s.csrf),
+        &json!({"password": password("alice")}),
+    )
+    .await;
+    expect_status(&r, 429, row);
+    assert!(r.header("retry-after").is_some(), "[{row}] Retry-After");
+    assert_eq!(
+        session_status(h, &s).await,
+        200,
+        "[{row}] the session stays"
+    );
+    let body = json!({"username": "alice", "password": password("alice")});
+    expect_status(
+        &post_json(h, "/session/login", &[], &body).await,
+        429,
+        "the login of the same user and client",
+    );
+}

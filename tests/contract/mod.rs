@@ -84,8 +84,8 @@ mod accounts;
 pub mod failing;
 mod throttle;
 pub use accounts::{
-    admin_routes, session_data, session_list_v2, session_logout_others, session_remember,
-    session_revoke, session_step_up, token_devices,
+    admin_routes, reauth_is_throttled, session_data, session_list_v2, session_logout_others,
+    session_remember, session_revoke, session_step_up, token_devices,
 };
 #[allow(unused_imports)] // each framework's tests use a subset
 pub use failing::{failing_stores, FailingRevocationList, FailingStore, Outage};
@@ -405,7 +405,7 @@ macro_rules! rows {
             same_failures_are_many, login_throttling, login_throttling_unknown_user,
             login_throttling_answer_order, session_list_v2, session_revoke,
             session_logout_others, session_data, session_remember, session_step_up,
-            token_devices, admin_routes);
+            token_devices, admin_routes, reauth_is_throttled);
     };
     (@each #[$test:meta] $make:expr; $($row:ident),* $(,)?) => {
         $(
@@ -1903,6 +1903,113 @@ pub async fn same_failures<H: Harness>(h: &H) -> Vec<Failure> {
         ),
         ("GET /no/such/route", "GET", "/no/such/route", vec![], b""),
     ];
+    // (v2) The account and Administration routes refuse alike too.
+    let cookie = ("cookie", alice.cookie.as_bytes());
+    let csrf = ("x-csrf-token", alice.csrf.as_bytes());
+    let unknown_hint = br#"{"id_hint":"0123456789ab"}"#;
+    let big =
+        serde_json::to_vec(&serde_json::json!({ "blob": "x".repeat(4100) })).unwrap_or_default();
+    let mut cases = cases;
+    cases.extend::<Vec<(&'static str, &str, &str, Vec<(&str, &[u8])>, &[u8])>>(vec![
+        (
+            "POST /session/revoke (unknown hint)",
+            "POST",
+            "/session/revoke",
+            vec![JSON_CT, cookie, csrf],
+            unknown_hint,
+        ),
+        (
+            "POST /session/revoke (no CSRF)",
+            "POST",
+            "/session/revoke",
+            vec![JSON_CT, cookie],
+            unknown_hint,
+        ),
+        (
+            "POST /session/logout-others (no session)",
+            "POST",
+            "/session/logout-others",
+            vec![],
+            b"",
+        ),
+        (
+            "GET /session/data (no session)",
+            "GET",
+            "/session/data",
+            vec![],
+            b"",
+        ),
+        (
+            "PATCH /session/data (not an object)",
+            "PATCH",
+            "/session/data",
+            vec![JSON_CT, cookie, csrf],
+            b"[1]",
+        ),
+        (
+            "PATCH /session/data (too large)",
+            "PATCH",
+            "/session/data",
+            vec![JSON_CT, cookie, csrf],
+            &big,
+        ),
+        (
+            "GET /session/sensitive (no session)",
+            "GET",
+            "/session/sensitive",
+            vec![],
+            b"",
+        ),
+        (
+            "POST /session/reauth (wrong password)",
+            "POST",
+            "/session/reauth",
+            vec![JSON_CT, cookie, csrf],
+            br#"{"password":"nope-nope-nope"}"#,
+        ),
+        (
+            "POST /session/reauth (cross-site)",
+            "POST",
+            "/session/reauth",
+            vec![JSON_CT, cookie, csrf, ("sec-fetch-site", b"cross-site")],
+            br#"{"password":"x"}"#,
+        ),
+        (
+            "GET /jwt/sessions (no token)",
+            "GET",
+            "/jwt/sessions",
+            vec![],
+            b"",
+        ),
+        (
+            "POST /jwt/revoke (unknown hint)",
+            "POST",
+            "/jwt/revoke",
+            vec![JSON_CT, ("authorization", ab.as_bytes())],
+            unknown_hint,
+        ),
+        (
+            "GET /admin/users/bob/sessions (none)",
+            "GET",
+            "/admin/users/bob/sessions",
+            vec![],
+            b"",
+        ),
+        (
+            "GET /admin/users/bob/sessions (alice)",
+            "GET",
+            "/admin/users/bob/sessions",
+            vec![("authorization", ab.as_bytes())],
+            b"",
+        ),
+        (
+            "PUT /admin/users/bob/roles (alice's cookie)",
+            "PUT",
+            "/admin/users/bob/roles",
+            vec![JSON_CT, cookie, csrf],
+            br#"{"roles":[]}"#,
+        ),
+    ]);
     let mut out = Vec::with_capacity(cases.len());
     for (request, method, path, headers, body) in cases {
         let r = h.send(method, path, &headers, body).await;
