@@ -278,6 +278,19 @@ async fn admin_logout_all(session: SessionHandle, user: &str) -> Result<Status, 
     Ok(Status::NoContent)
 }
 
+/// True when `path` is one of `route`'s paths (a `<param>` segment matches
+/// any one segment).
+fn same_path(route: &str, path: &str) -> bool {
+    let (mut r, mut p) = (route.split('/'), path.split('/'));
+    loop {
+        match (r.next(), p.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == b || (a.starts_with('<') && !b.is_empty()) => {}
+            _ => return false,
+        }
+    }
+}
+
 /// 404 as JSON; a known path asked with another method is 405, as in the
 /// other demos (Rocket itself answers 404 for both).
 fn not_found<'r>(_: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
@@ -285,7 +298,7 @@ fn not_found<'r>(_: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
     let known = req
         .rocket()
         .routes()
-        .any(|route| route.uri.path() == path.as_str());
+        .any(|route| same_path(route.uri.path(), path.as_str()));
     let error = if known {
         ApiError::Json(405, common::METHOD_NOT_ALLOWED)
     } else {

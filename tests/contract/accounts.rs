@@ -755,6 +755,15 @@ pub async fn admin_routes<H: Harness>(h: &H) {
     )
     .await;
     expect_status(&both, 403, "alice's token with admin's cookie");
+    let r = h
+        .send("DELETE", "/admin/users/alice/sessions", &as_admin, b"")
+        .await;
+    expect_status(&r, 405, "DELETE on an admin route");
+    assert_eq!(
+        r.json(),
+        json!({"error": "method not allowed"}),
+        "[admin 405] body"
+    );
     // The list.
     let list = devices(h, "/admin/users/alice/sessions", &as_admin).await;
     assert_eq!(
