@@ -341,3 +341,94 @@ async fn remember_me_chooses_the_cookie_and_the_absolute_timeout() {
         assert!(!rotated.contains("Max-Age"), "{rotated}");
     }
 }
+
+/// A store that, when a rotation first tries to turn the old record into
+/// its tombstone, lets a concurrent role change land on both the old
+/// record and the successor first (the interleaving of an admin's
+/// `set_user_roles` listing the user mid-rotation).
+struct RacingRoleChange {
+    inner: MemoryStore,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl SessionStore for RacingRoleChange {
+    async fn create(
+        &self,
+        k: &portcullis::store::SessionKey,
+        r: &portcullis::store::SessionRecord,
+    ) -> Result<(), portcullis::StoreError> {
+        self.inner.create(k, r).await
+    }
+    async fn load(
+        &self,
+        k: &portcullis::store::SessionKey,
+    ) -> Result<Option<portcullis::store::SessionRecord>, portcullis::StoreError> {
+        self.inner.load(k).await
+    }
+    async fn update(
+        &self,
+        k: &portcullis::store::SessionKey,
+        r: &portcullis::store::SessionRecord,
+    ) -> Result<u64, portcullis::StoreError> {
+        let tombstone = serde_json::to_value(r).unwrap()["moved_to"].is_string();
+        if tombstone && !self.fired.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            for (key, mut rec) in self.inner.list_user(&r.user_id).await? {
+                rec.roles = vec!["demoted".into()];
+                self.inner.update(&key, &rec).await?;
+            }
+        }
+        self.inner.update(k, r).await
+    }
+    async fn delete(
+        &self,
+        k: &portcullis::store::SessionKey,
+    ) -> Result<bool, portcullis::StoreError> {
+        self.inner.delete(k).await
+    }
+    async fn delete_user(&self, u: &str) -> Result<usize, portcullis::StoreError> {
+        self.inner.delete_user(u).await
+    }
+    async fn list_user(
+        &self,
+        u: &str,
+    ) -> Result<
+        Vec<(
+            portcullis::store::SessionKey,
+            portcullis::store::SessionRecord,
+        )>,
+        portcullis::StoreError,
+    > {
+        self.inner.list_user(u).await
+    }
+}
+
+#[tokio::test]
+async fn a_role_change_on_both_records_mid_rotation_is_kept() {
+    let store = Arc::new(RacingRoleChange {
+        inner: MemoryStore::new(),
+        fired: std::sync::atomic::AtomicBool::new(false),
+    });
+    let auth = Authenticator::builder()
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let a = login(&auth, "carol", &["admin"]).await;
+    let s = request(&auth, "GET", Some(&a)).await;
+    let csrf = s
+        .rotate()
+        .await
+        .expect("the rotation retries, it does not fail");
+    assert!(store.fired.load(std::sync::atomic::Ordering::SeqCst));
+    let rotated = Client {
+        cookie: set_cookie(&s)
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned(),
+        csrf,
+    };
+    assert_eq!(who(&auth, &rotated).await.unwrap().1, ["demoted"]);
+    assert!(who(&auth, &a).await.is_none());
+}

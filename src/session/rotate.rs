@@ -79,6 +79,18 @@ impl SessionManager {
             successor.version = outcome.record.version;
             match self.store.update(&outcome.key, &successor).await {
                 Ok(v) => successor.version = v,
+                // A role change reached the successor too: take its
+                // version and copy again (the change also reaches the old
+                // record, or follows the tombstone, so overwriting loses
+                // nothing).
+                Err(StoreError::Conflict) => match self.store.load(&outcome.key).await {
+                    Ok(Some(current)) => {
+                        outcome.record.version = current.version;
+                        continue;
+                    }
+                    Ok(None) => return Err(Rejection::session(RejectionKind::InvalidSession)),
+                    Err(e) => return Err(self.abandon(&outcome, &e).await),
+                },
                 Err(e) => return Err(self.abandon(&outcome, &e).await),
             }
             outcome.record = successor;
