@@ -1,6 +1,12 @@
 //! "Implement the trait for your own database": a complete `SessionStore`
 //! over SQLite (rusqlite), checked by the conformance kit.
 //!
+//! For PostgreSQL and SQLite themselves, use the crate's own
+//! `portcullis::sql::SqlStore` (features `postgres`, `sqlite`): it also
+//! brings a revocation list and throttle counters, migrations and a purge
+//! task. This example stays as the pattern for any other database, here
+//! with a blocking driver.
+//!
 //! Run it: `cargo run --example sqlite_store --features conformance`
 //! (it runs the kit against an in-memory SQLite database and prints `ok`).
 //!

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine of this kind (Debian, root):
-# installs what the tests need (redis-server), then runs every test with
-# every feature. The Redis tests start their own redis-server on a free
-# loopback port and stop it afterwards; none is skipped.
+# installs what the tests need (redis-server, PostgreSQL), then runs every
+# test with every feature. The Redis tests start their own redis-server on
+# a free loopback port, the SQL tests their own PostgreSQL cluster (initdb
+# into a temporary directory, as the `postgres` user when run as root), and
+# stop them afterwards; none is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,16 @@ if ! command -v redis-server >/dev/null 2>&1; then
   # The package starts a system service on 6379; the tests use their own.
 fi
 command -v redis-server >/dev/null || { echo "redis-server is still missing" >&2; exit 1; }
+
+pg_initdb() { ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | head -n1; }
+if [ -z "${PORTCULLIS_PG_BIN:-}" ] && [ -z "$(pg_initdb)" ]; then
+  echo "== installing postgresql (Debian package)"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  # The package may start a cluster on 5432; the tests use their own.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+[ -n "${PORTCULLIS_PG_BIN:-}" ] || [ -n "$(pg_initdb)" ] || { echo "PostgreSQL's initdb is still missing" >&2; exit 1; }
 
 echo "== cargo test --all-features"
 cargo test --all-features --locked "$@"

@@ -16,7 +16,9 @@
 //! | `actix-web`   | actix-web middleware and extractors |
 //! | `rocket`      | Rocket request guards and fairing |
 //! | `redis`       | `RedisStore` and `RedisRevocationList` |
-//! | `conformance` | the public store conformance kit |
+//! | `postgres`    | `sql::SqlStore` on PostgreSQL (sqlx) |
+//! | `sqlite`      | `sql::SqlStore` on a SQLite file (sqlx, SQLite bundled) |
+//! | `conformance` | the public store and revocation-list conformance kits |
 //!
 //! The core never imports a web framework: an adapter fills a
 //! [`RequestView`], calls
@@ -219,3 +221,7 @@ pub mod rocket;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
+
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "sqlite"))))]
+pub mod sql;

@@ -8,6 +8,9 @@ mod attacks;
 mod contract;
 #[path = "../examples/demo_axum.rs"]
 mod demo_axum;
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+#[path = "support/postgres_server.rs"]
+mod postgres_server;
 
 use axum::body::Body;
 use axum::Router;
@@ -19,11 +22,13 @@ use tower::ServiceExt;
 /// The demo app, called in-process; each request gets a fixed peer address.
 struct AxumHarness {
     app: Router,
+    /// What the app's store needs kept until the test ends (a SQLite file).
+    _keep: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl AxumHarness {
     fn new(app: Router) -> Self {
-        AxumHarness { app }
+        AxumHarness { app, _keep: None }
     }
 }
 
@@ -90,6 +95,72 @@ mod contract_row {
     contract::rows!(
         #[tokio::test]
         AxumHarness::new(demo_app().await)
+    );
+}
+
+/// The demo on a SQL store with a table prefix of its own (rows run in
+/// parallel and log the same users in).
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+fn sql_app(url: &str, prefix: &str) -> Router {
+    let s = settings();
+    let builder = portcullis::sql::SqlStore::builder().table_prefix(prefix);
+    let stores = common::sql_stores_with(builder, url, &s).unwrap_or_else(|e| panic!("{e}"));
+    let auth = common::authenticator_with(&s, stores).unwrap_or_else(|e| panic!("{e}"));
+    demo_axum::app(common::Demo::new(auth, &s))
+}
+
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+fn unique() -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).unwrap_or_else(|e| panic!("OS RNG: {e}"));
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The whole contract with `DATABASE_URL=sqlite://...`: one file per row,
+/// removed when the row ends.
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+fn sqlite_harness() -> AxumHarness {
+    struct File(std::path::PathBuf);
+    impl Drop for File {
+        fn drop(&mut self) {
+            for ext in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{ext}", self.0.display()));
+            }
+        }
+    }
+    let file = File(std::env::temp_dir().join(format!("portcullis-row-{}.db", unique())));
+    let app = sql_app(&format!("sqlite://{}", file.0.display()), "portcullis_");
+    AxumHarness {
+        app,
+        _keep: Some(Box::new(file)),
+    }
+}
+
+/// The whole contract with `DATABASE_URL=postgres://...`: one cluster for
+/// this binary, one table prefix per row.
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+fn postgres_harness() -> AxumHarness {
+    let url = postgres_server::PgServer::shared().url();
+    AxumHarness::new(sql_app(&url, &format!("r{}_", unique())))
+}
+
+/// `contract_row_sqlite::<row>`: every row on SQLite.
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+mod contract_row_sqlite {
+    use super::*;
+    contract::rows!(
+        #[tokio::test]
+        sqlite_harness()
+    );
+}
+
+/// `contract_row_postgres::<row>`: every row on PostgreSQL.
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+mod contract_row_postgres {
+    use super::*;
+    contract::rows!(
+        #[tokio::test]
+        postgres_harness()
     );
 }
 

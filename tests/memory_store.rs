@@ -1,9 +1,126 @@
-//! The store conformance kit against the embedded MemoryStore.
+//! The conformance kits against the embedded MemoryStore and
+//! MemoryRevocationList, and against deliberately broken implementations
+//! they must catch.
 #![cfg(feature = "conformance")]
 
-use portcullis::store::{conformance, MemoryStore};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures_util::FutureExt as _;
+use portcullis::jwt::{MemoryRevocationList, RevocationList};
+use portcullis::store::{conformance, MemoryStore, SessionKey, SessionRecord, SessionStore};
+use portcullis::StoreError;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_passes_the_conformance_kit() {
     conformance::run(|| async { MemoryStore::new() }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_revocation_list_passes_the_revocation_kit() {
+    conformance::run_revocation_list(|| async { Arc::new(MemoryRevocationList::default()) }).await;
+}
+
+/// A store that keeps only what it filters on when it updates: it drops
+/// the kind, the IP and the User-Agent (a user's first attempt at a SQL
+/// store, whose UPDATE sets the columns it knows). The kit before 0.1's
+/// field checks passed it, and every second refresh against it fails.
+struct Forgetful(MemoryStore);
+
+fn forget(record: &SessionRecord) -> SessionRecord {
+    let mut r = record.clone();
+    r.kind = Default::default();
+    r.ip = None;
+    r.user_agent = None;
+    r
+}
+
+#[async_trait]
+impl SessionStore for Forgetful {
+    async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
+        self.0.create(key, record).await
+    }
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        self.0.load(key).await
+    }
+    async fn update(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
+        self.0.update(key, &forget(record)).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        self.0.delete(key).await
+    }
+    async fn delete_user(&self, user_id: &str) -> Result<usize, StoreError> {
+        self.0.delete_user(user_id).await
+    }
+    async fn list_user(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
+        self.0.list_user(user_id).await
+    }
+}
+
+async fn kit_failure(run: impl std::future::Future<Output = ()>) -> String {
+    match AssertUnwindSafe(run).catch_unwind().await {
+        Ok(()) => panic!("the kit passed a broken implementation"),
+        Err(p) => p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_store_kit_catches_a_store_that_drops_fields() {
+    let message = kit_failure(conformance::run(|| async { Forgetful(MemoryStore::new()) })).await;
+    assert!(message.contains("after update"), "{message}");
+    assert!(message.contains("\"ip\", \"user_agent\""), "{message}");
+}
+
+/// A list that keeps the first cut-off of a subject instead of the latest.
+#[derive(Default)]
+struct FirstCutoffWins(MemoryRevocationList, std::sync::Mutex<Vec<String>>);
+
+#[async_trait]
+impl RevocationList for FirstCutoffWins {
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.0.revoke_token(jti, expires_at).await
+    }
+    async fn revoke_family(&self, family: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.0.revoke_family(family, expires_at).await
+    }
+    async fn revoke_subject_before(&self, subject: &str, at: u64) -> Result<(), StoreError> {
+        let first = {
+            let mut seen = self.1.lock().unwrap_or_else(|e| e.into_inner());
+            let first = !seen.iter().any(|s| s == subject);
+            seen.push(subject.to_owned());
+            first
+        };
+        if first {
+            self.0.revoke_subject_before(subject, at).await?;
+        }
+        Ok(())
+    }
+    async fn is_revoked(
+        &self,
+        jti: &str,
+        family: Option<&str>,
+        subject: &str,
+        issued_at_millis: u64,
+    ) -> Result<bool, StoreError> {
+        self.0
+            .is_revoked(jti, family, subject, issued_at_millis)
+            .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_revocation_kit_catches_a_list_that_keeps_the_first_cutoff() {
+    let message = kit_failure(conformance::run_revocation_list(|| async {
+        Arc::new(FirstCutoffWins::default())
+    }))
+    .await;
+    assert!(message.contains("later cut-off"), "{message}");
 }

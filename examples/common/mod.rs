@@ -26,6 +26,8 @@ pub use audit::JsonLinesSink;
 pub struct Settings {
     pub port: u16,
     pub redis_url: Option<String>,
+    /// `DATABASE_URL`: `postgres://...` or `sqlite://PATH`.
+    pub database_url: Option<String>,
     pub jwt_secret: Option<Vec<u8>>,
     pub access_ttl: u64,
     pub refresh_ttl: u64,
@@ -54,6 +56,10 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("port", &self.port)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "REDACTED"))
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "REDACTED"),
+            )
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "REDACTED"))
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
@@ -111,11 +117,24 @@ impl Settings {
             Some(_) => return Err("INSECURE_COOKIES must be 1 or unset".into()),
         };
         let redis_url = get("REDIS_URL").filter(|u| !u.is_empty());
+        let database_url = get("DATABASE_URL").filter(|u| !u.is_empty());
+        if redis_url.is_some() && database_url.is_some() {
+            return Err("at most one of REDIS_URL and DATABASE_URL may be set".into());
+        }
+        if let Some(url) = &database_url {
+            let scheme = url.split(':').next().unwrap_or_default();
+            if !matches!(scheme, "postgres" | "postgresql" | "sqlite") {
+                return Err(
+                    "DATABASE_URL must start with postgres://, postgresql:// or sqlite://".into(),
+                );
+            }
+        }
         let trusted_proxies = get("TRUSTED_PROXIES").unwrap_or_default();
         let trusted_origins = origins(&get("TRUSTED_ORIGINS").unwrap_or_default())?;
         Ok(Settings {
             port: number(get, "PORT", 3000u16, 0)?,
             redis_url,
+            database_url,
             jwt_secret,
             access_ttl: number(get, "ACCESS_TTL_SECS", 900u64, 1)?,
             refresh_ttl: number(get, "REFRESH_TTL_SECS", 1_209_600u64, 1)?,
@@ -241,15 +260,53 @@ pub struct Stores {
     pub revocations: Arc<dyn RevocationList>,
 }
 
-/// In-memory stores, or Redis when `REDIS_URL` is set.
+/// In-memory stores, or Redis when `REDIS_URL` is set, or SQL when
+/// `DATABASE_URL` is.
 pub async fn stores(settings: &Settings) -> Result<Stores, String> {
-    match &settings.redis_url {
-        None => Ok(Stores {
+    match (&settings.redis_url, &settings.database_url) {
+        (Some(url), _) => redis_stores(url).await,
+        (None, Some(url)) => sql_stores(url, settings),
+        (None, None) => Ok(Stores {
             sessions: Arc::new(MemoryStore::new()),
             revocations: Arc::new(MemoryRevocationList::default()),
         }),
-        Some(url) => redis_stores(url).await,
     }
+}
+
+/// The SQL store over `url`, connected lazily: a database that is down at
+/// start-up makes requests answer 503 until it is back, and the schema is
+/// created or migrated when it is first reached.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub fn sql_stores(url: &str, settings: &Settings) -> Result<Stores, String> {
+    sql_stores_with(portcullis::sql::SqlStore::builder(), url, settings)
+}
+
+/// [`sql_stores`] from a builder the caller configured (tests give each
+/// run its own table prefix).
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub fn sql_stores_with(
+    builder: portcullis::sql::SqlStoreBuilder,
+    url: &str,
+    settings: &Settings,
+) -> Result<Stores, String> {
+    let store = builder
+        .auto_migrate(true)
+        .connect_lazy(url)
+        .map_err(|e| format!("cannot use DATABASE_URL: {e}"))?;
+    // Subject cut-offs outlive every access token they can refuse.
+    let retention = Duration::from_secs(settings.access_ttl.saturating_add(60));
+    let revocations = store
+        .revocation_list(retention)
+        .ok_or("the SQL store brings no revocation list")?;
+    Ok(Stores {
+        sessions: Arc::new(store),
+        revocations,
+    })
+}
+
+#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
+fn sql_stores(_url: &str, _settings: &Settings) -> Result<Stores, String> {
+    Err("DATABASE_URL is set but this demo was built without the `postgres` or `sqlite` feature (add --features postgres or --features sqlite)".into())
 }
 
 #[cfg(feature = "redis")]

@@ -85,7 +85,7 @@ impl TokenService {
             remember_client(&mut rec, client);
             match inner.store.create(&key, &rec).await {
                 Ok(()) => {
-                    self.enforce_family_cap(subject, &key).await?;
+                    self.enforce_family_cap(subject).await?;
                     return Ok(TokenPair {
                         access_token: access,
                         refresh_token: rt.encode(),
@@ -101,14 +101,13 @@ impl TokenService {
     }
 
     /// End the user's oldest families past the cap (newest first; ties by
-    /// key, so concurrent logins agree on which survive; our own counts as
-    /// the newest).
-    async fn enforce_family_cap(&self, subject: &str, own: &SessionKey) -> Result<(), Rejection> {
+    /// key, so concurrent logins agree on which survive).
+    async fn enforce_family_cap(&self, subject: &str) -> Result<(), Rejection> {
         let Some(max) = self.inner.max_families else {
             return Ok(());
         };
         let mut families = self.families_of(subject).await?;
-        for key in past_cap(&mut families, own, max) {
+        for key in past_cap(&mut families, max) {
             self.end_family(&key).await?;
         }
         Ok(())

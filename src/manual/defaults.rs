@@ -137,6 +137,18 @@
 //! | per-call timeout | 1 s | `RedisStore::builder().timeout(..)` | a slow Redis becomes a prompt 503, not a hung request |
 //! | connection | one multiplexed connection that reconnects by itself; a read is retried once on a dead connection | fixed | no pool checkout on the request path; the first request after a Redis restart succeeds |
 //!
+//! # SQL (`sql::SqlStore`, features `postgres`, `sqlite`)
+//!
+//! | setting | default | setter | why |
+//! |---------|---------|--------|-----|
+//! | table prefix | `portcullis_` | `SqlStoreBuilder::table_prefix` | several applications can share one database |
+//! | schema (PostgreSQL) | the connection's `search_path` | `SqlStoreBuilder::schema` | PostgreSQL 15+ users often may not create objects in `public` |
+//! | timeout | 1 s on acquiring a connection and on every statement (and PostgreSQL's `statement_timeout`) | `SqlStoreBuilder::timeout` | a slow or locked database becomes a prompt 503 |
+//! | pool | 10 connections (SQLite 4), no ping before use; a statement on a dead connection is retried once | `SqlStoreBuilder::max_connections` | one round trip per call; the first request after a database restart succeeds |
+//! | migrations | by `migrate()` only | `SqlStoreBuilder::auto_migrate` | schema changes are the operator's decision unless asked for |
+//! | purge of expired rows | every 60 s, batches of 1,000 rows | `purge_interval`, `purge_batch` | no statement holds locks on a large part of a table; expired rows are invisible before they are purged |
+//! | SQLite journal | WAL, `synchronous=FULL` | fixed | readers never wait for the writer; a logout or revocation is durable once acknowledged |
+//!
 //! # Responses
 //!
 //! | header | when | why |

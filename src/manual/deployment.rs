@@ -157,8 +157,9 @@
 //!
 //! - **one store.** A `MemoryStore` lives in one process: a login on
 //!   instance A would be unknown on instance B. Use `RedisStore` (feature
-//!   `redis`) or your own `SessionStore` over a shared database, checked
-//!   with the conformance kit (feature `conformance`);
+//!   `redis`), `sql::SqlStore` (features `postgres`, `sqlite`) or your own
+//!   `SessionStore` over a shared database, checked with the conformance
+//!   kit (feature `conformance`);
 //! - **the same JWT keys** (`KeyRegistry`), issuer and audience;
 //! - **the same cookie policy** and, if used, the same ID-signing keys;
 //! - **the same Redis key prefix** (`RedisStore::builder().prefix(..)`);
@@ -196,6 +197,13 @@
 //! from the application's clock, so the Redis host's clock does not
 //! matter; the application hosts' clocks should agree to well within the
 //! JWT leeway (30 s), so keep them on NTP.
+//!
+//! SQL notes: run `SqlStore::migrate()` once per deployment (or turn on
+//! `auto_migrate`); the user needs `CREATE` on the schema for that, and only
+//! `SELECT`, `INSERT`, `UPDATE` and `DELETE` on the three tables
+//! afterwards. Expiries are compared with the application's clock, as for
+//! Redis. SQLite suits one host (several processes may share the file);
+//! across hosts use PostgreSQL.
 //!
 //! # Readiness
 //!

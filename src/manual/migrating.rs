@@ -40,7 +40,8 @@
 //!   compare-and-set, delete, delete and list a user's records) and can be
 //!   checked with the conformance kit (feature `conformance`;
 //!   `examples/sqlite_store.rs` is a complete implementation). The shipped
-//!   stores are `MemoryStore` and `RedisStore` (feature `redis`).
+//!   stores are `MemoryStore`, `RedisStore` (feature `redis`) and
+//!   `sql::SqlStore` (features `postgres`, `sqlite`).
 //! - **Failures fail closed**: a store outage is a 503 for protected and
 //!   optional routes alike.
 //!
@@ -49,7 +50,7 @@
 //! | tower-sessions | portcullis |
 //! |----------------|------------|
 //! | `SessionManagerLayer::new(store)` | `AuthLayer::new(auth)`, with the store given to `Authenticator::builder().store(..)` |
-//! | `MemoryStore`, a Redis store crate, `SessionStore` trait | `MemoryStore`, `RedisStore`, `SessionStore` trait (plus the conformance kit) |
+//! | `MemoryStore`, a Redis store crate, the sqlx store crate, `SessionStore` trait | `MemoryStore`, `RedisStore`, `sql::SqlStore` (PostgreSQL, SQLite), `SessionStore` trait (plus the conformance kits) |
 //! | `with_name`, `with_secure`, `with_http_only`, `with_same_site`, `with_path`, `with_domain` | `CookiePolicy::default()` with `name`, `insecure_no_secure`, `insecure_script_readable`, `same_site`, `path`, `domain`, given to `SessionConfig::cookie` |
 //! | `with_expiry(Expiry::OnInactivity(d))` | `SessionConfig::idle_timeout(d)` (30 min by default), written at most once per `SessionConfig::rolling_interval` |
 //! | `Expiry::AtDateTime(t)` | `SessionConfig::absolute_timeout(d)` (12 h by default), a lifetime counted from login |

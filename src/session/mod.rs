@@ -285,7 +285,7 @@ impl SessionManager {
                 Err(Rejection::session(RejectionKind::TooManySessions))
             }
             SessionLimitPolicy::EvictOldest => {
-                for key in past_cap(&mut sessions, own, max) {
+                for key in past_cap(&mut sessions, max) {
                     self.store.delete(&key).await.map_err(|e| unavailable(&e))?;
                 }
                 Ok(())

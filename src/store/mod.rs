@@ -391,23 +391,37 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 }
 
-/// The keys past a per-user cap of `max`: newest first by creation time
-/// (ties broken by key, so concurrent logins on several instances agree on
-/// which survive), `own` counting as the newest; the rest are the oldest.
-pub(crate) fn past_cap(
-    records: &mut [(SessionKey, SessionRecord)],
-    own: &SessionKey,
-    max: usize,
-) -> Vec<SessionKey> {
+/// The keys past a per-user cap of `max`: newest first by creation time,
+/// ties broken by key alone, so concurrent logins on several instances
+/// agree on which survive (an order that favoured each login's own record
+/// made two logins of one millisecond evict each other, leaving fewer than
+/// `max`). A login that races `max` newer ones may so end its own record.
+pub(crate) fn past_cap(records: &mut [(SessionKey, SessionRecord)], max: usize) -> Vec<SessionKey> {
     if records.len() <= max {
         return Vec::new();
     }
-    records.sort_by(|a, b| {
-        b.1.created_at_ms
-            .cmp(&a.1.created_at_ms)
-            .then_with(|| (b.0 == *own).cmp(&(a.0 == *own)).then(b.0.cmp(&a.0)))
-    });
+    records.sort_by(|a, b| (b.1.created_at_ms.cmp(&a.1.created_at_ms)).then(b.0.cmp(&a.0)));
     records[max..].iter().map(|(k, _)| *k).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins_of_one_millisecond_agree_on_the_survivor() {
+        // Two instances each created one record at the same instant and
+        // then listed both: together they must end exactly one.
+        let rec = SessionRecord::new("u", 1_000, 60, 600);
+        let both = [
+            (SessionKey::from_bytes([1; 32]), rec.clone()),
+            (SessionKey::from_bytes([2; 32]), rec),
+        ];
+        let mut ended: Vec<SessionKey> = past_cap(&mut both.clone(), 1);
+        ended.extend(past_cap(&mut both.clone(), 1));
+        ended.dedup();
+        assert_eq!(ended.len(), 1, "{ended:?}");
+    }
 }
 
 /// Attempts of [`update_record`] before it gives up on a record that

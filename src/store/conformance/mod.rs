@@ -1,18 +1,25 @@
-//! The store conformance kit: run the same behaviour suite against any
-//! [`SessionStore`] implementation (feature `conformance`).
+//! The conformance kits: run the same behaviour suite against any
+//! [`SessionStore`] ([`run`]) or [`RevocationList`](crate::jwt::RevocationList)
+//! ([`run_revocation_list`]) implementation (feature `conformance`).
 //!
-//! Call [`run`] from a multi-threaded tokio test with a factory that returns
-//! an empty store; every check panics with a message naming the broken rule.
+//! Call them from a multi-threaded tokio test with a factory that returns
+//! a store (or list); every check panics with a message naming the broken
+//! rule. The store kit checks the trait's rules one by one, that every
+//! field of every kind of record survives every write whole, and then the
+//! paths that read those fields (a session login and its requests, a
+//! refresh-token chain) through an [`Authenticator`](crate::Authenticator)
+//! over the store.
 //!
 //! ```
 //! use portcullis::store::{MemoryStore, conformance};
-//! # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
 //! conformance::run(|| async { MemoryStore::new() }).await;
 //! # });
 //! ```
 //!
 //! The checks use the system clock: records are created around "now", and a
-//! record whose expiry has passed must not be returned.
+//! record whose expiry has passed must not be returned. They use user
+//! names unique to the run, so a shared, non-empty backend is fine.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -24,7 +31,12 @@ use super::{
 use crate::clock::{Clock, SystemClock};
 use crate::id::SessionId;
 
-fn key() -> SessionKey {
+mod fields;
+mod revocations;
+
+pub use revocations::run_revocation_list;
+
+pub(crate) fn key() -> SessionKey {
     SessionId::generate().expect("OS RNG").key()
 }
 
@@ -40,7 +52,7 @@ fn record(user: &str) -> SessionRecord {
 
 /// A user name unique to this run, so stores that are not empty (a shared
 /// Redis) do not disturb the checks.
-fn user(tag: &str) -> String {
+pub(crate) fn user(tag: &str) -> String {
     format!(
         "conformance-{tag}-{}",
         SessionId::generate().expect("OS RNG").key().hint()
@@ -66,6 +78,8 @@ where
     user_index(&make().await).await;
     concurrent_updates_one_winner(Arc::new(make().await)).await;
     concurrent_logins_keep_index_consistent(Arc::new(make().await)).await;
+    fields::every_field_round_trips(&make().await).await;
+    fields::paths_that_read_the_fields(Arc::new(make().await)).await;
 }
 
 /// `create` then `load` returns the same record.
