@@ -104,6 +104,15 @@ impl Clock for ManualClock {
 /// How the crate holds a clock.
 pub(crate) type SharedClock = Arc<dyn Clock>;
 
+/// How long a subject cut-off is kept, in whole seconds, rounded up: one
+/// kept a fraction too long refuses nothing it should not; one forgotten
+/// too early lets a token back in.
+pub(crate) fn retention_secs(retention: std::time::Duration) -> u64 {
+    retention
+        .as_secs()
+        .saturating_add(u64::from(retention.subsec_nanos() > 0))
+}
+
 /// A shared clock is a clock: `Arc<dyn Clock>` and `Arc<ManualClock>` can be
 /// handed to the builders as they are.
 impl<C: Clock + ?Sized> Clock for Arc<C> {

@@ -86,6 +86,16 @@ async fn redis_store_passes_the_conformance_kit() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_revocation_list_passes_the_revocation_kit() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    conformance::run_revocation_list(|| async {
+        Arc::new(RedisRevocationList::from_store(&store))
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_live_under_hashed_keys_with_ttls() {
     let server = RedisServer::start();

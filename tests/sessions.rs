@@ -571,11 +571,31 @@ async fn concurrent_logins_keep_the_cap_and_index() {
     let f = fixture_with(
         SessionConfig::default().max_sessions_per_user(Some(3), SessionLimitPolicy::EvictOldest),
     );
+    // The clock stands still: all 40 logins are of one millisecond, so a
+    // login whose own session is past the cap in the one order every
+    // instance agrees on is refused (403), never handed a dead cookie.
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for i in 0..40 {
-        let auth = f.auth.clone();
+        let (auth, refused) = (f.auth.clone(), refused.clone());
         tasks.push(tokio::spawn(async move {
-            let (c, csrf) = login(&auth, "alice", &[], &[]).await;
+            let o = request(&auth, "POST", &[]).await;
+            match SessionHandle::new(o.clone()).login("alice", vec![]).await {
+                Ok(_) => {}
+                Err(r) => {
+                    assert_eq!(r.kind(), RejectionKind::TooManySessions);
+                    refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return;
+                }
+            }
+            let c = o
+                .take_response_headers()
+                .find(|(n, _)| *n == "set-cookie")
+                .map(|(_, v)| cookie_pair(&v))
+                .unwrap();
+            let csrf = SessionHandle::new(request(&auth, "GET", &[("cookie", &c)]).await)
+                .csrf_token()
+                .unwrap_or_default();
             if i % 3 == 0 {
                 let o = request(&auth, "POST", &[("cookie", &c), ("x-csrf-token", &csrf)]).await;
                 let _ = SessionHandle::new(o.clone()).logout().await;
@@ -592,6 +612,10 @@ async fn concurrent_logins_keep_the_cap_and_index() {
     assert!(listed.len() <= 3, "cap holds: {}", listed.len());
     let records = f.store.inner.list_user("alice").await.unwrap();
     assert_eq!(records.len(), listed.len(), "index matches records");
+    assert!(
+        refused.load(std::sync::atomic::Ordering::Relaxed) < 40,
+        "some logins won"
+    );
 }
 
 #[test]
@@ -613,4 +637,33 @@ fn bad_session_config_is_refused() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("idle_timeout"), "{err}");
+}
+
+#[tokio::test]
+async fn a_login_that_loses_the_cap_race_is_refused_not_handed_a_dead_session() {
+    let f = fixture_with(
+        SessionConfig::default()
+            .idle_timeout(std::time::Duration::from_secs(600))
+            .absolute_timeout(std::time::Duration::from_secs(3_600))
+            .max_sessions_per_user(Some(1), portcullis::SessionLimitPolicy::EvictOldest),
+    );
+    // Alice's session from an instance whose clock runs a minute ahead:
+    // newer than any login made here for that minute.
+    let theirs = portcullis::store::SessionKey::from_bytes([9; 32]);
+    let mut newer = portcullis::store::SessionRecord::new("alice", 1_000_060, 600, 3_600);
+    newer.created_at_ms = 1_000_060_000;
+    f.store.create(&theirs, &newer).await.unwrap();
+    let o = request(&f.auth, "POST", &[]).await;
+    let r = SessionHandle::new(o.clone()).login("alice", vec![]).await;
+    assert_eq!(
+        r.err().map(|r| r.kind()),
+        Some(RejectionKind::TooManySessions),
+        "the cap ended this login's own session: say so, do not hand out a dead cookie"
+    );
+    assert!(
+        f.store.load(&theirs).await.unwrap().is_some(),
+        "the newer session stays"
+    );
+    let sessions = f.store.list_user("alice").await.unwrap();
+    assert_eq!(sessions.len(), 1, "exactly the cap remains");
 }

@@ -151,3 +151,19 @@ async fn a_database_down_at_start_up_does_not_stop_the_demo() {
     let s = a.login("alice").await;
     assert_eq!(a.me(&s).await, 200);
 }
+
+#[test]
+fn one_store_url_and_a_known_scheme_or_the_demo_does_not_start() {
+    use demo_axum::common::Settings;
+    let both = Settings::from_vars(&|k| match k {
+        "REDIS_URL" => Some("redis://127.0.0.1:1/".into()),
+        "DATABASE_URL" => Some("sqlite://x.db".into()),
+        _ => None,
+    });
+    assert!(both.is_err_and(|e| e.contains("at most one")));
+    let unknown = Settings::from_vars(&|k| {
+        (k == "DATABASE_URL").then(|| "mysql://root:hunter2@db/app".to_owned())
+    });
+    let e = unknown.err().unwrap_or_default();
+    assert!(e.contains("DATABASE_URL") && !e.contains("hunter2"), "{e}");
+}

@@ -18,7 +18,7 @@ use super::service::{server_failure, store_failure, TokenPair, TokenService, INV
 use crate::error::StoreError;
 use crate::events::{Event, EventKind};
 use crate::id::{random_32, SessionKey};
-use crate::rejection::Rejection;
+use crate::rejection::{Rejection, RejectionKind};
 use crate::session::ClientInfo;
 use crate::store::{
     past_cap, update_record, FamilyState, RecordKind, Rotation, SessionRecord, UpdateError,
@@ -85,7 +85,7 @@ impl TokenService {
             remember_client(&mut rec, client);
             match inner.store.create(&key, &rec).await {
                 Ok(()) => {
-                    self.enforce_family_cap(subject).await?;
+                    self.enforce_family_cap(subject, &key).await?;
                     return Ok(TokenPair {
                         access_token: access,
                         refresh_token: rt.encode(),
@@ -101,14 +101,19 @@ impl TokenService {
     }
 
     /// End the user's oldest families past the cap (newest first; ties by
-    /// key, so concurrent logins agree on which survive).
-    async fn enforce_family_cap(&self, subject: &str) -> Result<(), Rejection> {
+    /// key, so concurrent logins agree on which survive). When `own` is
+    /// among them, `max` newer logins won: 403, never a dead token pair.
+    async fn enforce_family_cap(&self, subject: &str, own: &SessionKey) -> Result<(), Rejection> {
         let Some(max) = self.inner.max_families else {
             return Ok(());
         };
         let mut families = self.families_of(subject).await?;
-        for key in past_cap(&mut families, max) {
-            self.end_family(&key).await?;
+        let ended = past_cap(&mut families, max);
+        for key in &ended {
+            self.end_family(key).await?;
+        }
+        if ended.contains(own) {
+            return Err(Rejection::bearer(RejectionKind::TooManySessions));
         }
         Ok(())
     }

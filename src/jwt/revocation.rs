@@ -277,11 +277,7 @@ impl MemoryRevocationList {
     /// token lifetime plus leeway.
     #[must_use]
     pub fn with_subject_retention(mut self, retention: Duration) -> Self {
-        // Rounded up: a cutoff kept a fraction too long refuses nothing it
-        // should not; one forgotten too early lets a token back in.
-        self.subject_retention = retention
-            .as_secs()
-            .saturating_add(u64::from(retention.subsec_nanos() > 0));
+        self.subject_retention = crate::clock::retention_secs(retention);
         self
     }
 

@@ -85,11 +85,7 @@ impl RedisRevocationList {
     /// would let older tokens back in.
     #[must_use]
     pub fn with_subject_retention(mut self, retention: Duration) -> Self {
-        // Rounded up: a cutoff kept a fraction too long refuses nothing it
-        // should not; one forgotten too early lets a token back in.
-        self.subject_retention = retention
-            .as_secs()
-            .saturating_add(u64::from(retention.subsec_nanos() > 0));
+        self.subject_retention = crate::clock::retention_secs(retention);
         self
     }
 

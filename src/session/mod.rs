@@ -285,8 +285,14 @@ impl SessionManager {
                 Err(Rejection::session(RejectionKind::TooManySessions))
             }
             SessionLimitPolicy::EvictOldest => {
-                for key in past_cap(&mut sessions, max) {
-                    self.store.delete(&key).await.map_err(|e| unavailable(&e))?;
+                let ended = past_cap(&mut sessions, max);
+                for key in &ended {
+                    self.store.delete(key).await.map_err(|e| unavailable(&e))?;
+                }
+                // `max` newer logins of the user won the race (or a clock
+                // runs ahead): never answer with a session already ended.
+                if ended.contains(own) {
+                    return Err(Rejection::session(RejectionKind::TooManySessions));
                 }
                 Ok(())
             }

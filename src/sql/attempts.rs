@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::call::Retry;
 use super::driver::{Arg, Col};
 use super::{int, uint, Shared};
 use crate::error::StoreError;
@@ -38,6 +39,7 @@ impl AttemptStore for SqlAttempts {
                 &s.sql.attempt_load(keys.len()),
                 &args,
                 &[Col::Text, Col::Int, Col::Bytes],
+                Retry::Safe,
             )
             .await?;
         let mut found: Vec<(String, u64, Vec<u8>)> = rows
@@ -78,7 +80,7 @@ impl AttemptStore for SqlAttempts {
                 Arg::Int(until),
                 Arg::Int(int(now_ms)),
             ];
-            s.execute(&s.sql.attempt_insert, &args).await?
+            s.execute(&s.sql.attempt_insert, &args, Retry::Once).await?
         } else {
             let args = [
                 Arg::Text(key),
@@ -87,14 +89,14 @@ impl AttemptStore for SqlAttempts {
                 Arg::Int(int(expected)),
                 Arg::Int(int(now_ms)),
             ];
-            s.execute(&s.sql.attempt_update, &args).await?
+            s.execute(&s.sql.attempt_update, &args, Retry::Once).await?
         };
         Ok(changed == 1)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let s = &self.0;
-        s.execute(&s.sql.attempt_delete, &[Arg::Text(key)])
+        s.execute(&s.sql.attempt_delete, &[Arg::Text(key)], Retry::Safe)
             .await
             .map(|_| ())
     }

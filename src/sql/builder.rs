@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::call::Health;
 use super::driver::Driver;
 use super::statements::{valid_identifier, Dialect, Statements};
 use super::{purge, Shared, SqlStore};
@@ -185,7 +186,8 @@ impl SqlStoreBuilder {
                 }
             }
         }
-        let (dialect, driver) = self.driver(url)?;
+        let health = Arc::new(Health::default());
+        let (dialect, driver) = self.driver(url, &health)?;
         let shared = Arc::new(Shared {
             driver,
             sql: Statements::new(dialect, &self.prefix),
@@ -196,6 +198,7 @@ impl SqlStoreBuilder {
             purge_batch: self.purge_batch,
             migrated: AtomicBool::new(false),
             migrating: tokio::sync::Mutex::new(()),
+            health,
         });
         if let Some(interval) = self.purge_interval {
             purge::spawn(&shared, interval);
@@ -203,17 +206,21 @@ impl SqlStoreBuilder {
         Ok(SqlStore { shared })
     }
 
-    fn driver(&self, url: &str) -> Result<(Dialect, Box<dyn Driver>), StoreError> {
+    fn driver(
+        &self,
+        url: &str,
+        health: &Arc<Health>,
+    ) -> Result<(Dialect, Box<dyn Driver>), StoreError> {
         let scheme = url.split(':').next().unwrap_or_default();
         match scheme {
-            "postgres" | "postgresql" => self.postgres(url),
+            "postgres" | "postgresql" => self.postgres(url, health),
             "sqlite" => {
                 if self.schema.is_some() {
                     return Err(StoreError::Backend(
                         "sqlite: a schema is PostgreSQL's (use table_prefix)".into(),
                     ));
                 }
-                self.sqlite(url)
+                self.sqlite(url, health)
             }
             _ => Err(StoreError::Backend(
                 "sql: unknown URL scheme (postgres://, postgresql:// or sqlite://)".into(),
@@ -221,7 +228,12 @@ impl SqlStoreBuilder {
         }
     }
 
-    fn pool_options<DB: sqlx::Database>(&self, default_size: u32) -> sqlx::pool::PoolOptions<DB> {
+    fn pool_options<DB: sqlx::Database>(
+        &self,
+        default_size: u32,
+        health: &Arc<Health>,
+    ) -> sqlx::pool::PoolOptions<DB> {
+        let health = health.clone();
         sqlx::pool::PoolOptions::new()
             .max_connections(self.max_connections.unwrap_or(default_size))
             .min_connections(0)
@@ -230,10 +242,25 @@ impl SqlStoreBuilder {
             // per request); a dead connection is retried once instead.
             .test_before_acquire(false)
             .idle_timeout(Some(Duration::from_secs(600)))
+            // Right after a dead connection was met, ping before handing
+            // one out, so the other dead ones of the pool are dropped.
+            .before_acquire(move |conn, _| {
+                let suspect = health.suspect();
+                Box::pin(async move {
+                    Ok(!suspect
+                        || <DB::Connection as sqlx::Connection>::ping(conn)
+                            .await
+                            .is_ok())
+                })
+            })
     }
 
     #[cfg(feature = "postgres")]
-    fn postgres(&self, url: &str) -> Result<(Dialect, Box<dyn Driver>), StoreError> {
+    fn postgres(
+        &self,
+        url: &str,
+        health: &Arc<Health>,
+    ) -> Result<(Dialect, Box<dyn Driver>), StoreError> {
         use std::str::FromStr as _;
         let mut options = sqlx::postgres::PgConnectOptions::from_str(url)
             .map_err(|_| StoreError::Backend("postgres: the URL does not parse".into()))?;
@@ -242,7 +269,7 @@ impl SqlStoreBuilder {
         if let Some(schema) = &self.schema {
             options = options.options([("search_path", schema.as_str())]);
         }
-        let pool = self.pool_options(10).connect_lazy_with(options);
+        let pool = self.pool_options(10, health).connect_lazy_with(options);
         Ok((
             Dialect::Postgres,
             Box::new(super::driver::postgres::Pg(pool)),
@@ -250,14 +277,22 @@ impl SqlStoreBuilder {
     }
 
     #[cfg(not(feature = "postgres"))]
-    fn postgres(&self, _url: &str) -> Result<(Dialect, Box<dyn Driver>), StoreError> {
+    fn postgres(
+        &self,
+        _url: &str,
+        _health: &Arc<Health>,
+    ) -> Result<(Dialect, Box<dyn Driver>), StoreError> {
         Err(StoreError::Backend(
             "postgres: this build lacks the `postgres` feature".into(),
         ))
     }
 
     #[cfg(feature = "sqlite")]
-    fn sqlite(&self, url: &str) -> Result<(Dialect, Box<dyn Driver>), StoreError> {
+    fn sqlite(
+        &self,
+        url: &str,
+        health: &Arc<Health>,
+    ) -> Result<(Dialect, Box<dyn Driver>), StoreError> {
         use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
         use std::str::FromStr as _;
         // Each pooled connection would open its own empty in-memory
@@ -275,12 +310,20 @@ impl SqlStoreBuilder {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(self.timeout);
-        let pool = self.pool_options(4).connect_lazy_with(options);
-        Ok((Dialect::Sqlite, Box::new(super::driver::sqlite::Lite(pool))))
+        let pool = self.pool_options(4, health).connect_lazy_with(options);
+        let busy = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        Ok((
+            Dialect::Sqlite,
+            Box::new(super::driver::sqlite::Lite(pool, busy)),
+        ))
     }
 
     #[cfg(not(feature = "sqlite"))]
-    fn sqlite(&self, _url: &str) -> Result<(Dialect, Box<dyn Driver>), StoreError> {
+    fn sqlite(
+        &self,
+        _url: &str,
+        _health: &Arc<Health>,
+    ) -> Result<(Dialect, Box<dyn Driver>), StoreError> {
         Err(StoreError::Backend(
             "sqlite: this build lacks the `sqlite` feature".into(),
         ))

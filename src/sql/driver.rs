@@ -198,6 +198,11 @@ pub(crate) mod postgres {
     impl Pg {
         async fn run_migrations(&self, table: &str, steps: &[Step]) -> Result<usize, sqlx::Error> {
             let mut tx = self.0.begin().await?;
+            // Not the requests' statement_timeout: DDL on a large table, or
+            // waiting for another instance's run, takes longer.
+            sqlx::query("SET LOCAL statement_timeout = 30000")
+                .execute(&mut *tx)
+                .await?;
             // Instances starting together migrate one after the other: the
             // lock is the table's name, held until the transaction ends.
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -223,19 +228,33 @@ pub(crate) mod postgres {
 pub(crate) mod sqlite {
     use super::*;
 
-    /// SQLite through a [`sqlx::SqlitePool`] on one database file.
-    pub(crate) struct Lite(pub(crate) sqlx::SqlitePool);
+    /// SQLite through a [`sqlx::SqlitePool`] on one database file, and the
+    /// requests' busy timeout (ms).
+    pub(crate) struct Lite(pub(crate) sqlx::SqlitePool, pub(crate) u64);
 
     pool_driver!(Lite);
 
     impl Lite {
         async fn run_migrations(&self, table: &str, steps: &[Step]) -> Result<usize, sqlx::Error> {
+            let mut conn = self.0.acquire().await?;
+            // Waiting for another process's run takes longer than a
+            // request may wait for the write lock; restored below.
+            sqlx::query("PRAGMA busy_timeout = 30000")
+                .execute(&mut *conn)
+                .await?;
             // IMMEDIATE takes the database's write lock at once, so two
             // processes migrating the same file go one after the other.
-            let mut tx = self.0.begin_with("BEGIN IMMEDIATE").await?;
-            let applied = apply_steps!(&mut tx, table, steps);
-            tx.commit().await?;
-            Ok(applied)
+            let result = async {
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+                let applied = apply_steps!(&mut tx, table, steps);
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(applied)
+            }
+            .await;
+            sqlx::query(AssertSqlSafe(format!("PRAGMA busy_timeout = {}", self.1)))
+                .execute(&mut *conn)
+                .await?;
+            result
         }
     }
 }

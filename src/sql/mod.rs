@@ -59,12 +59,18 @@
 //!
 //! A pool (default 10 connections; SQLite 4) with a bound on acquiring a
 //! connection and on every statement (default 1 s, PostgreSQL's
-//! `statement_timeout` too); past it, [`StoreError::Timeout`]. A database
-//! that is down answers [`StoreError::Unavailable`]; the callers fail
-//! closed (503) and the pool reconnects by itself. A statement that finds
-//! its pooled connection dead (the server restarted) is tried once more on
-//! a fresh one. Errors name the backend and the kind of failure, never the
-//! URL, password or a value.
+//! `statement_timeout` too); past it, [`StoreError::Timeout`] (a write that
+//! timed out may still have been applied, like any write whose answer was
+//! lost; compare-and-set keeps a retry safe). A database that is down
+//! answers [`StoreError::Timeout`] or [`StoreError::Unavailable`] after the
+//! connect timeout; after that one call at a time tries again while the
+//! others fail at once, and the first that gets through ends the outage.
+//! The callers fail closed (503) and the pool reconnects by itself. A read that finds its pooled connection dead (the
+//! server restarted) is tried once more on a fresh one, and for a few
+//! seconds the pool pings connections before handing them out, so the
+//! other dead ones go too; a write is tried again only when the server had
+//! certainly not run it. Errors name the backend and the kind of failure,
+//! never the URL, password or a value.
 //!
 //! # Security
 //!
@@ -83,6 +89,7 @@ use crate::error::StoreError;
 
 mod attempts;
 mod builder;
+mod call;
 mod driver;
 mod purge;
 mod revocation;
@@ -91,7 +98,8 @@ mod store;
 
 pub use builder::SqlStoreBuilder;
 
-use driver::{Arg, Col, Driver, Sql, Val};
+use call::{Health, Retry};
+use driver::Driver;
 use statements::{Dialect, Statements};
 
 /// A [`SessionStore`](crate::store::SessionStore) in PostgreSQL or SQLite,
@@ -137,6 +145,8 @@ pub(crate) struct Shared {
     purge_batch: u32,
     migrated: AtomicBool,
     migrating: tokio::sync::Mutex<()>,
+    /// Shared with the pool's hook: dead connections, unreachable database.
+    health: Arc<Health>,
 }
 
 impl fmt::Debug for Shared {
@@ -150,57 +160,21 @@ impl fmt::Debug for Shared {
     }
 }
 
-/// A bound on one migration run (it may create tables and indexes).
+/// A bound on one migration run (it may create tables and indexes, or
+/// wait for another instance's run).
 const MIGRATE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Shared {
-    /// Run a statement under the timeout; the rows it changed.
-    async fn execute(&self, sql: &Sql, args: &[Arg<'_>]) -> Result<u64, StoreError> {
-        self.ensure_migrated().await?;
-        self.bounded(async {
-            match self.driver.execute(sql, args).await {
-                Err(e) if is_dead_connection(&e) => self.driver.execute(sql, args).await,
-                other => other,
-            }
-        })
-        .await
-    }
-
-    /// Run a query under the timeout; its rows.
-    async fn fetch(
-        &self,
-        sql: &Sql,
-        args: &[Arg<'_>],
-        cols: &[Col],
-    ) -> Result<Vec<Vec<Val>>, StoreError> {
-        self.ensure_migrated().await?;
-        self.bounded(async {
-            match self.driver.fetch(sql, args, cols).await {
-                Err(e) if is_dead_connection(&e) => self.driver.fetch(sql, args, cols).await,
-                other => other,
-            }
-        })
-        .await
-    }
-
-    async fn bounded<T>(
-        &self,
-        op: impl std::future::Future<Output = Result<T, sqlx::Error>>,
-    ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, op).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(map_error(self.dialect, &e)),
-            Err(_) => Err(StoreError::Timeout),
-        }
-    }
-
-    async fn ensure_migrated(&self) -> Result<(), StoreError> {
+    /// With `auto_migrate`, migrate before the first statement: one run
+    /// at a time (the requests arriving meanwhile wait for it, at most the
+    /// store's timeout), again after a failed one.
+    pub(crate) async fn ensure_migrated(&self) -> Result<(), StoreError> {
         if !self.auto_migrate || self.migrated.load(Ordering::Acquire) {
             return Ok(());
         }
-        // Single-flight: the requests that arrive meanwhile wait for this
-        // one run instead of each starting their own.
-        let _one = self.migrating.lock().await;
+        let Ok(_one) = tokio::time::timeout(self.timeout, self.migrating.lock()).await else {
+            return Err(StoreError::Timeout);
+        };
         if self.migrated.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -208,13 +182,28 @@ impl Shared {
     }
 
     async fn migrate(&self) -> Result<usize, StoreError> {
-        let run = self
-            .driver
-            .migrate(&self.sql.migrations_table, &self.sql.steps);
-        let applied = match tokio::time::timeout(MIGRATE_TIMEOUT, run).await {
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => return Err(map_error(self.dialect, &e)),
-            Err(_) => return Err(StoreError::Timeout),
+        let (table, steps) = (&self.sql.migrations_table, &self.sql.steps);
+        // A migration is one transaction that finds what is applied: safe
+        // to run again.
+        let deadline = tokio::time::Instant::now() + MIGRATE_TIMEOUT;
+        let mut pause = Duration::from_millis(20);
+        let applied = loop {
+            let run = self.run(Retry::Safe, MIGRATE_TIMEOUT, || {
+                self.driver.migrate(table, steps)
+            });
+            match run.await {
+                // Busy: another instance is migrating, or (SQLite) opening
+                // the new file in WAL mode. Wait for it, within the bound
+                // (not when no connection could be had at all).
+                Err(StoreError::Timeout)
+                    if !self.health.is_unreachable()
+                        && tokio::time::Instant::now() + pause < deadline =>
+                {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                other => break other?,
+            }
         };
         self.migrated.store(true, Ordering::Release);
         if applied > 0 {
@@ -270,20 +259,6 @@ fn uint(n: i64) -> u64 {
 /// Seconds since the Unix epoch by the system clock (migration records).
 pub(crate) fn unix_now() -> i64 {
     int(crate::clock::Clock::now(&crate::clock::SystemClock))
-}
-
-/// The pooled connection was dead (the server restarted or a proxy dropped
-/// it): the statement never ran, and a retry goes to a fresh connection.
-/// PostgreSQL tells a connection it ends at shutdown (57P01, 57P02); that
-/// notice is read only by the connection's next statement.
-fn is_dead_connection(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c == "57P01" || c == "57P02" || c.starts_with("08")),
-        _ => false,
-    }
 }
 
 /// Turn a sqlx error into a [`StoreError`] that names the backend and the

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use super::call::Retry;
 use super::driver::Arg;
 use super::Shared;
 use crate::error::StoreError;
@@ -46,7 +47,7 @@ pub(crate) async fn run(shared: &Shared, max_batches: Option<u32>) -> Result<u64
         loop {
             let now = shared.now();
             let rows = shared
-                .execute(sql, &[Arg::Int(now), Arg::Int(batch)])
+                .execute(sql, &[Arg::Int(now), Arg::Int(batch)], Retry::Safe)
                 .await?;
             total += rows;
             batches += 1;

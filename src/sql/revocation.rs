@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::call::Retry;
 use super::driver::{Arg, Col};
 use super::{int, uint, Shared};
 use crate::error::StoreError;
@@ -37,12 +38,7 @@ impl SqlRevocationList {
     pub(crate) fn new(shared: Arc<Shared>, retention: Duration) -> Self {
         SqlRevocationList {
             shared,
-            // Rounded up: a cut-off kept a fraction too long refuses
-            // nothing it should not; one forgotten too early lets a token
-            // back in.
-            subject_retention: retention
-                .as_secs()
-                .saturating_add(u64::from(retention.subsec_nanos() > 0)),
+            subject_retention: crate::clock::retention_secs(retention),
         }
     }
 
@@ -61,7 +57,10 @@ impl SqlRevocationList {
             Arg::Int(int(until)),
             Arg::Int(s.now()),
         ];
-        s.execute(&s.sql.keep_max, &args).await.map(|_| ())
+        // Keeping the maximum twice is keeping it once.
+        s.execute(&s.sql.keep_max, &args, Retry::Safe)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -111,7 +110,7 @@ impl RevocationList for SqlRevocationList {
             Arg::Int(int(now)),
         ];
         let rows = s
-            .fetch(&s.sql.is_revoked, &args, &[Col::Int, Col::Int])
+            .fetch(&s.sql.is_revoked, &args, &[Col::Int, Col::Int], Retry::Safe)
             .await?;
         Ok(rows.iter().any(|row| {
             let (kind, value) = (row[0].int(), uint(row[1].int()));

@@ -107,6 +107,7 @@ impl Statements {
                 })
                 .collect(),
             ping: sql("SELECT CAST(1 AS BIGINT)".to_owned()),
+            // `create` and `update` take the same arguments (`record_args`).
             // An expired record under the key is replaced, a live one never.
             create: sql(format!(
                 "INSERT INTO {r} (key, user_id, kind, version, expires_at, record) \
@@ -120,8 +121,8 @@ impl Statements {
             )),
             update: sql(format!(
                 "UPDATE {r} SET version = version + 1, user_id = $2, kind = $3, \
-                 expires_at = $4, record = $5 \
-                 WHERE key = $1 AND version = $6 AND expires_at > $7 RETURNING version"
+                 expires_at = $5, record = $6 \
+                 WHERE key = $1 AND version = $4 AND expires_at > $7 RETURNING version"
             )),
             delete: sql(format!(
                 "DELETE FROM {r} WHERE key = $1 RETURNING expires_at"

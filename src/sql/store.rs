@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::call::Retry;
 use super::driver::{Arg, Col, Val};
 use super::{int, uint, SqlStore};
 use crate::error::StoreError;
@@ -54,10 +55,31 @@ fn listed(rows: Vec<Vec<Val>>) -> Result<Vec<(SessionKey, SessionRecord)>, Store
 
 const RECORD_COLS: [Col; 3] = [Col::Bytes, Col::Int, Col::Text];
 
+/// The arguments of `create` and `update`: key, user, kind, version,
+/// expiry, JSON, now.
+fn record_args<'a>(
+    key: &'a SessionKey,
+    record: &'a SessionRecord,
+    json: &'a str,
+    now: i64,
+) -> [Arg<'a>; 7] {
+    [
+        Arg::Bytes(key.as_bytes()),
+        Arg::Text(&record.user_id),
+        Arg::Int(kind_code(record.kind)),
+        Arg::Int(int(record.version)),
+        Arg::Int(int(record.expires_at())),
+        Arg::Text(json),
+        Arg::Int(now),
+    ]
+}
+
 impl SqlStore {
     pub(crate) async fn ping_db(&self) -> Result<(), StoreError> {
         let s = &self.shared;
-        s.fetch(&s.sql.ping, &[], &[Col::Int]).await.map(|_| ())
+        s.fetch(&s.sql.ping, &[], &[Col::Int], Retry::Safe)
+            .await
+            .map(|_| ())
     }
 
     /// Delete expired rows now, in batches of the builder's
@@ -79,16 +101,14 @@ impl SessionStore for SqlStore {
     async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
         let s = &self.shared;
         let json = encode(record)?;
-        let args = [
-            Arg::Bytes(key.as_bytes()),
-            Arg::Text(&record.user_id),
-            Arg::Int(kind_code(record.kind)),
-            Arg::Int(int(record.version)),
-            Arg::Int(int(record.expires_at())),
-            Arg::Text(&json),
-            Arg::Int(s.now()),
-        ];
-        match s.execute(&s.sql.create, &args).await? {
+        match s
+            .execute(
+                &s.sql.create,
+                &record_args(key, record, &json, s.now()),
+                Retry::Once,
+            )
+            .await?
+        {
             0 => Err(StoreError::Collision),
             _ => Ok(()),
         }
@@ -97,7 +117,9 @@ impl SessionStore for SqlStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
         let s = &self.shared;
         let args = [Arg::Bytes(key.as_bytes()), Arg::Int(s.now())];
-        let rows = s.fetch(&s.sql.load, &args, &[Col::Int, Col::Text]).await?;
+        let rows = s
+            .fetch(&s.sql.load, &args, &[Col::Int, Col::Text], Retry::Safe)
+            .await?;
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
@@ -111,16 +133,10 @@ impl SessionStore for SqlStore {
     async fn update(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
         let s = &self.shared;
         let json = encode(record)?;
-        let args = [
-            Arg::Bytes(key.as_bytes()),
-            Arg::Text(&record.user_id),
-            Arg::Int(kind_code(record.kind)),
-            Arg::Int(int(record.expires_at())),
-            Arg::Text(&json),
-            Arg::Int(int(record.version)),
-            Arg::Int(s.now()),
-        ];
-        let rows = s.fetch(&s.sql.update, &args, &[Col::Int]).await?;
+        let args = record_args(key, record, &json, s.now());
+        let rows = s
+            .fetch(&s.sql.update, &args, &[Col::Int], Retry::Once)
+            .await?;
         match rows.first().and_then(|r| r.first()) {
             Some(v) => Ok(uint(v.int())),
             // Another writer came first, or the record is gone or expired.
@@ -132,7 +148,12 @@ impl SessionStore for SqlStore {
         let s = &self.shared;
         let now = s.now();
         let rows = s
-            .fetch(&s.sql.delete, &[Arg::Bytes(key.as_bytes())], &[Col::Int])
+            .fetch(
+                &s.sql.delete,
+                &[Arg::Bytes(key.as_bytes())],
+                &[Col::Int],
+                Retry::Once,
+            )
             .await?;
         // An expired row goes too, but it was not there for the caller.
         Ok(rows
@@ -144,7 +165,12 @@ impl SessionStore for SqlStore {
         let s = &self.shared;
         let now = s.now();
         let rows = s
-            .fetch(&s.sql.delete_user, &[Arg::Text(user_id)], &[Col::Int])
+            .fetch(
+                &s.sql.delete_user,
+                &[Arg::Text(user_id)],
+                &[Col::Int],
+                Retry::Once,
+            )
             .await?;
         Ok(rows
             .iter()
@@ -158,7 +184,10 @@ impl SessionStore for SqlStore {
     ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
         let s = &self.shared;
         let args = [Arg::Text(user_id), Arg::Int(s.now())];
-        listed(s.fetch(&s.sql.list_user, &args, &RECORD_COLS).await?)
+        listed(
+            s.fetch(&s.sql.list_user, &args, &RECORD_COLS, Retry::Safe)
+                .await?,
+        )
     }
 
     async fn list_user_kind(
@@ -172,7 +201,10 @@ impl SessionStore for SqlStore {
             Arg::Int(s.now()),
             Arg::Int(kind_code(kind)),
         ];
-        listed(s.fetch(&s.sql.list_user_kind, &args, &RECORD_COLS).await?)
+        listed(
+            s.fetch(&s.sql.list_user_kind, &args, &RECORD_COLS, Retry::Safe)
+                .await?,
+        )
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
