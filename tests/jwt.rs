@@ -312,6 +312,133 @@ async fn every_algorithm_roundtrips() {
     }
 }
 
+/// An identity provider's JWKS as they come: keys without `alg`, an
+/// encryption key, a curve we do not verify, private material, a key
+/// without `kid`, an unknown type. The usable keys are imported with the
+/// algorithm their type implies; the rest are skipped, each with a reason.
+#[tokio::test]
+async fn a_foreign_jwks_is_imported_tolerantly() {
+    let signers: Vec<Fx> = [
+        ("rsa-1", Algorithm::RS256, "rsa2048_private.pem"),
+        ("ec-1", Algorithm::ES256, "es256_private.pem"),
+        ("ed-1", Algorithm::EdDSA, "ed25519_private.pem"),
+    ]
+    .iter()
+    .map(|(kid, alg, file)| {
+        fx_with(
+            KeyRegistry::builder()
+                .private_pem(*kid, *alg, &pem(file))
+                .build()
+                .unwrap(),
+        )
+    })
+    .collect();
+    let mut keys: Vec<serde_json::Value> = signers
+        .iter()
+        .map(|f| {
+            let mut k = f.svc.jwks()["keys"][0].clone();
+            k.as_object_mut().unwrap().remove("alg");
+            k
+        })
+        .collect();
+    let ec = keys[1].clone();
+    let mut enc = keys[0].clone();
+    enc["kid"] = "rsa-enc".into();
+    enc["use"] = "enc".into();
+    let mut p521 = ec.clone();
+    p521["kid"] = "p521".into();
+    p521["crv"] = "P-521".into();
+    let mut private = ec.clone();
+    private["kid"] = "leaked".into();
+    private["d"] = "AAAA".into();
+    let mut no_kid = ec.clone();
+    no_kid.as_object_mut().unwrap().remove("kid");
+    keys.extend([
+        enc,
+        p521,
+        private,
+        no_kid,
+        serde_json::json!({ "kty": "oct", "kid": "shared", "k": "c2VjcmV0" }),
+        serde_json::json!({ "kty": "XYZ", "kid": "weird" }),
+        serde_json::json!("not a key"),
+        // Two keys under one kid: neither is trusted.
+        serde_json::json!({ "kty": "XYZ", "kid": "twice" }),
+        serde_json::json!({ "kty": "XYZ", "kid": "twice" }),
+    ]);
+    let registry = KeyRegistry::builder()
+        .jwks(&serde_json::json!({ "keys": keys }))
+        .build()
+        .unwrap();
+    let imported: Vec<(String, Algorithm)> =
+        registry.kids().map(|(k, a)| (k.to_owned(), a)).collect();
+    assert_eq!(
+        imported,
+        [
+            ("rsa-1".to_owned(), Algorithm::RS256),
+            ("ec-1".to_owned(), Algorithm::ES256),
+            ("ed-1".to_owned(), Algorithm::EdDSA)
+        ]
+    );
+    let skipped = registry.skipped_keys();
+    assert_eq!(skipped.len(), 9, "{skipped:#?}");
+    assert_eq!(
+        skipped
+            .iter()
+            .filter(|s| s.contains("names several keys"))
+            .count(),
+        2,
+        "{skipped:#?}"
+    );
+    for (kid, why) in [
+        ("rsa-enc", "enc"),
+        ("p521", "P-521"),
+        ("leaked", "private"),
+        ("shared", "no `alg`"),
+        ("weird", "no `alg`"),
+    ] {
+        assert!(
+            skipped.iter().any(|s| s.contains(kid) && s.contains(why)),
+            "{kid}: {skipped:#?}"
+        );
+    }
+    assert!(
+        skipped.iter().any(|s| s.contains("no `kid`")),
+        "{skipped:#?}"
+    );
+    assert!(
+        skipped.iter().all(|s| !s.contains("AAAA")),
+        "no key material in reasons"
+    );
+
+    // Tokens of each provider key verify; the token's alg must still match.
+    let verifier = fx_with(registry);
+    for f in &signers {
+        let pair = f.svc.issue("alice", &roles()).await.unwrap();
+        let who = verifier
+            .svc
+            .authenticate(pair.access_token.as_bytes())
+            .await;
+        assert_eq!(who.map(|w| w.subject().to_owned()).as_deref(), Ok("alice"));
+    }
+
+    // A set with nothing usable says why.
+    let err = KeyRegistry::builder()
+        .jwks(&serde_json::json!({ "keys": [{ "kty": "RSA", "use": "enc", "kid": "x" }] }))
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no usable key") && err.to_string().contains("enc"),
+        "{err}"
+    );
+    // The set's only key may lack a kid: tokens without one select it.
+    let mut lone = signers[1].svc.jwks()["keys"][0].clone();
+    lone.as_object_mut().unwrap().remove("kid");
+    let lone = KeyRegistry::builder()
+        .jwks(&serde_json::json!({ "keys": [lone] }))
+        .build();
+    assert!(lone.is_ok_and(|r| r.kids().count() == 1));
+}
+
 #[tokio::test]
 async fn verify_only_service_from_public_pem_and_jwks() {
     let signer = fx_with(

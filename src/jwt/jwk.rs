@@ -1,4 +1,5 @@
-//! Importing verification keys from JWKs (RFC 7517), strictly.
+//! Importing verification keys from JWKs (RFC 7517): one key strictly, a
+//! published set tolerantly.
 
 use serde_json::{Map, Value};
 
@@ -119,4 +120,83 @@ pub(crate) fn key_from_jwk(jwk: &Value) -> Result<Key, ConfigError> {
         }
     };
     Key::new(kid, alg, material)
+}
+
+/// The algorithm a key without `alg` implies by its type and curve (RFC
+/// 7518 leaves it to the application; these are what identity providers
+/// mean). `None` for an HMAC secret: a shared secret never travels in a
+/// published set.
+fn implied_alg(m: &Map<String, Value>) -> Option<&'static str> {
+    match (
+        m.get("kty").and_then(Value::as_str),
+        m.get("crv").and_then(Value::as_str),
+    ) {
+        (Some("RSA"), _) => Some("RS256"),
+        (Some("EC"), Some("P-256")) => Some("ES256"),
+        (Some("EC"), Some("P-384")) => Some("ES384"),
+        (Some("OKP"), Some("Ed25519")) => Some("EdDSA"),
+        _ => None,
+    }
+}
+
+/// The usable keys of a JWKS's `keys` array, tolerantly, as identity
+/// providers publish them: a key that cannot verify our tokens (an
+/// encryption key, an unknown type or curve, private material, a missing
+/// `kid` among several keys, a `kid` that names several keys, anything
+/// the strict import refuses) is
+/// skipped with a reason instead of failing the set; a key without `alg`
+/// gets the one its type implies. Each key still has exactly one
+/// algorithm, and a token's `alg` must match it.
+pub(crate) fn keys_from_jwks(keys: &[Value]) -> (Vec<Key>, Vec<String>) {
+    let mut usable = Vec::new();
+    let mut skipped = Vec::new();
+    let kid_of = |jwk: &Value| jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
+    let kids: Vec<Option<String>> = keys.iter().map(kid_of).collect();
+    for (i, jwk) in keys.iter().enumerate() {
+        let Some(m) = jwk.as_object() else {
+            skipped.push(format!("key {i}: not a JSON object"));
+            continue;
+        };
+        let name = match m.get("kid").and_then(Value::as_str) {
+            Some(kid) => format!("key {i} (kid `{kid}`)"),
+            None => format!("key {i}"),
+        };
+        // Which of two keys under one `kid` would the issuer mean? Neither
+        // is trusted, even when the other is unusable anyway.
+        if kids[i].is_some() && kids.iter().filter(|k| **k == kids[i]).count() > 1 {
+            skipped.push(format!("{name}: its `kid` names several keys of the set"));
+            continue;
+        }
+        let mut m = m.clone();
+        if !m.contains_key("kid") {
+            if keys.len() > 1 {
+                skipped.push(format!("{name}: no `kid`, and the set has several keys"));
+                continue;
+            }
+            // The set's only key: tokens without a `kid` select it.
+            m.insert("kid".into(), Value::String("jwks-0".into()));
+        }
+        if !m.contains_key("alg") {
+            match implied_alg(&m) {
+                Some(alg) => {
+                    m.insert("alg".into(), Value::String(alg.into()));
+                }
+                None => {
+                    let member =
+                        |n: &str| m.get(n).and_then(Value::as_str).unwrap_or("-").to_owned();
+                    skipped.push(format!(
+                        "{name}: no `alg`, and kty `{}` crv `{}` imply none we verify",
+                        member("kty"),
+                        member("crv")
+                    ));
+                    continue;
+                }
+            }
+        }
+        match key_from_jwk(&Value::Object(m)) {
+            Ok(key) => usable.push(key),
+            Err(e) => skipped.push(format!("{name}: {e}")),
+        }
+    }
+    (usable, skipped)
 }

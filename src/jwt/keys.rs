@@ -91,6 +91,8 @@ struct RegistryInner {
     keys: Vec<Key>,
     active: Option<usize>,
     jwks: Value,
+    /// Why keys of an imported JWKS were left out.
+    skipped: Vec<String>,
 }
 
 impl KeyRegistry {
@@ -100,6 +102,7 @@ impl KeyRegistry {
             keys: Vec::new(),
             active: None,
             error: None,
+            skipped: Vec::new(),
         }
     }
 
@@ -127,6 +130,19 @@ impl KeyRegistry {
     /// The `kid` and algorithm of every key.
     pub fn kids(&self) -> impl Iterator<Item = (&str, Algorithm)> + '_ {
         self.inner.keys.iter().map(|k| (k.kid.as_str(), k.alg))
+    }
+
+    /// Why keys of a JWKS given to [`KeyRegistryBuilder::jwks`] were left
+    /// out, one line each (empty when every key was usable).
+    ///
+    /// ```
+    /// use portcullis::jwt::KeyRegistry;
+    /// let keys = KeyRegistry::hs256("k1", &[7u8; 32]).unwrap();
+    /// assert!(keys.skipped_keys().is_empty());
+    /// ```
+    #[must_use]
+    pub fn skipped_keys(&self) -> &[String] {
+        &self.inner.skipped
     }
 
     /// The `kid` of the signing key, if the registry can sign.
@@ -258,6 +274,7 @@ pub struct KeyRegistryBuilder {
     keys: Vec<Key>,
     active: Option<String>,
     error: Option<ConfigError>,
+    skipped: Vec<String>,
 }
 
 impl fmt::Debug for KeyRegistryBuilder {
@@ -343,14 +360,46 @@ impl KeyRegistryBuilder {
         self.push(key)
     }
 
-    /// Every key of a JWKS document (`{"keys":[...]}`), as with
-    /// [`jwk`](Self::jwk).
+    /// The usable keys of a JWKS document (`{"keys":[...]}`), as identity
+    /// providers publish them (Keycloak, Auth0, Entra, Cognito, Google, or
+    /// another portcullis service). Unlike [`jwk`](Self::jwk), a key that
+    /// cannot verify tokens is skipped with a reason (logged at `warn` by
+    /// [`build`](Self::build), listed by [`KeyRegistry::skipped_keys`])
+    /// instead of failing the set: an encryption key (`use: enc`), an
+    /// unknown `kty` or curve, private members, an unsupported `alg`, a
+    /// key without `kid` among several, every key of a `kid` that names
+    /// several (ambiguous). A key without `alg` gets the one
+    /// its type implies: RSA → RS256, EC P-256 → ES256, P-384 → ES384,
+    /// OKP Ed25519 → EdDSA. A set with no usable key fails `build`.
+    ///
+    /// ```
+    /// use portcullis::jwt::KeyRegistry;
+    /// let jwks = serde_json::json!({ "keys": [
+    ///     { "kty": "EC", "crv": "P-256", "kid": "sig-1", "use": "sig",
+    ///       "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    ///       "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" },
+    ///     { "kty": "RSA", "kid": "enc-1", "use": "enc", "n": "AQAB", "e": "AQAB" }
+    /// ]});
+    /// let keys = KeyRegistry::builder().jwks(&jwks).build().unwrap();
+    /// assert_eq!(keys.kids().map(|(kid, alg)| (kid, alg.as_str())).collect::<Vec<_>>(), [("sig-1", "ES256")]);
+    /// assert_eq!(keys.skipped_keys().len(), 1);
+    /// ```
     pub fn jwks(mut self, jwks: &Value) -> Self {
         match jwks.get("keys").and_then(Value::as_array) {
             Some(keys) => {
-                for k in keys {
-                    self = self.jwk(k);
+                let (usable, skipped) = super::jwk::keys_from_jwks(keys);
+                if usable.is_empty() {
+                    let why = if skipped.is_empty() {
+                        "it is empty".to_owned()
+                    } else {
+                        skipped.join("; ")
+                    };
+                    return self.push(Err(ConfigError::Key(format!(
+                        "the JWKS has no usable key: {why}"
+                    ))));
                 }
+                self.keys.extend(usable);
+                self.skipped.extend(skipped);
                 self
             }
             None => self.push(Err(ConfigError::Key(
@@ -416,8 +465,16 @@ impl KeyRegistryBuilder {
             }
         }
         let jwks = json!({ "keys": keys.iter().filter_map(Key::public_jwk).collect::<Vec<_>>() });
+        for reason in &self.skipped {
+            tracing::warn!(%reason, "JWKS key skipped");
+        }
         Ok(KeyRegistry {
-            inner: Arc::new(RegistryInner { keys, active, jwks }),
+            inner: Arc::new(RegistryInner {
+                keys,
+                active,
+                jwks,
+                skipped: self.skipped,
+            }),
         })
     }
 }
