@@ -86,6 +86,23 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// `/.well-known/jwks.json`: public and cacheable.
+async fn jwks(demo: web::Data<Demo>) -> HttpResponse {
+    well_known(demo.well_known.jwks.clone())
+}
+
+/// `/.well-known/openid-configuration`: public and cacheable.
+async fn openid_configuration(demo: web::Data<Demo>) -> HttpResponse {
+    well_known(demo.well_known.openid_configuration.clone())
+}
+
+fn well_known(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", common::WELL_KNOWN_CACHE_CONTROL))
+        .body(body)
+}
+
 /// 200 `ok` when the stores answer, 503 when they do not.
 async fn ready(auth: web::Data<Authenticator>) -> Result<&'static str, Rejection> {
     auth.ready().await.map(|()| "ok")
@@ -284,6 +301,11 @@ pub fn app(
         .app_data(web::Data::new(auth.clone()))
         .app_data(web::Data::new(demo))
         .route("/ready", web::get().to(ready))
+        .route("/.well-known/jwks.json", web::get().to(jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(openid_configuration),
+        )
         .service(
             web::scope("")
                 .wrap(AuthLayer::new(auth))

@@ -84,6 +84,18 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// A public, cacheable `/.well-known/` document.
+fn well_known(body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, common::WELL_KNOWN_CACHE_CONTROL),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// 200 `ok` when the stores answer, 503 when they do not.
 async fn ready(auth: Authenticator) -> Response {
     match auth.ready().await {
@@ -316,6 +328,7 @@ pub fn app(demo: impl Into<Demo>) -> Router {
     let demo: Demo = demo.into();
     let auth: Authenticator = demo.auth.clone();
     let probe = auth.clone();
+    let (jwks, discovery) = (demo.well_known.clone(), demo.well_known.clone());
     Router::new()
         .route("/session/login", post(session_login))
         .route("/session/me", get(session_me))
@@ -349,6 +362,14 @@ pub fn app(demo: impl Into<Demo>) -> Router {
         // and neither probe reads a credential.
         .route("/health", get(health))
         .route("/ready", get(move || ready(probe.clone())))
+        .route(
+            "/.well-known/jwks.json",
+            get(move || std::future::ready(well_known(jwks.jwks.clone()))),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || std::future::ready(well_known(discovery.openid_configuration.clone()))),
+        )
 }
 
 #[allow(dead_code)] // unused when a test includes this file as a module

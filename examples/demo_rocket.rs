@@ -100,6 +100,28 @@ fn health() -> &'static str {
     "ok"
 }
 
+/// A public, cacheable `/.well-known/` document.
+#[derive(rocket::Responder)]
+#[response(content_type = "json")]
+struct WellKnownDoc(String, rocket::http::Header<'static>);
+
+fn well_known(body: String) -> WellKnownDoc {
+    WellKnownDoc(
+        body,
+        rocket::http::Header::new("Cache-Control", common::WELL_KNOWN_CACHE_CONTROL),
+    )
+}
+
+#[rocket::get("/.well-known/jwks.json")]
+fn jwks(demo: &State<Demo>) -> WellKnownDoc {
+    well_known(demo.well_known.jwks.clone())
+}
+
+#[rocket::get("/.well-known/openid-configuration")]
+fn openid_configuration(demo: &State<Demo>) -> WellKnownDoc {
+    well_known(demo.well_known.openid_configuration.clone())
+}
+
 /// 200 `ok` when the stores answer, 503 when they do not.
 #[rocket::get("/ready")]
 async fn ready(auth: &rocket::State<Authenticator>) -> Result<&'static str, Rejection> {
@@ -342,6 +364,8 @@ pub fn rocket(demo: impl Into<Demo>, port: u16) -> Rocket<Build> {
             rocket::routes![
                 health,
                 ready,
+                jwks,
+                openid_configuration,
                 session_login,
                 session_me,
                 session_admin,

@@ -32,13 +32,23 @@ pub struct TokenInfo {
     pub exp: u64,
     /// The refresh family (session) it belongs to, if any.
     pub sid: Option<String>,
+    /// The issuer, for a token of a [`TrustedIssuer`](crate::jwt::TrustedIssuer)
+    /// (whose `jti` may be empty and `iat` 0 when the token has none);
+    /// `None` for this service's own tokens.
+    pub iss: Option<String>,
 }
 
 impl TokenInfo {
     /// Token details.
     #[must_use]
     pub fn new(jti: String, iat: u64, exp: u64, sid: Option<String>) -> Self {
-        TokenInfo { jti, iat, exp, sid }
+        TokenInfo {
+            jti,
+            iat,
+            exp,
+            sid,
+            iss: None,
+        }
     }
 }
 

@@ -393,7 +393,7 @@ async fn a_foreign_jwks_is_imported_tolerantly() {
         ("rsa-enc", "enc"),
         ("p521", "P-521"),
         ("leaked", "private"),
-        ("shared", "no `alg`"),
+        ("shared", "shared secret"),
         ("weird", "no `alg`"),
     ] {
         assert!(

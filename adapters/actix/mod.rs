@@ -29,6 +29,37 @@
 //! blanket impl turns every error into `None`, failing open when the store
 //! is down. Use [`OptionalIdentity`](crate::OptionalIdentity).
 //!
+//! Resource-server mode (tokens of another issuer, feature `jwks`) needs
+//! nothing actix-specific: trust the issuer when building the
+//! [`Authenticator`](crate::Authenticator), inside the actix runtime (its
+//! keys are fetched in the background), and the same extractors accept
+//! those tokens:
+//!
+//! ```ignore
+//! use portcullis::jwt::{HttpKeySource, TrustedIssuer};
+//! use portcullis::{actix::AuthLayer, Authenticator, BearerIdentity};
+//!
+//! async fn orders(BearerIdentity(who): BearerIdentity) -> String {
+//!     who.subject().to_owned()
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let issuer = TrustedIssuer::new(HttpKeySource::jwks("https://www.googleapis.com/oauth2/v3/certs").unwrap())
+//!         .issuer("https://accounts.google.com")
+//!         .audience("my-client-id.apps.googleusercontent.com");
+//!     let auth = Authenticator::builder().without_sessions().trust(issuer).build().unwrap();
+//!     actix_web::HttpServer::new(move || {
+//!         actix_web::App::new()
+//!             .wrap(AuthLayer::new(auth.clone()))
+//!             .route("/orders", actix_web::web::get().to(orders))
+//!     })
+//!     .bind(("127.0.0.1", 8080))?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
 //! ```
 //! use actix_web::{test, web, App, HttpResponse};
 //! use portcullis::{SessionHandle, SessionIdentity, actix::AuthLayer};

@@ -98,6 +98,36 @@
 //!   500 (and logs an error) rather than letting it through;
 //!   [`catchers`] answer `{"error":"internal server error"}`,
 //!   as the other adapters do.
+//!
+//! # Resource-server mode
+//!
+//! Tokens of another issuer (feature `jwks`) need nothing Rocket-specific:
+//! trust the issuer when building the [`Authenticator`](crate::Authenticator)
+//! (inside Rocket's runtime, so its keys can be fetched in the background)
+//! and the same guards accept them.
+//!
+//! ```ignore
+//! use portcullis::jwt::{HttpKeySource, TrustedIssuer};
+//! use portcullis::{rocket::AuthLayer, Authenticator, BearerIdentity, RequireRole};
+//!
+//! #[rocket::get("/orders")]
+//! fn orders(who: RequireRole<Admin, BearerIdentity>) -> String {
+//!     who.subject().to_owned()
+//! }
+//!
+//! #[rocket::launch]
+//! async fn launch() -> _ {
+//!     let issuer = TrustedIssuer::new(HttpKeySource::discovery("https://sso.example.com/realms/shop").unwrap())
+//!         .issuer("https://sso.example.com/realms/shop")
+//!         .audience("orders")
+//!         .roles_claim("realm_access.roles");
+//!     let auth = Authenticator::builder().without_sessions().trust(issuer).build().unwrap();
+//!     rocket::build()
+//!         .attach(AuthLayer::new(auth))
+//!         .mount("/", rocket::routes![orders])
+//!         .register("/", portcullis::rocket::catchers())
+//! }
+//! ```
 
 mod catcher;
 mod fairing;

@@ -19,22 +19,26 @@ pub struct Demo {
     pub auth: Authenticator,
     roles: Arc<RwLock<HashMap<&'static str, Vec<String>>>>,
     pub fresh_auth: Duration,
+    /// What `/.well-known/` serves.
+    pub well_known: Arc<super::WellKnown>,
 }
 
 impl From<Authenticator> for Demo {
     /// The demo with the default step-up window (`FRESH_AUTH_SECS` = 300).
     fn from(auth: Authenticator) -> Self {
-        Demo::with_fresh_auth(auth, Duration::from_secs(300))
+        let well_known = super::WellKnown::new(&auth, "http://127.0.0.1:3000");
+        Demo::with(auth, Duration::from_secs(300), well_known)
     }
 }
 
 impl Demo {
     /// The demo for `settings`.
     pub fn new(auth: Authenticator, settings: &Settings) -> Self {
-        Demo::with_fresh_auth(auth, Duration::from_secs(settings.fresh_auth))
+        let well_known = super::WellKnown::new(&auth, &settings.jwt.public_url);
+        Demo::with(auth, Duration::from_secs(settings.fresh_auth), well_known)
     }
 
-    fn with_fresh_auth(auth: Authenticator, fresh_auth: Duration) -> Self {
+    fn with(auth: Authenticator, fresh_auth: Duration, well_known: super::WellKnown) -> Self {
         let roles = USERS
             .iter()
             .map(|u| (u.name, u.roles.iter().map(|r| (*r).to_owned()).collect()))
@@ -43,6 +47,7 @@ impl Demo {
             auth,
             roles: Arc::new(RwLock::new(roles)),
             fresh_auth,
+            well_known: Arc::new(well_known),
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
-use portcullis::jwt::{KeyRegistry, MemoryRevocationList, RevocationList, TokenConfig};
+use portcullis::jwt::{MemoryRevocationList, RevocationList, TokenConfig};
 use portcullis::store::{MemoryStore, SessionStore};
 use portcullis::CookiePolicy;
 use portcullis::CsrfConfig;
@@ -17,9 +17,12 @@ use portcullis::{SessionConfig, SessionLimitPolicy};
 
 mod accounts;
 mod audit;
+mod signing;
 
 pub use accounts::*;
 pub use audit::JsonLinesSink;
+#[allow(unused_imports)] // demo_resource publishes nothing
+pub use signing::{JwtSettings, WellKnown, WELL_KNOWN_CACHE_CONTROL};
 
 /// Demo settings, read from the environment (see DEMO_CONTRACT.md).
 #[derive(Clone)]
@@ -28,7 +31,8 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// `DATABASE_URL`: `postgres://...` or `sqlite://PATH`.
     pub database_url: Option<String>,
-    pub jwt_secret: Option<Vec<u8>>,
+    /// `JWT_*` and `PUBLIC_URL`: how tokens are signed, and published.
+    pub jwt: JwtSettings,
     pub access_ttl: u64,
     pub refresh_ttl: u64,
     pub session_idle: u64,
@@ -60,7 +64,7 @@ impl std::fmt::Debug for Settings {
                 "database_url",
                 &self.database_url.as_ref().map(|_| "REDACTED"),
             )
-            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "REDACTED"))
+            .field("jwt", &self.jwt)
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("session_idle", &self.session_idle)
@@ -104,13 +108,6 @@ impl Settings {
 
     /// Read settings through `get` (tests pass a map).
     pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, String> {
-        let jwt_secret = match get("JWT_SECRET") {
-            Some(s) if s.len() < 32 => {
-                return Err("JWT_SECRET must be at least 32 bytes".into());
-            }
-            Some(s) => Some(s.into_bytes()),
-            None => None,
-        };
         let insecure_cookies = match get("INSECURE_COOKIES").as_deref() {
             None | Some("" | "0") => false,
             Some("1") => true,
@@ -131,11 +128,12 @@ impl Settings {
         }
         let trusted_proxies = get("TRUSTED_PROXIES").unwrap_or_default();
         let trusted_origins = origins(&get("TRUSTED_ORIGINS").unwrap_or_default())?;
+        let port = number(get, "PORT", 3000u16, 0)?;
         Ok(Settings {
-            port: number(get, "PORT", 3000u16, 0)?,
+            port,
             redis_url,
             database_url,
-            jwt_secret,
+            jwt: JwtSettings::from_vars(get, port)?,
             access_ttl: number(get, "ACCESS_TTL_SECS", 900u64, 1)?,
             refresh_ttl: number(get, "REFRESH_TTL_SECS", 1_209_600u64, 1)?,
             session_idle: number(get, "SESSION_IDLE_SECS", 1_800u64, 1)?,
@@ -336,18 +334,10 @@ pub async fn authenticator(settings: &Settings) -> Result<Authenticator, String>
 /// Build the demo's `Authenticator` over the given stores (tests inject
 /// failing stores here).
 pub fn authenticator_with(settings: &Settings, stores: Stores) -> Result<Authenticator, String> {
-    let secret = match &settings.jwt_secret {
-        Some(s) => s.clone(),
-        None => {
-            let mut s = vec![0u8; 32];
-            getrandom_fill(&mut s)?;
-            s
-        }
-    };
-    let keys = KeyRegistry::hs256("demo", &secret).map_err(|e| e.to_string())?;
+    let keys = settings.jwt.registry()?;
     let tokens = TokenConfig::new(keys)
-        .issuer(TOKEN_ISSUER)
-        .audience(TOKEN_AUDIENCE)
+        .issuer(settings.jwt.issuer.clone())
+        .audience(settings.jwt.audience.clone())
         .access_ttl(Duration::from_secs(settings.access_ttl))
         .refresh_ttl(Duration::from_secs(settings.refresh_ttl))
         .max_families_per_user(Some(settings.max_sessions_per_user));
@@ -387,21 +377,11 @@ pub fn authenticator_with(settings: &Settings, stores: Stores) -> Result<Authent
         .map_err(|e| format!("the settings (e.g. TRUSTED_PROXIES) are invalid: {e}"))
 }
 
-fn getrandom_fill(buf: &mut [u8]) -> Result<(), String> {
-    // The demo draws its per-process JWT secret from the same OS RNG as IDs.
-    getrandom::fill(buf).map_err(|e| e.to_string())
-}
-
 /// Print a start-up error and exit non-zero (bad settings stop the server).
 pub fn exit_with(message: &str) -> ! {
     eprintln!("error: {message}");
     std::process::exit(2)
 }
-
-/// The `iss` the demos put in their tokens (and require).
-pub const TOKEN_ISSUER: &str = "portcullis-demo";
-/// The `aud` the demos put in their tokens (and require).
-pub const TOKEN_AUDIENCE: &str = "portcullis-demo";
 
 /// Request body of both login routes (`remember` only matters to the
 /// session login; a non-boolean is a 400).

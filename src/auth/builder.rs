@@ -58,6 +58,8 @@ pub struct AuthenticatorBuilder {
     throttle: LoginThrottle,
     events: Option<Arc<dyn EventSink>>,
     loader: Option<Arc<dyn super::UserLoader>>,
+    #[cfg(feature = "jwks")]
+    issuers: Vec<crate::jwt::TrustedIssuer>,
 }
 
 impl std::fmt::Debug for AuthenticatorBuilder {
@@ -102,6 +104,16 @@ impl AuthenticatorBuilder {
     /// Enable token mode with these settings.
     pub fn tokens(mut self, tokens: TokenConfig) -> Self {
         self.tokens = Some(tokens);
+        self
+    }
+    /// Accept the access tokens of another issuer (resource-server mode;
+    /// feature `jwks`), beside or instead of this service's own token
+    /// mode; call again for each issuer. See
+    /// [`TrustedIssuer`](crate::jwt::TrustedIssuer). Building then starts
+    /// fetching its keys, and must happen inside a Tokio runtime.
+    #[cfg(feature = "jwks")]
+    pub fn trust(mut self, issuer: crate::jwt::TrustedIssuer) -> Self {
+        self.issuers.push(issuer);
         self
     }
     /// CSRF settings.
@@ -212,11 +224,17 @@ impl AuthenticatorBuilder {
     /// store that offers no revocation list and none was given (the
     /// revocations would otherwise stay in one process).
     pub fn build(self) -> Result<Authenticator, ConfigError> {
-        if self.sessions.is_none() && self.tokens.is_none() {
+        #[cfg(feature = "jwks")]
+        let trusted = !self.issuers.is_empty();
+        #[cfg(not(feature = "jwks"))]
+        let trusted = false;
+        if self.sessions.is_none() && self.tokens.is_none() && !trusted {
             return Err(ConfigError::Invalid(
-                "enable sessions, tokens or both".into(),
+                "enable sessions, tokens or both (or trust an issuer's tokens)".into(),
             ));
         }
+        #[cfg(feature = "jwks")]
+        let issuers = trusted_issuers(self.issuers, self.tokens.as_ref())?;
         let proxies = match self.proxies? {
             p if self.standard_forwarded => p.with_forwarded(),
             p => p,
@@ -274,6 +292,8 @@ impl AuthenticatorBuilder {
                 store,
                 clock,
                 loader: self.loader,
+                #[cfg(feature = "jwks")]
+                issuers,
             }),
         })
     }
@@ -294,6 +314,32 @@ impl Authenticator {
             throttle: LoginThrottle::default(),
             events: None,
             loader: None,
+            #[cfg(feature = "jwks")]
+            issuers: Vec::new(),
         }
     }
+}
+
+/// Build the trusted issuers, each `iss` name owned by one of them only
+/// and never by this service's own token mode.
+#[cfg(feature = "jwks")]
+fn trusted_issuers(
+    issuers: Vec<crate::jwt::TrustedIssuer>,
+    own: Option<&TokenConfig>,
+) -> Result<Vec<crate::jwt::foreign::ForeignVerifier>, ConfigError> {
+    let own = own.and_then(TokenConfig::own_issuer);
+    let mut seen: Vec<&str> = Vec::new();
+    for name in issuers.iter().flat_map(|i| i.names()) {
+        if seen.contains(&name.as_str()) || own == Some(name.as_str()) {
+            return Err(ConfigError::Jwt(format!(
+                "issuer `{name}` is configured twice: each issuer's tokens are verified with \
+                 its own keys and settings only"
+            )));
+        }
+        seen.push(name);
+    }
+    issuers
+        .into_iter()
+        .map(crate::jwt::TrustedIssuer::build)
+        .collect()
 }

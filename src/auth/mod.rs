@@ -41,6 +41,7 @@ use crate::request::RequestView;
 use crate::session::{ClientInfo, SessionManager};
 use crate::throttle::{LoginAttempt, Throttle};
 
+mod bearer;
 mod builder;
 mod data;
 mod devices;
@@ -75,6 +76,9 @@ pub(super) struct Inner {
     pub(super) clock: crate::clock::SharedClock,
     /// The application's per-request user lookup, if any.
     pub(super) loader: Option<Arc<dyn UserLoader>>,
+    /// Other services whose tokens are accepted.
+    #[cfg(feature = "jwks")]
+    pub(super) issuers: Vec<crate::jwt::foreign::ForeignVerifier>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -95,7 +99,8 @@ impl Authenticator {
     /// Whether the stores answer: a readiness probe for a `/ready` route
     /// (a liveness route such as `/health` should not touch the store).
     /// Asks the session store and, in token mode, the refresh-family store
-    /// and the revocation list, once each.
+    /// and the revocation list, once each; with trusted issuers (feature
+    /// `jwks`), 503 until each has had its keys loaded once.
     ///
     /// ```
     /// use portcullis::Authenticator;
@@ -118,7 +123,7 @@ impl Authenticator {
         if let Some(t) = &self.inner.tokens {
             t.ping().await.map_err(down)?;
         }
-        Ok(())
+        self.issuers_ready()
     }
 
     /// The session manager, when sessions are enabled.
@@ -275,9 +280,10 @@ impl Authenticator {
         // Bearer first: the Authorization header wins over a cookie. With
         // token mode off it is not ours at all (a gateway may inject its
         // own identity token), so it is ignored.
-        let bearer = match &self.inner.tokens {
-            Some(_) => parse_bearer(&view.authorization),
-            None => Ok(None),
+        let bearer = if self.accepts_bearer() {
+            parse_bearer(&view.authorization)
+        } else {
+            Ok(None)
         };
         match bearer {
             Err(kind) => {
@@ -285,16 +291,12 @@ impl Authenticator {
                 return outcome;
             }
             Ok(Some(token)) => {
-                outcome.state = match &self.inner.tokens {
-                    Some(tokens) => match tokens.authenticate(token).await {
-                        Ok(id) => AuthState::Authenticated(id),
-                        Err(RejectionKind::StoreUnavailable) => {
-                            AuthState::Failed(Rejection::bearer(RejectionKind::StoreUnavailable))
-                        }
-                        Err(kind) => AuthState::Anonymous(Rejection::bearer(kind)),
-                    },
-                    // Unreachable: without token mode `bearer` is `None`.
-                    None => AuthState::Anonymous(Rejection::bearer(RejectionKind::InvalidToken)),
+                outcome.state = match self.bearer(token).await {
+                    Ok(id) => AuthState::Authenticated(id),
+                    Err(RejectionKind::StoreUnavailable) => {
+                        AuthState::Failed(Rejection::bearer(RejectionKind::StoreUnavailable))
+                    }
+                    Err(kind) => AuthState::Anonymous(Rejection::bearer(kind)),
                 };
                 return outcome;
             }

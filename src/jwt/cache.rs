@@ -40,6 +40,10 @@ pub(crate) struct Verified {
     pub(crate) nbf: Option<u64>,
     pub(crate) iat: u64,
     pub(crate) issued_ms: u64,
+    /// The key-set generation that verified it (fetched keys change; our
+    /// own never do: 0).
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) generation: u64,
 }
 
 impl Verified {
@@ -57,6 +61,7 @@ impl Verified {
             nbf,
             iat,
             issued_ms,
+            generation: 0,
         }
     }
 }

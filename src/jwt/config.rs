@@ -130,6 +130,12 @@ impl TokenConfig {
 }
 
 impl TokenConfig {
+    /// The configured issuer, if any.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn own_issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
     /// The `iss` we write, and require (exactly) on every token.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());

@@ -286,11 +286,15 @@ impl TokenService {
             return Err(INVALID);
         };
         let inner = &*self.inner;
-        inner
-            .revocations
-            .revoke_token(&info.jti, info.exp.saturating_add(inner.validation.leeway))
-            .await
-            .map_err(|e| store_failure(&e))?;
+        // A trusted issuer's token may have no `jti`: revoking "" would
+        // refuse every such token (the family and cut-offs still apply).
+        if !info.jti.is_empty() {
+            inner
+                .revocations
+                .revoke_token(&info.jti, info.exp.saturating_add(inner.validation.leeway))
+                .await
+                .map_err(|e| store_failure(&e))?;
+        }
         if let Some(key) = info.sid.as_deref().and_then(SessionKey::from_hex) {
             self.end_family(&key).await?;
         }

@@ -141,7 +141,8 @@ fn implied_alg(m: &Map<String, Value>) -> Option<&'static str> {
 
 /// The usable keys of a JWKS's `keys` array, tolerantly, as identity
 /// providers publish them: a key that cannot verify our tokens (an
-/// encryption key, an unknown type or curve, private material, a missing
+/// encryption key, a shared secret beside public keys, an unknown type or
+/// curve, private material, a missing
 /// `kid` among several keys, a `kid` that names several keys, anything
 /// the strict import refuses) is
 /// skipped with a reason instead of failing the set; a key without `alg`
@@ -152,6 +153,12 @@ pub(crate) fn keys_from_jwks(keys: &[Value]) -> (Vec<Key>, Vec<String>) {
     let mut skipped = Vec::new();
     let kid_of = |jwk: &Value| jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
     let kids: Vec<Option<String>> = keys.iter().map(kid_of).collect();
+    let kty = |jwk: &Value| jwk.get("kty").and_then(Value::as_str).map(str::to_owned);
+    // A set with public keys is a published one: a secret in it is nobody's
+    // secret (and a registry never mixes the two).
+    let published = keys
+        .iter()
+        .any(|k| matches!(kty(k).as_deref(), Some("RSA" | "EC" | "OKP")));
     for (i, jwk) in keys.iter().enumerate() {
         let Some(m) = jwk.as_object() else {
             skipped.push(format!("key {i}: not a JSON object"));
@@ -165,6 +172,12 @@ pub(crate) fn keys_from_jwks(keys: &[Value]) -> (Vec<Key>, Vec<String>) {
         // is trusted, even when the other is unusable anyway.
         if kids[i].is_some() && kids.iter().filter(|k| **k == kids[i]).count() > 1 {
             skipped.push(format!("{name}: its `kid` names several keys of the set"));
+            continue;
+        }
+        if published && kty(jwk).as_deref() == Some("oct") {
+            skipped.push(format!(
+                "{name}: a shared secret (`oct`) in a published key set"
+            ));
             continue;
         }
         let mut m = m.clone();

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
+use super::algorithm::Algorithm;
 use super::error::JwtError;
 use super::json::{is_object, set_once, Str};
 
@@ -279,5 +280,36 @@ mod tests {
         assert!(ok(r#"{"alg":"HS256","crit":[]}"#).is_err());
         assert!(ok(r#"{"alg":"HS256","cty":"JWT"}"#).is_err());
         assert!(ok(r#"{"alg":"HS256","b64":false}"#).is_err());
+    }
+}
+
+/// A verified JWS (signature and header checked; no claim checked).
+///
+/// `Debug` shows the payload's length only.
+///
+/// ```ignore
+/// use portcullis::jwt::KeyRegistry;
+/// let keys = KeyRegistry::hs256("k1", &[7u8; 32]).unwrap();
+/// assert!(keys.verify_jws(b"eyJhbGciOiJub25lIn0.e30.").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
+pub struct Jws {
+    /// The algorithm (that of the key that verified it).
+    pub alg: Algorithm,
+    /// The `kid` of the key that verified it.
+    pub kid: String,
+    /// The decoded payload.
+    pub payload: Vec<u8>,
+}
+
+impl fmt::Debug for Jws {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jws")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .field("payload", &format_args!("[{} bytes]", self.payload.len()))
+            .finish()
     }
 }

@@ -8,40 +8,9 @@ use serde_json::{json, Value};
 
 use super::algorithm::Algorithm;
 use super::error::JwtError;
-use super::jws::{self, Header, Segments, SMALL_DECODE};
+use super::jws::{self, Header, Jws, Segments, SMALL_DECODE};
 use super::material::{from_private_pem, from_public_pem, HmacKey, Key, Material};
 use crate::error::ConfigError;
-
-/// A verified JWS (signature and header checked; no claim checked).
-///
-/// `Debug` shows the payload's length only.
-///
-/// ```ignore
-/// use portcullis::jwt::KeyRegistry;
-/// let keys = KeyRegistry::hs256("k1", &[7u8; 32]).unwrap();
-/// assert!(keys.verify_jws(b"eyJhbGciOiJub25lIn0.e30.").is_err());
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-#[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
-pub struct Jws {
-    /// The algorithm (that of the key that verified it).
-    pub alg: Algorithm,
-    /// The `kid` of the key that verified it.
-    pub kid: String,
-    /// The decoded payload.
-    pub payload: Vec<u8>,
-}
-
-impl fmt::Debug for Jws {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Jws")
-            .field("alg", &self.alg)
-            .field("kid", &self.kid)
-            .field("payload", &format_args!("[{} bytes]", self.payload.len()))
-            .finish()
-    }
-}
 
 /// The signing and verification keys of a [`TokenService`](super::TokenService):
 /// `kid` -> (key, algorithm).
@@ -103,6 +72,7 @@ impl KeyRegistry {
             active: None,
             error: None,
             skipped: Vec::new(),
+            thumbprint_kids: false,
         }
     }
 
@@ -275,6 +245,7 @@ pub struct KeyRegistryBuilder {
     active: Option<String>,
     error: Option<ConfigError>,
     skipped: Vec<String>,
+    thumbprint_kids: bool,
 }
 
 impl fmt::Debug for KeyRegistryBuilder {
@@ -365,8 +336,9 @@ impl KeyRegistryBuilder {
     /// another portcullis service). Unlike [`jwk`](Self::jwk), a key that
     /// cannot verify tokens is skipped with a reason (logged at `warn` by
     /// [`build`](Self::build), listed by [`KeyRegistry::skipped_keys`])
-    /// instead of failing the set: an encryption key (`use: enc`), an
-    /// unknown `kty` or curve, private members, an unsupported `alg`, a
+    /// instead of failing the set: an encryption key (`use: enc`), a shared
+    /// secret (`oct`) beside public keys, an unknown `kty` or curve, private
+    /// members, an unsupported `alg`, a
     /// key without `kid` among several, every key of a `kid` that names
     /// several (ambiguous). A key without `alg` gets the one
     /// its type implies: RSA → RS256, EC P-256 → ES256, P-384 → ES384,
@@ -408,6 +380,31 @@ impl KeyRegistryBuilder {
         }
     }
 
+    /// Name every public/private key pair by its RFC 7638 JWK thumbprint
+    /// instead of the `kid` it was added with, so every instance that loads
+    /// the same key file names it the same way, and a key's name says which
+    /// key it is. HMAC secrets keep their `kid`. [`active`](Self::active)
+    /// then takes the thumbprint.
+    ///
+    /// ```
+    /// use portcullis::jwt::{Algorithm, KeyRegistry};
+    /// let pem = b"-----BEGIN PRIVATE KEY-----\n\
+    ///     MC4CAQAwBQYDK2VwBCIEIJ4Bx4+kEMx/vvVjXRx1WYSdspSnP4KAwn9hjMy0aAEh\n\
+    ///     -----END PRIVATE KEY-----\n";
+    /// let keys = KeyRegistry::builder()
+    ///     .private_pem("placeholder", Algorithm::EdDSA, pem)
+    ///     .thumbprint_kids()
+    ///     .build()
+    ///     .unwrap();
+    /// let kid = keys.active_kid().unwrap();
+    /// assert_eq!(kid.len(), 43); // base64url of a SHA-256
+    /// assert_eq!(keys.jwks()["keys"][0]["kid"], kid);
+    /// ```
+    pub fn thumbprint_kids(mut self) -> Self {
+        self.thumbprint_kids = true;
+        self
+    }
+
     /// Which key signs. Default: the first key added that can sign.
     pub fn active(mut self, kid: impl Into<String>) -> Self {
         self.active = Some(kid.into());
@@ -425,7 +422,16 @@ impl KeyRegistryBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let keys = self.keys;
+        let mut keys = self.keys;
+        if self.thumbprint_kids {
+            keys = keys
+                .into_iter()
+                .map(|k| match k.thumbprint() {
+                    Some(kid) => Key::new(kid, k.alg, k.material),
+                    None => Ok(k),
+                })
+                .collect::<Result<_, _>>()?;
+        }
         if keys.is_empty() {
             return Err(ConfigError::Key("the key registry is empty".into()));
         }

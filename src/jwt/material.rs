@@ -151,6 +151,31 @@ impl Key {
     }
 }
 
+impl Key {
+    /// The RFC 7638 JWK thumbprint (SHA-256) of a public key: its required
+    /// members in lexicographic order, no whitespace, hashed, base64url.
+    /// `None` for an HMAC secret.
+    pub(crate) fn thumbprint(&self) -> Option<String> {
+        use sha2::Digest as _;
+        let Material::Asymmetric { public, .. } = &self.material else {
+            return None;
+        };
+        let kty = public.get("kty")?.as_str()?;
+        let members: &[&str] = match kty {
+            "RSA" => &["e", "kty", "n"],
+            "EC" => &["crv", "kty", "x", "y"],
+            _ => &["crv", "kty", "x"],
+        };
+        let mut canonical = Map::new();
+        for m in members {
+            canonical.insert((*m).to_owned(), public.get(*m)?.clone());
+        }
+        // serde_json's map is ordered by key, and `to_string` is compact.
+        let digest = Sha256::digest(Value::Object(canonical).to_string().as_bytes());
+        Some(URL_SAFE_NO_PAD.encode(digest))
+    }
+}
+
 fn b64(bytes: &[u8]) -> Value {
     Value::String(URL_SAFE_NO_PAD.encode(bytes))
 }

@@ -6,6 +6,11 @@
 //! - [`RevocationList`] / [`MemoryRevocationList`]: revoke by `jti` or by
 //!   subject-and-instant.
 //! - [`parse_bearer`]: the `Authorization: Bearer` header (RFC 6750).
+//! - Resource-server mode (feature `jwks`): `TrustedIssuer` accepts the
+//!   tokens of another issuer, with keys from a `KeySource` such as
+//!   `HttpKeySource` (a JWKS URL or OpenID discovery), refreshed in the
+//!   background; [`TokenService::jwks`] and
+//!   [`TokenService::openid_configuration`] publish this service's keys.
 //!
 //! # Verification policy
 //!
@@ -88,12 +93,18 @@ mod claims;
 pub(crate) mod config;
 mod error;
 mod family;
+#[cfg(feature = "jwks")]
+pub(crate) mod foreign;
+#[cfg(feature = "jwks")]
+mod http_source;
 mod json;
 mod jwk;
 mod jws;
 mod keys;
 mod material;
 mod refresh;
+#[cfg(feature = "jwks")]
+mod remote;
 mod revocation;
 mod service;
 mod validation;
@@ -104,7 +115,13 @@ pub(crate) use bearer::parse_bearer;
 pub use claims::{Audience, Claims};
 pub use config::TokenConfig;
 pub use error::JwtError;
+#[cfg(feature = "jwks")]
+pub use foreign::TrustedIssuer;
+#[cfg(feature = "jwks")]
+pub use http_source::HttpKeySource;
 pub use keys::{KeyRegistry, KeyRegistryBuilder};
+#[cfg(feature = "jwks")]
+pub use remote::{FetchedKeys, KeySource};
 pub use revocation::{MemoryRevocationList, RevocationList};
 
 /// Internals re-exported for the crate's own fuzz targets, benches and
@@ -114,8 +131,8 @@ pub(crate) mod internal {
     pub use super::backend::BACKEND;
     pub use super::bearer::parse_bearer;
     pub use super::claims::RESERVED_CLAIMS;
+    pub use super::jws::Jws;
     pub use super::jws::{MAX_KID_LEN, MAX_TOKEN_LEN};
-    pub use super::keys::Jws;
     pub use super::validation::DEFAULT_LEEWAY;
 }
 pub use service::{TokenPair, TokenService};

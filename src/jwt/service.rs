@@ -233,10 +233,54 @@ impl TokenService {
         &self.inner.keys
     }
 
-    /// The public keys as a JWKS document (HMAC keys never appear).
+    /// The public keys as a JWKS document (HMAC keys never appear): what
+    /// `GET /.well-known/jwks.json` serves, so that resource servers
+    /// ([`TrustedIssuer`](super::TrustedIssuer)) can verify this service's
+    /// tokens. Every registered key is in it, the previous ones of a
+    /// rotation too, as long as they stay in the registry (keep them until
+    /// the last token they signed has expired: the access-token lifetime
+    /// after the switch). Serve it with `Cache-Control: public,
+    /// max-age=300`, well under that lifetime, so a new key reaches
+    /// verifiers before its tokens are common (they also refetch on an
+    /// unknown `kid`).
     #[must_use]
     pub fn jwks(&self) -> Value {
         self.inner.keys.jwks()
+    }
+
+    /// The OpenID Connect discovery document of this issuer, as much of it
+    /// as a resource server needs (`issuer`, `jwks_uri`,
+    /// `id_token_signing_alg_values_supported`), for
+    /// `GET /.well-known/openid-configuration`; `None` without an
+    /// [`issuer`](super::TokenConfig::issuer). `jwks_uri` is where you
+    /// serve [`jwks`](Self::jwks), from your configured public URL, never
+    /// from a request's `Host` (the document is public and cached).
+    ///
+    /// ```
+    /// use portcullis::jwt::{KeyRegistry, TokenConfig};
+    /// use portcullis::Authenticator;
+    /// let auth = Authenticator::builder()
+    ///     .tokens(TokenConfig::new(KeyRegistry::hs256("k1", &[9u8; 32]).unwrap()).issuer("https://auth.example"))
+    ///     .build()
+    ///     .unwrap();
+    /// let doc = auth.tokens().unwrap().openid_configuration("https://auth.example/.well-known/jwks.json").unwrap();
+    /// assert_eq!(doc["issuer"], "https://auth.example");
+    /// assert_eq!(doc["id_token_signing_alg_values_supported"][0], "HS256");
+    /// ```
+    #[must_use]
+    pub fn openid_configuration(&self, jwks_uri: &str) -> Option<Value> {
+        let issuer = self.inner.validation.issuer.as_deref()?;
+        let mut algs: Vec<&str> = Vec::new();
+        for (_, alg) in self.inner.keys.kids() {
+            if !algs.contains(&alg.as_str()) {
+                algs.push(alg.as_str());
+            }
+        }
+        Some(serde_json::json!({
+            "issuer": issuer,
+            "jwks_uri": jwks_uri,
+            "id_token_signing_alg_values_supported": algs,
+        }))
     }
 
     // ----- signing ------------------------------------------------------

@@ -120,8 +120,20 @@ impl TokenService {
                 return Err(RejectionKind::InvalidToken);
             }
         };
+        self.check_revoked(&identity, issued_ms).await?;
+        Ok(identity)
+    }
+
+    /// Ask the revocation list about a verified bearer token (ours, or a
+    /// trusted issuer's: an empty `jti` is never revoked, subject cut-offs
+    /// apply to both), once.
+    pub(crate) async fn check_revoked(
+        &self,
+        identity: &Identity,
+        issued_ms: u64,
+    ) -> Result<(), RejectionKind> {
         let AuthMethod::Bearer(info) = identity.method() else {
-            return Err(RejectionKind::InvalidToken); // built as Bearer above
+            return Err(RejectionKind::InvalidToken);
         };
         match self
             .inner
@@ -134,7 +146,7 @@ impl TokenService {
             )
             .await
         {
-            Ok(false) => Ok(identity),
+            Ok(false) => Ok(()),
             Ok(true) => {
                 tracing::debug!("bearer token refused: revoked");
                 Err(RejectionKind::InvalidToken)

@@ -83,6 +83,7 @@ pub trait Harness {
 mod accounts;
 pub mod failing;
 mod throttle;
+mod well_known;
 pub use accounts::{
     admin_routes, reauth_is_throttled, session_data, session_list_v2, session_logout_others,
     session_remember, session_revoke, session_step_up, token_devices,
@@ -92,6 +93,7 @@ pub use failing::{failing_stores, FailingRevocationList, FailingStore, Outage};
 pub use throttle::{
     login_throttling, login_throttling_answer_order, login_throttling_unknown_user,
 };
+pub use well_known::well_known;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -112,7 +114,11 @@ pub const SUITE_SETTINGS: &[(&str, &str)] = &[
     ("TRUSTED_ORIGINS", TRUSTED_ORIGIN),
     // The step-up row waits for a login to go stale.
     ("FRESH_AUTH_SECS", "2"),
+    ("PUBLIC_URL", PUBLIC_URL),
 ];
+
+/// The suite's `PUBLIC_URL` (the discovery document's `jwks_uri` base).
+pub const PUBLIC_URL: &str = "https://api.portcullis.test";
 
 /// The suite's trusted front-end origin (`TRUSTED_ORIGINS`).
 pub const TRUSTED_ORIGIN: &str = "https://app.portcullis.test";
@@ -405,7 +411,7 @@ macro_rules! rows {
             same_failures_are_many, login_throttling, login_throttling_unknown_user,
             login_throttling_answer_order, session_list_v2, session_revoke,
             session_logout_others, session_data, session_remember, session_step_up,
-            token_devices, admin_routes, reauth_is_throttled);
+            token_devices, admin_routes, reauth_is_throttled, well_known);
     };
     (@each #[$test:meta] $make:expr; $($row:ident),* $(,)?) => {
         $(
