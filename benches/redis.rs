@@ -6,17 +6,23 @@
 //! - `redis/authenticate_session_hit`: a GET with a valid session cookie,
 //!   10k live sessions in Redis (one `GET` round trip);
 //! - `redis/authenticate_session_miss`: an unknown cookie;
-//! - `redis/is_revoked`: the revocation check (one pipelined round trip);
+//! - `redis/is_revoked`: the revocation check (three GETs sent at once: one
+//!   round trip);
 //! - `redis/authenticate_bearer`: JWT verification plus the revocation check;
 //! - then a manual loop that records every call's latency and prints
 //!   p50/p90/p99/p99.9, sequentially and with 64 concurrent tasks sharing
 //!   the one multiplexed connection (throughput included).
+//!
+//! The manual loop runs twice: against one `redis-server`, then against a
+//! local 3-primary, 3-replica Redis Cluster (`tests/support/redis_cluster.rs`).
 //!
 //! Set `PORTCULLIS_BENCH_CALLS` to change the manual loop's call count
 //! (default 20 000).
 
 #[path = "support/fixtures.rs"]
 mod fixtures;
+#[path = "../tests/support/redis_cluster.rs"]
+mod redis_cluster;
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
 
@@ -38,8 +44,16 @@ use redis_server::RedisServer;
 
 const SESSIONS: usize = 10_000;
 
+/// The server a fixture runs against (kept alive with it).
+#[allow(dead_code)] // held for its Drop
+enum Server {
+    External,
+    Node(RedisServer),
+    Cluster(redis_cluster::Cluster),
+}
+
 struct Fixture {
-    _server: Option<RedisServer>,
+    _server: Server,
     auth: Arc<Authenticator>,
     tokens: Arc<TokenService>,
     list: Arc<RedisRevocationList>,
@@ -49,20 +63,34 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let (server, url) = match std::env::var("PORTCULLIS_BENCH_REDIS_URL") {
-        Ok(url) => (None, url),
+        Ok(url) => (Server::External, url),
         Err(_) => {
             let s = RedisServer::start();
             let url = s.url();
-            (Some(s), url)
+            (Server::Node(s), url)
         }
     };
-    let store = Arc::new(
-        RedisStore::builder()
-            .prefix("bench:")
-            .connect(&url)
-            .await
-            .expect("connect to redis"),
-    );
+    let store = RedisStore::builder()
+        .prefix("bench:")
+        .connect(&url)
+        .await
+        .expect("connect to redis");
+    fixture_on(server, store).await
+}
+
+/// The same on a local 3-primary, 3-replica Redis Cluster.
+async fn cluster_fixture() -> Fixture {
+    let cluster = redis_cluster::Cluster::start();
+    let store = RedisStore::builder()
+        .prefix("bench:")
+        .connect_cluster(&cluster.seeds())
+        .await
+        .expect("connect to the cluster");
+    fixture_on(Server::Cluster(cluster), store).await
+}
+
+async fn fixture_on(server: Server, store: RedisStore) -> Fixture {
+    let store = Arc::new(store);
     let list = Arc::new(RedisRevocationList::from_store(&store));
     let now = SystemClock.now();
     let mut cookies = Vec::with_capacity(1_000);
@@ -225,9 +253,23 @@ fn latency_report(_: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let f = rt.block_on(fixture());
-    println!("\nper-call latency against a local redis-server (loopback):");
+    for (name, cluster) in [
+        ("a local redis-server", false),
+        ("a local Redis Cluster", true),
+    ] {
+        let f = rt.block_on(async {
+            if cluster {
+                cluster_fixture().await
+            } else {
+                fixture().await
+            }
+        });
+        println!("\nper-call latency against {name} (loopback):");
+        report(&rt, &f, calls);
+    }
+}
 
+fn report(rt: &tokio::runtime::Runtime, f: &Fixture, calls: usize) {
     rt.block_on(async {
         // Warm up (scripts loaded, connection established, caches hot).
         for i in 0..1_000 {
@@ -320,7 +362,6 @@ fn latency_report(_: &mut Criterion) {
         samples,
         wall.elapsed(),
     );
-    drop(f);
 }
 
 criterion_group!(benches, criterion_benches, latency_report);

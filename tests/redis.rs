@@ -122,8 +122,11 @@ async fn records_live_under_hashed_keys_with_ttls() {
     let mut c = raw(&server).await;
     let mut keys: Vec<String> = c.keys("*").await.expect("keys");
     keys.sort();
-    let record_key = format!("{PREFIX}s:{}", login.key.to_hex());
-    assert_eq!(keys, vec![record_key.clone(), format!("{PREFIX}u:alice")]);
+    let record_key = format!("{PREFIX}s:{{{}}}", login.key.to_hex());
+    assert_eq!(
+        keys,
+        vec![record_key.clone(), format!("{PREFIX}u:{{alice}}")]
+    );
     assert!(
         keys.iter().all(|k| !k.contains(&login.cookie_value)),
         "the raw session ID must never reach Redis"
@@ -139,15 +142,15 @@ async fn records_live_under_hashed_keys_with_ttls() {
         (595_000..=600_000).contains(&rec_ttl),
         "record TTL follows the idle expiry: {rec_ttl}"
     );
-    let idx_ttl: i64 = c.pttl(format!("{PREFIX}u:alice")).await.expect("pttl");
+    let idx_ttl: i64 = c.pttl(format!("{PREFIX}u:{{alice}}")).await.expect("pttl");
     assert!(
         idx_ttl >= rec_ttl - 50,
         "index TTL {idx_ttl} must cover the record's {rec_ttl}"
     );
     let members: Vec<String> = c
-        .smembers(format!("{PREFIX}u:alice"))
+        .zrange(format!("{PREFIX}u:{{alice}}"), 0, -1)
         .await
-        .expect("smembers");
+        .expect("zrange");
     assert_eq!(members, vec![login.key.to_hex()]);
 
     // An update with a later idle expiry moves the TTL and the index TTL.
@@ -159,7 +162,7 @@ async fn records_live_under_hashed_keys_with_ttls() {
         (1_795_000..=1_800_000).contains(&rec_ttl),
         "update moves the TTL: {rec_ttl}"
     );
-    let idx_ttl: i64 = c.pttl(format!("{PREFIX}u:alice")).await.expect("pttl");
+    let idx_ttl: i64 = c.pttl(format!("{PREFIX}u:{{alice}}")).await.expect("pttl");
     assert!(
         idx_ttl >= rec_ttl - 50,
         "index TTL {idx_ttl} must follow the record's {rec_ttl}"
@@ -192,7 +195,7 @@ async fn load_hides_expired_records_before_their_ttl_fires() {
     );
     let mut c = raw(&server).await;
     let exists: bool = c
-        .exists(format!("{PREFIX}s:{}", k.to_hex()))
+        .exists(format!("{PREFIX}s:{{{}}}", k.to_hex()))
         .await
         .expect("exists");
     assert!(
@@ -218,14 +221,14 @@ async fn records_vanish_when_their_ttl_fires_and_the_index_is_pruned() {
         .await
         .expect("create");
     let mut c = raw(&server).await;
-    let index = format!("{PREFIX}u:carol");
-    let n: usize = c.scard(&index).await.expect("scard");
+    let index = format!("{PREFIX}u:{{carol}}");
+    let n: usize = c.zcard(&index).await.expect("zcard");
     assert_eq!(n, 2);
     tokio::time::sleep(Duration::from_millis(2_200)).await;
     let listed = s.list_user("carol").await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].0, long);
-    let n: usize = c.scard(&index).await.expect("scard");
+    let n: usize = c.zcard(&index).await.expect("zcard");
     assert_eq!(n, 1, "list_user prunes index entries whose record expired");
     assert_eq!(s.delete_user("carol").await.expect("delete_user"), 1);
     let exists: bool = c.exists(&index).await.expect("exists");
@@ -326,7 +329,7 @@ async fn a_corrupt_record_is_a_backend_error_not_a_panic() {
     let k = key();
     let mut c = raw(&server).await;
     let _: () = c
-        .set(format!("{PREFIX}s:{}", k.to_hex()), "{not json")
+        .set(format!("{PREFIX}s:{{{}}}", k.to_hex()), "{not json")
         .await
         .expect("set");
     assert!(matches!(s.load(&k).await, Err(StoreError::Backend(_))));
@@ -829,9 +832,9 @@ async fn an_authenticator_given_only_a_redis_store_keeps_families_and_revocation
 
     let first = ta.issue("one-ann", &[]).await.expect("issue");
     let families: Vec<String> = c
-        .smembers(format!("{PREFIX}uf:one-ann"))
+        .zrange(format!("{PREFIX}uf:{{one-ann}}"), 0, -1)
         .await
-        .expect("smembers");
+        .expect("zrange");
     assert_eq!(families.len(), 1, "the family is in Redis");
     // Instance B rotates the family instance A started.
     let second = tb
@@ -899,13 +902,13 @@ async fn l7_sessions_and_families_are_indexed_apart_and_walked_in_chunks() {
     let rec = SessionRecord::new("l7-una", now(), 600, 3_600);
     s.create(&key(), &rec).await.expect("create");
     let sessions: Vec<String> = c
-        .smembers(format!("{PREFIX}u:l7-una"))
+        .zrange(format!("{PREFIX}u:{{l7-una}}"), 0, -1)
         .await
-        .expect("smembers");
+        .expect("zrange");
     let families: Vec<String> = c
-        .smembers(format!("{PREFIX}uf:l7-una"))
+        .zrange(format!("{PREFIX}uf:{{l7-una}}"), 0, -1)
         .await
-        .expect("smembers");
+        .expect("zrange");
     assert_eq!((sessions.len(), families.len()), (1, 1));
     assert_eq!(
         s.list_user_kind("l7-una", RecordKind::Session)
@@ -925,10 +928,16 @@ async fn l7_sessions_and_families_are_indexed_apart_and_walked_in_chunks() {
     assert_eq!(s.list_user("l7-vic").await.expect("list").len(), 1_500);
     assert_eq!(s.delete_user("l7-vic").await.expect("delete_user"), 1_500);
     assert!(s.list_user("l7-vic").await.expect("list").is_empty());
-    let left: u64 = c.scard(format!("{PREFIX}u:l7-vic")).await.expect("scard");
+    let left: u64 = c
+        .zcard(format!("{PREFIX}u:{{l7-vic}}"))
+        .await
+        .expect("zcard");
     assert_eq!(left, 0);
     // Deleting the family removes it from the family index.
     assert_eq!(s.delete_user("l7-una").await.expect("delete_user"), 2);
-    let families: u64 = c.scard(format!("{PREFIX}uf:l7-una")).await.expect("scard");
+    let families: u64 = c
+        .zcard(format!("{PREFIX}uf:{{l7-una}}"))
+        .await
+        .expect("zcard");
     assert_eq!(families, 0);
 }

@@ -139,7 +139,7 @@ async fn the_counter_keys_name_neither_user_nor_client() {
         .await
         .expect("raw connection");
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("throttle:la:*")
+        .arg("throttle:lc:*")
         .query_async(&mut c)
         .await
         .unwrap();

@@ -29,6 +29,8 @@ pub use signing::{JwtSettings, WellKnown, WELL_KNOWN_CACHE_CONTROL};
 pub struct Settings {
     pub port: u16,
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER_URLS`: seed nodes of a Redis Cluster.
+    pub redis_cluster_urls: Vec<String>,
     /// `DATABASE_URL`: `postgres://...` or `sqlite://PATH`.
     pub database_url: Option<String>,
     /// `JWT_*` and `PUBLIC_URL`: how tokens are signed, and published.
@@ -60,6 +62,7 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("port", &self.port)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "REDACTED"))
+            .field("redis_cluster_urls", &self.redis_cluster_urls.len())
             .field(
                 "database_url",
                 &self.database_url.as_ref().map(|_| "REDACTED"),
@@ -115,8 +118,20 @@ impl Settings {
         };
         let redis_url = get("REDIS_URL").filter(|u| !u.is_empty());
         let database_url = get("DATABASE_URL").filter(|u| !u.is_empty());
-        if redis_url.is_some() && database_url.is_some() {
-            return Err("at most one of REDIS_URL and DATABASE_URL may be set".into());
+        let redis_cluster_urls: Vec<String> = get("REDIS_CLUSTER_URLS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let chosen = usize::from(redis_url.is_some())
+            + usize::from(!redis_cluster_urls.is_empty())
+            + usize::from(database_url.is_some());
+        if chosen > 1 {
+            return Err(
+                "at most one of REDIS_URL, REDIS_CLUSTER_URLS and DATABASE_URL may be set".into(),
+            );
         }
         if let Some(url) = &database_url {
             let scheme = url.split(':').next().unwrap_or_default();
@@ -132,6 +147,7 @@ impl Settings {
         Ok(Settings {
             port,
             redis_url,
+            redis_cluster_urls,
             database_url,
             jwt: JwtSettings::from_vars(get, port)?,
             access_ttl: number(get, "ACCESS_TTL_SECS", 900u64, 1)?,
@@ -263,6 +279,9 @@ pub struct Stores {
 pub async fn stores(settings: &Settings) -> Result<Stores, String> {
     match (&settings.redis_url, &settings.database_url) {
         (Some(url), _) => redis_stores(url).await,
+        (None, _) if !settings.redis_cluster_urls.is_empty() => {
+            redis_cluster_stores(&settings.redis_cluster_urls).await
+        }
         (None, Some(url)) => sql_stores(url, settings),
         (None, None) => Ok(Stores {
             sessions: Arc::new(MemoryStore::new()),
@@ -307,9 +326,26 @@ fn sql_stores(_url: &str, _settings: &Settings) -> Result<Stores, String> {
     Err("DATABASE_URL is set but this demo was built without the `postgres` or `sqlite` feature (add --features postgres or --features sqlite)".into())
 }
 
+/// `rediss://`: the demo, being the application, chooses rustls's crypto
+/// provider (the library never installs one for the whole process). The
+/// CA comes from the OS trust store, or the PEM file `REDIS_CA_FILE`.
+#[cfg(feature = "redis")]
+fn redis_builder() -> Result<portcullis::redis::RedisStoreBuilder, String> {
+    let builder = portcullis::redis::RedisStore::builder();
+    #[cfg(feature = "redis-tls")]
+    {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        if let Some(path) = std::env::var_os("REDIS_CA_FILE") {
+            let pem = std::fs::read(&path).map_err(|e| format!("REDIS_CA_FILE: {e}"))?;
+            return Ok(builder.tls_root_certificates(pem));
+        }
+    }
+    Ok(builder)
+}
+
 #[cfg(feature = "redis")]
 async fn redis_stores(url: &str) -> Result<Stores, String> {
-    let store = portcullis::redis::RedisStore::builder()
+    let store = redis_builder()?
         .connect(url)
         .await
         .map_err(|e| format!("cannot use REDIS_URL: {e}"))?;
@@ -318,6 +354,27 @@ async fn redis_stores(url: &str) -> Result<Stores, String> {
         sessions: Arc::new(store),
         revocations: Arc::new(revocations),
     })
+}
+
+/// The Redis stores on a cluster; logouts and revocations are acknowledged
+/// once a replica has them.
+#[cfg(feature = "redis")]
+async fn redis_cluster_stores(seeds: &[String]) -> Result<Stores, String> {
+    let store = redis_builder()?
+        .replicas(1)
+        .connect_cluster(seeds)
+        .await
+        .map_err(|e| format!("cannot use REDIS_CLUSTER_URLS: {e}"))?;
+    let revocations = portcullis::redis::RedisRevocationList::from_store(&store);
+    Ok(Stores {
+        sessions: Arc::new(store),
+        revocations: Arc::new(revocations),
+    })
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_cluster_stores(_seeds: &[String]) -> Result<Stores, String> {
+    Err("REDIS_CLUSTER_URLS is set but this demo was built without the `redis` feature (add --features redis)".into())
 }
 
 #[cfg(not(feature = "redis"))]

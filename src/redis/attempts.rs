@@ -1,7 +1,7 @@
-//! Login-throttle counters in Redis: one hash per counter (`v` version,
-//! `d` value) under `<prefix>la:<key>`, changed by a compare-and-set script
-//! that touches that one key, so every instance on the same Redis counts
-//! every failure.
+//! Login-throttle counters in Redis: one string per counter
+//! (`<version>:<value>`) under `<prefix>lc:<key>`, changed by a
+//! compare-and-set script that touches that one key, so every instance on
+//! the same Redis (or cluster) counts every failure.
 
 use std::fmt;
 use std::time::Duration;
@@ -17,10 +17,11 @@ use crate::throttle::AttemptStore;
 /// (0: absent), value, TTL ms. Returns 1 when written, 0 when another write
 /// came first.
 const COMPARE_AND_SET: &str = r"
-local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local cur = redis.call('GET', KEYS[1])
+local v = 0
+if cur then v = tonumber(string.match(cur, '^(%d+):')) or 0 end
 if v ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'v', v + 1, 'd', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[1], (v + 1) .. ':' .. ARGV[2], 'PX', ARGV[3])
 return 1
 ";
 
@@ -47,7 +48,7 @@ impl RedisAttempts {
     }
 
     fn key(&self, key: &str) -> String {
-        self.shared.key("la", key)
+        self.shared.key("lc", key)
     }
 }
 
@@ -55,24 +56,11 @@ impl RedisAttempts {
 impl AttemptStore for RedisAttempts {
     async fn load(&self, keys: &[String]) -> Result<Vec<Option<(Vec<u8>, u64)>>, StoreError> {
         let names: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
-        let names = &names;
-        // One pipelined round trip for every counter of an attempt.
-        let rows: Vec<(Option<u64>, Option<Vec<u8>>)> = self
-            .shared
-            .read(|mut c| async move {
-                let mut pipe = redis::pipe();
-                for name in names {
-                    pipe.cmd("HMGET").arg(name).arg("v").arg("d");
-                }
-                pipe.query_async(&mut c).await
-            })
-            .await?;
+        // Every counter of an attempt at once: one round trip.
+        let rows = self.shared.get_many(&names).await?;
         Ok(rows
             .into_iter()
-            .map(|row| match row {
-                (Some(version), Some(value)) => Some((value, version)),
-                _ => None,
-            })
+            .map(|row| row.and_then(|r| split(&r)))
             .collect())
     }
 
@@ -109,4 +97,11 @@ impl AttemptStore for RedisAttempts {
             .await?;
         Ok(())
     }
+}
+
+/// `<version>:<value>` as stored by the script.
+fn split(raw: &[u8]) -> Option<(Vec<u8>, u64)> {
+    let colon = raw.iter().position(|&b| b == b':')?;
+    let version = std::str::from_utf8(&raw[..colon]).ok()?.parse().ok()?;
+    Some((raw[colon + 1..].to_vec(), version))
 }

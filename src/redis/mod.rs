@@ -33,13 +33,15 @@
 //!
 //! # Connection model
 //!
-//! One [`redis::aio::ConnectionManager`] per store: a single multiplexed
-//! connection that pipelines the commands of every concurrent request and
-//! reconnects by itself after the server or the network comes back. The
-//! requests are short single commands or scripts, so multiplexing beats a
-//! pool (no checkout, no lock on the request path, one socket per instance).
-//! A [`RedisRevocationList`] made with
-//! [`from_store`](RedisRevocationList::from_store) shares that connection.
+//! One multiplexed connection per store, to one node
+//! ([`RedisStoreBuilder::connect`]: a `ConnectionManager` that reconnects
+//! by itself) or to a Redis Cluster
+//! ([`RedisStoreBuilder::connect_cluster`]: routes by hash slot, follows
+//! `MOVED`/`ASK`, refreshes its slot map after a failover). The requests
+//! are short commands or single-key scripts, so multiplexing beats a pool
+//! (no checkout, no lock on the request path). A [`RedisRevocationList`]
+//! made with [`from_store`](RedisRevocationList::from_store) shares that
+//! connection.
 //!
 //! # Failures
 //!
@@ -48,40 +50,52 @@
 //! [`StoreError::Unavailable`] at once. The callers fail closed (503).
 //! Reads are retried once when the connection turns out dead, so the first
 //! request after a Redis restart already succeeds. Error messages and
-//! `Debug` output never carry the connection URL or its password.
+//! `Debug` output never carry the connection URL or its password. With
+//! [`RedisStoreBuilder::replicas`], logouts and revocations are
+//! acknowledged only once replicas confirm them (`WAIT`).
 //!
 //! # Deployment
 //!
-//! A single Redis (or a primary with replicas): the scripts touch a user's
-//! index and records together, which Redis Cluster would refuse across hash
-//! slots. Expiries are sent as TTLs computed from the application's clock,
-//! so application hosts and the Redis host need not agree on the time.
+//! One node (or a primary with replicas), or a Redis Cluster: every script
+//! touches one key, and every key has its own hash slot (see
+//! [`RedisStore`] for the layout), so the same code runs on both. Expiries
+//! are sent as TTLs computed from the application's clock, so application
+//! hosts and the Redis host need not agree on the time.
+//!
+//! The layout changed in this release (hash-tagged keys, sorted-set
+//! indexes): sessions written by an earlier version are not found (their
+//! users log in again) and expire by their TTLs.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 
 use crate::clock::SharedClock;
 use crate::error::StoreError;
 
 mod attempts;
+mod builder;
+mod conn;
 mod revocation;
 mod scripts;
 mod store;
 
+pub use builder::RedisStoreBuilder;
+use conn::RedisConn;
 pub use revocation::RedisRevocationList;
-pub use store::{RedisStore, RedisStoreBuilder};
+pub use store::RedisStore;
 
 /// What a store and the revocation lists made from it share.
 pub(crate) struct Shared {
-    pub(crate) conn: ConnectionManager,
+    pub(crate) conn: RedisConn,
     pub(crate) prefix: String,
     pub(crate) timeout: Duration,
     pub(crate) clock: SharedClock,
     pub(crate) scripts: scripts::Scripts,
+    /// Replicas that must confirm a write that ends access.
+    pub(crate) replicas: usize,
 }
 
 impl fmt::Debug for Shared {
@@ -90,6 +104,7 @@ impl fmt::Debug for Shared {
         f.debug_struct("Redis")
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
+            .field("replicas", &self.replicas)
             .finish_non_exhaustive()
     }
 }
@@ -99,10 +114,7 @@ impl Shared {
     /// the per-call timeout. It is tried a second time only when the first
     /// attempt never reached Redis (the connection was refused: Redis just
     /// came back and the manager's last reconnect had failed).
-    pub(crate) async fn call<T, F>(
-        &self,
-        op: impl Fn(ConnectionManager) -> F,
-    ) -> Result<T, StoreError>
+    pub(crate) async fn call<T, F>(&self, op: impl Fn(RedisConn) -> F) -> Result<T, StoreError>
     where
         F: std::future::Future<Output = Result<T, RedisError>>,
     {
@@ -114,10 +126,7 @@ impl Shared {
     /// once more on the connection the manager re-established, within the
     /// same overall timeout. The first request after a Redis restart then
     /// succeeds instead of answering 503.
-    pub(crate) async fn read<T, F>(
-        &self,
-        op: impl Fn(ConnectionManager) -> F,
-    ) -> Result<T, StoreError>
+    pub(crate) async fn read<T, F>(&self, op: impl Fn(RedisConn) -> F) -> Result<T, StoreError>
     where
         F: std::future::Future<Output = Result<T, RedisError>>,
     {
@@ -126,7 +135,7 @@ impl Shared {
 
     async fn run<T, F>(
         &self,
-        op: impl Fn(ConnectionManager) -> F,
+        op: impl Fn(RedisConn) -> F,
         retry_if: fn(&RedisError) -> bool,
     ) -> Result<T, StoreError>
     where
@@ -143,6 +152,89 @@ impl Shared {
             Ok(Err(e)) => Err(map_error(&e)),
             Err(_) => Err(StoreError::Timeout),
         }
+    }
+
+    /// A key under the prefix whose hash slot is `rest`'s:
+    /// `<prefix><kind>:{<rest>}`.
+    pub(crate) fn tagged(&self, kind: &str, rest: &str) -> String {
+        let mut k = String::with_capacity(self.prefix.len() + kind.len() + 3 + rest.len());
+        k.push_str(&self.prefix);
+        k.push_str(kind);
+        k.push_str(":{");
+        k.push_str(rest);
+        k.push('}');
+        k
+    }
+
+    /// With [`replicas`](RedisStoreBuilder::replicas) set: wait until that
+    /// many replicas of `key`'s primary hold every write made so far, within
+    /// the timeout; else [`StoreError::Unavailable`].
+    pub(crate) async fn confirm(&self, key: &str) -> Result<(), StoreError> {
+        if self.replicas == 0 {
+            return Ok(());
+        }
+        let (replicas, timeout) = (self.replicas, self.timeout);
+        let got = self
+            .call(|mut c| async move { c.wait_for_replicas(key, replicas, timeout).await })
+            .await?;
+        self.confirmed(got)
+    }
+
+    /// [`confirm`](Self::confirm) on every primary (after writes to many
+    /// keys).
+    pub(crate) async fn confirm_all(&self) -> Result<(), StoreError> {
+        if self.replicas == 0 {
+            return Ok(());
+        }
+        let ms = u64::try_from(self.timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let replicas = self.replicas;
+        let got: usize = self
+            .call(|mut c| async move {
+                redis::cmd("WAIT")
+                    .arg(replicas)
+                    .arg(ms)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        self.confirmed(got)
+    }
+
+    fn confirmed(&self, got: usize) -> Result<(), StoreError> {
+        if got >= self.replicas {
+            Ok(())
+        } else {
+            tracing::warn!(
+                wanted = self.replicas,
+                got,
+                "redis: a replica did not confirm a logout or revocation"
+            );
+            Err(StoreError::Unavailable(
+                "redis: no replica confirmed the write".into(),
+            ))
+        }
+    }
+
+    /// `GET` of each key, sent at once on the multiplexed connection (one
+    /// round trip on a node; one per primary, in parallel, on a cluster).
+    /// Not one `MGET`: redis 1.8's cluster client splits a multi-slot
+    /// `MGET` by a slot map that a failover leaves stale, and then fails
+    /// with a result-count mismatch; single-key commands follow `MOVED`.
+    /// Repeatable (a read).
+    pub(crate) async fn get_many(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        use redis::AsyncCommands as _;
+        self.read(|c| {
+            futures_util::future::try_join_all(keys.iter().map(move |k| {
+                let mut c = c.clone();
+                async move { c.get::<_, Option<Vec<u8>>>(k).await }
+            }))
+        })
+        .await
     }
 
     /// A key under the prefix: `<prefix><kind>:<rest>`.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::store::RedisStore;
+use super::RedisStore;
 use super::{ttl_millis, SharedRef};
 use crate::error::StoreError;
 use crate::jwt::RevocationList;
@@ -30,8 +30,10 @@ pub(crate) const DEFAULT_SUBJECT_RETENTION: u64 = 30 * 86_400;
 /// | `<prefix>rf:<family>` | the latest expiry of a token of that refresh family | until then |
 /// | `<prefix>rs:<subject>` | "revoked up to" instant (unix ms; the latest wins) | the instant plus the subject retention |
 ///
-/// [`is_revoked`](RevocationList::is_revoked) reads the entries in one
-/// pipelined round trip. There is no in-process cache: a revocation made on
+/// [`is_revoked`](RevocationList::is_revoked) reads the three entries at
+/// once, in one round trip (on a cluster, one per primary holding them, in
+/// parallel). Writes are confirmed by replicas when the store asks for it
+/// ([`RedisStoreBuilder::replicas`](super::RedisStoreBuilder::replicas)). There is no in-process cache: a revocation made on
 /// one instance is refused by every other instance on its next request.
 ///
 /// ```no_run
@@ -111,7 +113,7 @@ impl RedisRevocationList {
                     .await
             })
             .await?;
-        Ok(())
+        shared.confirm(key).await
     }
 }
 
@@ -158,20 +160,16 @@ impl RevocationList for RedisRevocationList {
         // A token without a family asks for a key that never exists, so the
         // one round trip has one shape.
         let fk = self.shared.key(FAMILY, family.unwrap_or(""));
-        let (token_exp, family_exp, cutoff): (Option<u64>, Option<u64>, Option<u64>) = self
-            .shared
-            .read(|mut c| {
-                let (jk, fk, sk) = (jk.as_str(), fk.as_str(), sk.as_str());
-                async move {
-                    redis::pipe()
-                        .get(jk)
-                        .get(fk)
-                        .get(sk)
-                        .query_async(&mut c)
-                        .await
-                }
-            })
-            .await?;
+        let keys = [jk, fk, sk];
+        let values = self.shared.get_many(&keys).await?;
+        let number = |i: usize| -> Option<u64> {
+            values
+                .get(i)?
+                .as_deref()
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|v| v.parse().ok())
+        };
+        let (token_exp, family_exp, cutoff) = (number(0), number(1), number(2));
         let now = self.shared.clock.now();
         Ok(token_exp.is_some_and(|exp| now < exp)
             || (family.is_some() && family_exp.is_some_and(|exp| now < exp))

@@ -1,48 +1,53 @@
-//! [`RedisStore`]: the [`SessionStore`] over Redis, and its builder.
+//! [`RedisStore`]: the [`SessionStore`] over Redis (one node or a cluster).
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands as _;
 
-use super::{map_error, scripts::Scripts, ttl_millis, Shared, SharedRef};
-use crate::clock::{Clock, SharedClock, SystemClock};
+use super::builder::RedisStoreBuilder;
+use super::{ttl_millis, SharedRef};
 use crate::store::{RecordKind, SessionKey, SessionRecord, SessionStore, StoreError};
 
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "portcullis:";
 /// Default bound on every Redis call.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Key kinds under the prefix.
 pub(crate) const RECORD: &str = "s";
 pub(crate) const USER_INDEX: &str = "u";
 /// A user's refresh families, apart from the sessions.
 pub(crate) const FAMILY_INDEX: &str = "uf";
-/// Index members one script call handles at most.
-const INDEX_CHUNK: u64 = 256;
+/// Index members one call reads or deletes at most.
+const INDEX_CHUNK: isize = 256;
 
 /// A [`SessionStore`] in Redis, shared by every server instance that points
-/// at the same server and prefix.
+/// at the same Redis (one node with its replicas, or a Redis Cluster) and
+/// prefix.
 ///
-/// Layout under the prefix (default `portcullis:`):
+/// Layout under the prefix (default `portcullis:`), one hash slot per key
+/// (the part in braces picks it, so a cluster spreads records and users
+/// over its shards):
 ///
 /// | key | type | content |
 /// |-----|------|---------|
-/// | `<prefix>s:<hex key>` | string | the record as JSON, TTL = its expiry |
-/// | `<prefix>u:<user id>` | set | the hex keys of the user's cookie sessions, TTL ≥ theirs |
-/// | `<prefix>uf:<user id>` | set | the hex keys of the user's refresh families, TTL ≥ theirs |
+/// | `<prefix>s:{<hex key>}` | string | the record as JSON, TTL = its expiry |
+/// | `<prefix>u:{<user id>}` | sorted set | the hex keys of the user's cookie sessions, scored by their expiry at creation (unix ms), TTL ≥ theirs |
+/// | `<prefix>uf:{<user id>}` | sorted set | the same for the user's refresh families |
 ///
 /// The key is [`SessionKey::to_hex`], a SHA-256 of the session ID, so a
-/// leaked Redis does not leak usable session IDs. Every write is one Lua
-/// script, so records and the per-user index never disagree, and
+/// leaked Redis does not leak usable session IDs, and a request finds its
+/// record from its cookie in one round trip. Every script touches one key:
 /// [`update`](SessionStore::update) is an atomic compare-and-set on the
-/// record's version. [`load`](SessionStore::load) also checks the expiry
-/// itself with the store's clock, so a record is invisible from its expiry
-/// instant even if its TTL has not fired yet.
+/// record's version; [`create`](SessionStore::create) writes the index
+/// entry first and the record second, so a live record is never missing
+/// from its user's index (log out everywhere finds it); deletes remove the
+/// record first and the entry second. An entry whose record is gone is
+/// dropped by the next listing once its score (the record's expiry) has
+/// passed; before that it may be a `create` between its two writes. [`load`](SessionStore::load)
+/// also checks the expiry itself with the store's clock, so a record is
+/// invisible from its expiry instant even if its TTL has not fired yet.
 ///
 /// Cloning is cheap and shares the connection.
 ///
@@ -69,128 +74,15 @@ impl fmt::Debug for RedisStore {
     }
 }
 
-/// Builder for [`RedisStore`]: key prefix, per-call timeout and clock.
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use portcullis::redis::RedisStore;
-/// # async fn demo() -> Result<(), portcullis::StoreError> {
-/// let store = RedisStore::builder()
-///     .prefix("myapp:")
-///     .timeout(Duration::from_millis(500))
-///     .connect("redis://:password@redis.internal:6379/0")
-///     .await?;
-/// # let _ = store;
-/// # Ok(()) }
-/// ```
-#[must_use]
-#[derive(Clone)]
-pub struct RedisStoreBuilder {
-    prefix: String,
-    timeout: Duration,
-    clock: SharedClock,
-}
-
-impl fmt::Debug for RedisStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStoreBuilder")
-            .field("prefix", &self.prefix)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for RedisStoreBuilder {
-    fn default() -> Self {
-        RedisStoreBuilder {
-            // Namespaced so the store can share a Redis with other data.
-            prefix: DEFAULT_PREFIX.to_owned(),
-            // A request waits at most this long for Redis before failing
-            // closed with 503; a healthy local Redis answers in well under 1 ms.
-            timeout: DEFAULT_TIMEOUT,
-            clock: Arc::new(SystemClock),
-        }
-    }
-}
-
-impl RedisStoreBuilder {
-    /// The key prefix (default `portcullis:`). Two applications sharing a
-    /// Redis need different prefixes; instances of one application share it.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// The bound on every Redis call, connecting included (default 1 s).
-    /// Zero is raised to 1 ms.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout.max(Duration::from_millis(1));
-        self
-    }
-
-    /// The clock that judges expiry and computes TTLs (default the system
-    /// clock).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// Connect to the Redis named by `url` (`redis://[:password@]host[:port][/db]`
-    /// or `redis+unix:///path`) and build the store.
-    ///
-    /// The connection reconnects by itself after failures; calls made while
-    /// Redis is unreachable fail fast with [`StoreError::Unavailable`].
-    ///
-    /// # Errors
-    /// [`StoreError::Backend`] for a URL that does not parse,
-    /// [`StoreError::Unavailable`] / [`StoreError::Timeout`] when Redis cannot
-    /// be reached within the timeout. The message never contains the URL.
-    pub async fn connect(self, url: &str) -> Result<RedisStore, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| map_error(&e))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            // Reconnect attempts: two quick tries, then the next call starts
-            // a new round. While Redis is down, calls fail in milliseconds
-            // (503) instead of queueing behind a long back-off.
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(200));
-        let conn = match tokio::time::timeout(
-            self.timeout,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => return Err(map_error(&e)),
-            Err(_) => return Err(StoreError::Timeout),
-        };
-        Ok(self.build(conn))
-    }
-
-    /// Build the store over a [`ConnectionManager`] you configured yourself.
-    pub fn build(self, conn: ConnectionManager) -> RedisStore {
-        RedisStore {
-            shared: Arc::new(Shared {
-                conn,
-                prefix: self.prefix,
-                timeout: self.timeout,
-                clock: self.clock,
-                scripts: Scripts::new(),
-            }),
-        }
-    }
-}
-
 impl RedisStore {
     /// A builder with the defaults (prefix `portcullis:`, 1 s timeout,
-    /// system clock).
+    /// system clock, no replica confirmation).
     pub fn builder() -> RedisStoreBuilder {
         RedisStoreBuilder::default()
     }
 
-    /// Connect with the defaults; see [`RedisStoreBuilder::connect`].
+    /// Connect to one node with the defaults; see
+    /// [`RedisStoreBuilder::connect`].
     ///
     /// # Errors
     /// As [`RedisStoreBuilder::connect`].
@@ -204,7 +96,8 @@ impl RedisStore {
         &self.shared.prefix
     }
 
-    /// Round-trip a `PING` (for health checks).
+    /// Round-trip a `PING` (for health checks; on a cluster, to every
+    /// primary).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] / [`StoreError::Timeout`] when Redis does
@@ -216,16 +109,71 @@ impl RedisStore {
             .map(|_| ())
     }
 
-    fn record_key(&self, key: &SessionKey) -> String {
-        self.shared.key(RECORD, &key.to_hex())
+    fn record_key(&self, hex: &str) -> String {
+        self.shared.tagged(RECORD, hex)
     }
 
     fn index_key(&self, user_id: &str, kind: RecordKind) -> String {
-        self.shared.key(index_kind(kind), user_id)
+        self.shared.tagged(index_kind(kind), user_id)
     }
 
     fn now_ms(&self) -> u64 {
         self.shared.clock.now_millis()
+    }
+
+    /// Remove a record (`owner`'s only, when given): its status (0 none or
+    /// someone else's, 1 live, 2 expired), owner and kind.
+    async fn remove(
+        &self,
+        hex: &str,
+        owner: &str,
+        confirm: bool,
+    ) -> Result<(u8, String, String), StoreError> {
+        let rk = self.record_key(hex);
+        let (rk, now) = (rk.as_str(), self.shared.clock.now());
+        let shared = &self.shared;
+        let removed: (u8, String, String) = shared
+            .call(|mut c| async move {
+                shared
+                    .scripts
+                    .delete
+                    .key(rk)
+                    .arg(now)
+                    .arg(owner)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        if confirm && removed.0 != 0 {
+            shared.confirm(rk).await?;
+        }
+        Ok(removed)
+    }
+
+    /// One chunk of a user's index from `offset`: (member, score).
+    async fn index_chunk(&self, ik: &str, offset: isize) -> Result<Vec<(String, u64)>, StoreError> {
+        self.shared
+            .read(|mut c| async move {
+                c.zrange_withscores::<_, Vec<(String, f64)>>(ik, offset, offset + INDEX_CHUNK - 1)
+                    .await
+            })
+            .await
+            .map(|v| {
+                v.into_iter()
+                    // Scores are whole milliseconds, exact in an f64.
+                    .map(|(m, s)| (m, if s > 0.0 { s as u64 } else { 0 }))
+                    .collect()
+            })
+    }
+
+    async fn unindex(&self, ik: &str, members: &[String]) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        self.shared
+            .call(|mut c| async move { c.zrem::<_, _, i64>(ik, members).await })
+            .await
+            .map(|_| ())
     }
 }
 
@@ -279,23 +227,37 @@ impl SessionStore for RedisStore {
         }
         let json = encode(record)?;
         let ttl = ttl_millis(record.expires_at(), now_ms);
-        let (rk, ik, member) = (
-            self.record_key(key),
+        // The index lives as long as the record could (its absolute expiry).
+        let index_ttl = ttl_millis(record.absolute_expires_at.max(record.expires_at()), now_ms);
+        let hex = key.to_hex();
+        let (rk, ik) = (
+            self.record_key(&hex),
             self.index_key(&record.user_id, record.kind),
-            key.to_hex(),
         );
-        let (rk, ik, member, json) = (rk.as_str(), ik.as_str(), member.as_str(), json.as_slice());
+        let (rk, ik, member, json) = (rk.as_str(), ik.as_str(), hex.as_str(), json.as_slice());
         let shared = &self.shared;
+        // The index entry first: a live record is never missing from it.
+        let _: i64 = shared
+            .call(|mut c| async move {
+                shared
+                    .scripts
+                    .index_add
+                    .key(ik)
+                    .arg(member)
+                    .arg(record.expires_at().saturating_mul(1000))
+                    .arg(index_ttl)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
         let created: i64 = shared
             .call(|mut c| async move {
                 shared
                     .scripts
                     .create
                     .key(rk)
-                    .key(ik)
                     .arg(json)
                     .arg(ttl)
-                    .arg(member)
                     .invoke_async(&mut c)
                     .await
             })
@@ -308,7 +270,7 @@ impl SessionStore for RedisStore {
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        let rk = self.record_key(key);
+        let rk = self.record_key(&key.to_hex());
         let raw: Option<Vec<u8>> = self
             .shared
             .read(|mut c| {
@@ -331,13 +293,11 @@ impl SessionStore for RedisStore {
         next.version = version;
         let json = encode(&next)?;
         let ttl = ttl_millis(next.expires_at(), now_ms);
-        let (rk, ik) = (
-            self.record_key(key),
-            self.index_key(&record.user_id, record.kind),
-        );
+        let rk = self.record_key(&key.to_hex());
         let expected = record.version;
         let user = record.user_id.as_str();
-        let (rk, ik, json) = (rk.as_str(), ik.as_str(), json.as_slice());
+        let (rk, json) = (rk.as_str(), json.as_slice());
+        let latest = next.absolute_expires_at.max(next.expires_at());
         let shared = &self.shared;
         let stored: i64 = shared
             .call(|mut c| async move {
@@ -345,85 +305,90 @@ impl SessionStore for RedisStore {
                     .scripts
                     .update
                     .key(rk)
-                    .key(ik)
                     .arg(json)
                     .arg(ttl)
                     .arg(expected)
                     .arg(user)
                     .arg(now_ms / 1000)
+                    .arg(latest)
                     .invoke_async(&mut c)
                     .await
             })
             .await?;
-        if stored == 1 {
-            Ok(version)
-        } else {
-            Err(StoreError::Conflict)
-        }
-    }
-
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        let now = self.shared.clock.now();
-        let rk = self.record_key(key);
-        let index_prefix = self.shared.key(USER_INDEX, "");
-        let family_prefix = self.shared.key(FAMILY_INDEX, "");
-        let member = key.to_hex();
-        let (rk, index_prefix, member, family_prefix) = (
-            rk.as_str(),
-            index_prefix.as_str(),
-            member.as_str(),
-            family_prefix.as_str(),
-        );
-        let shared = &self.shared;
-        let removed: i64 = shared
-            .call(|mut c| async move {
-                shared
-                    .scripts
-                    .delete
-                    .key(rk)
-                    .arg(index_prefix)
-                    .arg(member)
-                    .arg(now)
-                    .arg(family_prefix)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
-        Ok(removed == 1)
-    }
-
-    async fn delete_user(&self, user_id: &str) -> Result<usize, StoreError> {
-        let now = self.shared.clock.now();
-        let record_prefix = self.shared.key(RECORD, "");
-        let record_prefix = record_prefix.as_str();
-        let shared = &self.shared;
-        let mut removed = 0u64;
-        for kind in KINDS {
-            let ik = self.index_key(user_id, kind);
-            let ik = ik.as_str();
-            // One bounded chunk per call, until the index is empty.
-            loop {
-                let (n, left): (u64, u64) = shared
+        match stored {
+            0 => Err(StoreError::Conflict),
+            2 => {
+                // Rare (the core never extends an absolute expiry): the
+                // index must outlive the record's new expiry.
+                let ik = self.index_key(&record.user_id, record.kind);
+                let (ik, index_ttl) = (ik.as_str(), ttl_millis(latest, now_ms));
+                let _: i64 = shared
                     .call(|mut c| async move {
                         shared
                             .scripts
-                            .delete_user
+                            .index_stretch
                             .key(ik)
-                            .arg(record_prefix)
-                            .arg(user_id)
-                            .arg(now)
-                            .arg(INDEX_CHUNK)
+                            .arg(index_ttl)
                             .invoke_async(&mut c)
                             .await
                     })
                     .await?;
-                removed += n;
-                if left == 0 {
+                Ok(version)
+            }
+            _ => Ok(version),
+        }
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        let hex = key.to_hex();
+        let (status, user, kind) = self.remove(&hex, "", true).await?;
+        if !user.is_empty() {
+            let kind = if kind == "refresh_family" {
+                RecordKind::RefreshFamily
+            } else {
+                RecordKind::Session
+            };
+            let ik = self.index_key(&user, kind);
+            self.unindex(&ik, std::slice::from_ref(&hex)).await?;
+        }
+        Ok(status == 1)
+    }
+
+    async fn delete_user(&self, user_id: &str) -> Result<usize, StoreError> {
+        let mut removed = 0usize;
+        for kind in KINDS {
+            let ik = self.index_key(user_id, kind);
+            let mut offset: isize = 0;
+            // One bounded chunk per round, until only not-yet-due entries of
+            // records still being created remain.
+            loop {
+                let chunk = self.index_chunk(&ik, offset).await?;
+                if chunk.is_empty() {
                     break;
                 }
+                let statuses = futures_util::future::try_join_all(
+                    chunk
+                        .iter()
+                        .map(|(hex, _)| self.remove(hex, user_id, false)),
+                )
+                .await?;
+                let now_ms = self.now_ms();
+                let mut gone = Vec::with_capacity(chunk.len());
+                for ((hex, score), (status, _, _)) in chunk.iter().zip(&statuses) {
+                    if *status == 1 {
+                        removed += 1;
+                    }
+                    if *status != 0 || *score < now_ms {
+                        gone.push(hex.clone());
+                    } else {
+                        offset += 1; // not yet due: maybe a create in flight
+                    }
+                }
+                self.unindex(&ik, &gone).await?;
             }
         }
-        Ok(usize::try_from(removed).unwrap_or(usize::MAX))
+        self.shared.confirm_all().await?;
+        Ok(removed)
     }
 
     async fn list_user(
@@ -444,49 +409,39 @@ impl SessionStore for RedisStore {
         kind: RecordKind,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
         let ik = self.index_key(user_id, kind);
-        let record_prefix = self.shared.key(RECORD, "");
-        let (ik, record_prefix) = (ik.as_str(), record_prefix.as_str());
-        let shared = &self.shared;
         let now = self.shared.clock.now();
         let mut out: Vec<(SessionKey, SessionRecord)> = Vec::new();
-        let mut cursor = b"0".to_vec();
+        let mut offset: isize = 0;
         loop {
-            let cur = cursor.as_slice();
-            // Repeatable: pruning vanished members twice is harmless.
-            let flat: Vec<Vec<u8>> = shared
-                .read(|mut c| async move {
-                    shared
-                        .scripts
-                        .list_user
-                        .key(ik)
-                        .arg(record_prefix)
-                        .arg(cur)
-                        .arg(INDEX_CHUNK)
-                        .invoke_async(&mut c)
-                        .await
-                })
-                .await?;
-            let Some((next, pairs)) = flat.split_first() else {
+            let chunk = self.index_chunk(&ik, offset).await?;
+            if chunk.is_empty() {
                 break;
-            };
-            for pair in pairs.chunks_exact(2) {
-                let Some(key) = std::str::from_utf8(&pair[0])
-                    .ok()
-                    .and_then(SessionKey::from_hex)
-                else {
+            }
+            let keys: Vec<String> = chunk.iter().map(|(hex, _)| self.record_key(hex)).collect();
+            let values = self.shared.get_many(&keys).await?;
+            let now_ms = self.now_ms();
+            let mut vanished = Vec::new();
+            for ((hex, score), value) in chunk.iter().zip(values) {
+                let Some(raw) = value else {
+                    if *score < now_ms {
+                        vanished.push(hex.clone()); // expired by TTL, or a crash
+                    } else {
+                        offset += 1;
+                    }
                     continue;
                 };
-                let record = decode(&pair[1])?;
+                offset += 1;
+                let Some(key) = SessionKey::from_hex(hex) else {
+                    continue;
+                };
+                let record = decode(&raw)?;
                 if record.user_id == user_id && record.kind == kind && !record.is_expired(now) {
                     out.push((key, record));
                 }
             }
-            if next.as_slice() == b"0" {
-                break;
-            }
-            cursor.clone_from(next);
+            // Pruning is repeatable and harmless (the record is gone).
+            self.unindex(&ik, &vanished).await?;
         }
-        // SSCAN may return a member twice across calls.
         out.sort_unstable_by_key(|(k, _)| *k);
         out.dedup_by(|a, b| a.0 == b.0);
         Ok(out)
