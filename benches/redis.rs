@@ -13,7 +13,9 @@
 //!   p50/p90/p99/p99.9, sequentially and with 64 concurrent tasks sharing
 //!   the one multiplexed connection (throughput included).
 //!
-//! The manual loop runs twice: against one `redis-server`, then against a
+//! Each report starts with the commands the server side executed per call
+//! (`INFO commandstats` before and after 1,000 calls): the round-trip
+//! accounting of the hot paths. The manual loop runs twice: against one `redis-server`, then against a
 //! local 3-primary, 3-replica Redis Cluster (`tests/support/redis_cluster.rs`).
 //!
 //! Set `PORTCULLIS_BENCH_CALLS` to change the manual loop's call count
@@ -54,6 +56,8 @@ enum Server {
 
 struct Fixture {
     _server: Server,
+    /// Every node, to count the commands the server side saw.
+    nodes: Vec<String>,
     auth: Arc<Authenticator>,
     tokens: Arc<TokenService>,
     list: Arc<RedisRevocationList>,
@@ -75,7 +79,7 @@ async fn fixture() -> Fixture {
         .connect(&url)
         .await
         .expect("connect to redis");
-    fixture_on(server, store).await
+    fixture_on(server, vec![url], store).await
 }
 
 /// The same on a local 3-primary, 3-replica Redis Cluster.
@@ -86,10 +90,11 @@ async fn cluster_fixture() -> Fixture {
         .connect_cluster(&cluster.seeds())
         .await
         .expect("connect to the cluster");
-    fixture_on(Server::Cluster(cluster), store).await
+    let nodes = cluster.seeds();
+    fixture_on(Server::Cluster(cluster), nodes, store).await
 }
 
-async fn fixture_on(server: Server, store: RedisStore) -> Fixture {
+async fn fixture_on(server: Server, nodes: Vec<String>, store: RedisStore) -> Fixture {
     let store = Arc::new(store);
     let list = Arc::new(RedisRevocationList::from_store(&store));
     let now = SystemClock.now();
@@ -128,6 +133,7 @@ async fn fixture_on(server: Server, store: RedisStore) -> Fixture {
         .expect("issue");
     Fixture {
         _server: server,
+        nodes,
         auth: Arc::new(auth),
         tokens: Arc::new(tokens),
         list,
@@ -269,7 +275,61 @@ fn latency_report(_: &mut Criterion) {
     }
 }
 
+/// Commands every node has executed so far (`INFO commandstats`), each
+/// asked over a connection of its own.
+async fn commands_executed(nodes: &[String]) -> u64 {
+    let mut total = 0;
+    for url in nodes {
+        let mut c = redis::Client::open(url.as_str())
+            .expect("url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("node");
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut c)
+            .await
+            .expect("info");
+        total += info
+            .split("calls=")
+            .skip(1)
+            .filter_map(|rest| rest.split(',').next()?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    total
+}
+
+/// Server-side commands per call of `op`, measured over `n` calls (the
+/// `INFO` calls of the measurement itself taken out).
+async fn commands_per_call<F: std::future::Future<Output = ()>>(
+    f: &Fixture,
+    n: u64,
+    mut op: impl FnMut(u64) -> F,
+) -> f64 {
+    let before = commands_executed(&f.nodes).await;
+    for i in 0..n {
+        op(i).await;
+    }
+    let after = commands_executed(&f.nodes).await;
+    (after - before - f.nodes.len() as u64) as f64 / n as f64
+}
+
 fn report(rt: &tokio::runtime::Runtime, f: &Fixture, calls: usize) {
+    rt.block_on(async {
+        let cookies = &f.cookies;
+        let session = commands_per_call(f, 1_000, |i| {
+            session_hit(&f.auth, &cookies[i as usize % cookies.len()])
+        })
+        .await;
+        let revocation = commands_per_call(f, 1_000, |_| async {
+            assert_eq!(f.list.is_revoked("some-jti", None, "alice", 1).await, Ok(false));
+        })
+        .await;
+        println!(
+            "redis commands per call: session authenticate {session:.2}, revocation check {revocation:.2} \
+             (all sent at once: one round trip)"
+        );
+    });
     rt.block_on(async {
         // Warm up (scripts loaded, connection established, caches hot).
         for i in 0..1_000 {

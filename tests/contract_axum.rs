@@ -103,7 +103,12 @@ mod contract_row {
 #[cfg(all(feature = "postgres", feature = "sqlite"))]
 fn sql_app(url: &str, prefix: &str) -> Router {
     let s = settings();
-    let builder = portcullis::sql::SqlStore::builder().table_prefix(prefix);
+    // 125 rows run at once on 2 cores, each migrating a fresh schema on its
+    // first request: the rows test the contract, not the 1 s default
+    // timeout (under that load a first login could take longer and 503).
+    let builder = portcullis::sql::SqlStore::builder()
+        .table_prefix(prefix)
+        .timeout(std::time::Duration::from_secs(5));
     let stores = common::sql_stores_with(builder, url, &s).unwrap_or_else(|e| panic!("{e}"));
     let auth = common::authenticator_with(&s, stores).unwrap_or_else(|e| panic!("{e}"));
     demo_axum::app(common::Demo::new(auth, &s))

@@ -941,3 +941,67 @@ async fn l7_sessions_and_families_are_indexed_apart_and_walked_in_chunks() {
         .expect("zcard");
     assert_eq!(families, 0);
 }
+
+/// Commands the server has executed so far (`INFO commandstats`).
+async fn commands_executed(server: &RedisServer) -> u64 {
+    let mut c = raw(server).await;
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut c)
+        .await
+        .expect("info");
+    info.split("calls=")
+        .skip(1)
+        .filter_map(|rest| rest.split(',').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// The hot paths' round trips, counted on the server: a request with a
+/// valid session cookie costs exactly one command (the `GET` of its
+/// record: nothing is written when nothing changed), and a bearer token's
+/// revocation check three single-key `GET`s sent at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authenticated_request_costs_one_round_trip() {
+    let server = RedisServer::start();
+    let s = Arc::new(store(&server).await);
+    let list = Arc::new(RedisRevocationList::from_store(&s));
+    let auth = Authenticator::builder()
+        .store(s.clone())
+        .revocations(list.clone())
+        .tokens(portcullis::jwt::TokenConfig::new(
+            KeyRegistry::hs256("k1", &[5u8; 32]).expect("key"),
+        ))
+        .build()
+        .expect("authenticator");
+    let id = SessionId::generate().expect("rng");
+    s.create(
+        &id.key(),
+        &SessionRecord::new("rt-amy", now(), 1_800, 43_200),
+    )
+    .await
+    .expect("create");
+    let cookie = format!("__Host-id={}", id.encode());
+    let access = auth
+        .tokens()
+        .expect("tokens")
+        .issue("rt-amy", &[])
+        .await
+        .expect("issue")
+        .access_token;
+    let bearer = format!("Bearer {access}");
+    for (what, header, value, per_request) in [
+        ("session cookie", "cookie", cookie.as_str(), 1),
+        ("bearer token", "authorization", bearer.as_str(), 3),
+    ] {
+        let before = commands_executed(&server).await;
+        for _ in 0..50 {
+            let mut view = portcullis::RequestView::new("GET");
+            view.add_header(header, value.as_bytes());
+            let out = auth.authenticate(&view).await;
+            assert!(out.state.identity().is_some(), "{what}");
+        }
+        // The first INFO is counted by the second.
+        let spent = commands_executed(&server).await - before - 1;
+        assert_eq!(spent, 50 * per_request, "{what}: commands for 50 requests");
+    }
+}
