@@ -32,6 +32,10 @@ impl Hasher for KeyHasher {
         }
     }
     fn write_usize(&mut self, _: usize) {}
+    // The user index's keys are already keyed SipHash outputs.
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 type RecordMap = HashMap<SessionKey, Arc<SessionRecord>, BuildHasherDefault<KeyHasher>>;
@@ -53,10 +57,10 @@ struct RecordShard {
 /// - **Expiry**: expired records are invisible at once and purged
 ///   incrementally: a write to a shard sweeps that one shard (1/64 of the
 ///   data) at most every 30 seconds; there is no stop-the-world pass.
-/// - **Memory**: about 520 bytes of heap per session (record, index entry
-///   and map slots) with a short user ID, two roles, an IPv4 address and a
-///   70-byte User-Agent, measured at 1M sessions by `cargo bench --bench
-///   session` (`memory_per_session`; allocator overhead not included).
+/// - **Memory**: about 920-970 bytes of RSS per live session (record,
+///   index entry, map slots and allocator overhead) with a short user ID,
+///   two roles, an IP and a 111-byte User-Agent, measured from outside at
+///   ~600k sessions by `python3 benches/http/run.py memory`.
 ///
 /// Sessions do not survive a restart and are not shared between processes;
 /// use a shared store (e.g. `RedisStore`) for several instances.
@@ -82,7 +86,47 @@ pub struct MemoryStore {
     inner: Arc<Inner>,
 }
 
-type UserIndex = HashMap<String, HashSet<SessionKey>>;
+/// The per-user index: a user's session keys under a keyed 64-bit hash of
+/// the user ID. The ID itself lives only in the records (no copy per
+/// user), and a user with one session costs one map slot (no set). Two IDs
+/// whose hashes collide share an entry; every reader checks the record's
+/// `user_id`, so they never see each other's sessions.
+type UserIndex = HashMap<u64, UserKeys, BuildHasherDefault<KeyHasher>>;
+
+enum UserKeys {
+    One(SessionKey),
+    Many(HashSet<SessionKey>),
+}
+
+impl UserKeys {
+    fn insert(&mut self, key: SessionKey) {
+        match self {
+            UserKeys::One(k) if *k == key => {}
+            UserKeys::One(k) => *self = UserKeys::Many(HashSet::from([*k, key])),
+            UserKeys::Many(set) => {
+                set.insert(key);
+            }
+        }
+    }
+
+    /// Removes `key`; true when nothing is left.
+    fn remove(&mut self, key: &SessionKey) -> bool {
+        match self {
+            UserKeys::One(k) => k == key,
+            UserKeys::Many(set) => {
+                set.remove(key);
+                set.is_empty()
+            }
+        }
+    }
+
+    fn keys(&self) -> Vec<SessionKey> {
+        match self {
+            UserKeys::One(k) => vec![*k],
+            UserKeys::Many(set) => set.iter().copied().collect(),
+        }
+    }
+}
 
 struct Inner {
     records: Box<[RwLock<RecordShard>]>,
@@ -168,19 +212,26 @@ impl MemoryStore {
         &self.inner.records[usize::from(key.as_bytes()[0]) % SHARDS]
     }
 
-    fn user_shard(&self, user: &str) -> &RwLock<UserIndex> {
-        // Truncation is intended: only the low bits pick a shard.
+    fn user_hash(&self, user: &str) -> u64 {
+        self.inner.user_hasher.hash_one(user)
+    }
+
+    /// The index shard of a user: bits 32.. of its hash pick it (the map
+    /// inside places entries by the low bits and tags them with the top
+    /// seven, which must stay independent of the shard).
+    fn user_shard(&self, hash: u64) -> &RwLock<UserIndex> {
+        // Truncation is intended: only a few bits pick a shard.
         #[allow(clippy::cast_possible_truncation)]
-        let i = (self.inner.user_hasher.hash_one(user) as usize) % SHARDS;
+        let i = (hash >> 32) as usize % SHARDS;
         &self.inner.users[i]
     }
 
     fn unindex(&self, user: &str, key: &SessionKey) {
-        let mut users = write(self.user_shard(user));
-        if let Some(set) = users.get_mut(user) {
-            set.remove(key);
-            if set.is_empty() {
-                users.remove(user);
+        let hash = self.user_hash(user);
+        let mut users = write(self.user_shard(hash));
+        if let Some(keys) = users.get_mut(&hash) {
+            if keys.remove(key) {
+                users.remove(&hash);
             }
         }
     }
@@ -215,7 +266,8 @@ impl SessionStore for MemoryStore {
         let sweep_due;
         {
             // Lock order: user index shard, then record shard (as delete_user).
-            let mut users = write(self.user_shard(&record.user_id));
+            let hash = self.user_hash(&record.user_id);
+            let mut users = write(self.user_shard(hash));
             let mut shard = write(self.record_shard(key));
             match shard.map.get(key) {
                 Some(existing) if !existing.is_expired(now) => return Err(StoreError::Collision),
@@ -223,16 +275,19 @@ impl SessionStore for MemoryStore {
             }
             if let Some(old) = shard.map.insert(*key, Arc::new(record.clone())) {
                 // An expired record under the same key: drop its index entry.
-                if old.user_id != record.user_id {
-                    if let Some(set) = users.get_mut(&old.user_id) {
-                        set.remove(key);
+                let old_hash = self.user_hash(&old.user_id);
+                if old_hash != hash {
+                    if let Some(keys) = users.get_mut(&old_hash) {
+                        if keys.remove(key) {
+                            users.remove(&old_hash);
+                        }
                     }
                 }
             }
             users
-                .entry(record.user_id.clone())
-                .or_default()
-                .insert(*key);
+                .entry(hash)
+                .and_modify(|keys| keys.insert(*key))
+                .or_insert(UserKeys::One(*key));
             sweep_due = now >= shard.next_sweep;
         }
         if sweep_due {
@@ -293,15 +348,25 @@ impl SessionStore for MemoryStore {
 
     async fn delete_user(&self, user_id: &str) -> Result<usize, StoreError> {
         let now = self.inner.clock.now();
-        let mut users = write(self.user_shard(user_id));
-        let Some(keys) = users.remove(user_id) else {
+        let hash = self.user_hash(user_id);
+        let mut users = write(self.user_shard(hash));
+        let Some(mut entry) = users.remove(&hash) else {
             return Ok(0);
         };
         let mut n = 0;
-        for k in keys {
-            if let Some(r) = write(self.record_shard(&k)).map.remove(&k) {
+        let mut empty = false;
+        for k in entry.keys() {
+            let mut shard = write(self.record_shard(&k));
+            if shard.map.get(&k).is_some_and(|r| r.user_id != user_id) {
+                continue; // another user whose ID hashes alike: stays indexed
+            }
+            if let Some(r) = shard.map.remove(&k) {
                 n += usize::from(!r.is_expired(now));
             }
+            empty = entry.remove(&k);
+        }
+        if !empty {
+            users.insert(hash, entry);
         }
         Ok(n)
     }
@@ -311,8 +376,9 @@ impl SessionStore for MemoryStore {
         user_id: &str,
     ) -> Result<Vec<(SessionKey, SessionRecord)>, StoreError> {
         let now = self.inner.clock.now();
-        let keys: Vec<SessionKey> = match read(self.user_shard(user_id)).get(user_id) {
-            Some(set) => set.iter().copied().collect(),
+        let hash = self.user_hash(user_id);
+        let keys = match read(self.user_shard(hash)).get(&hash) {
+            Some(entry) => entry.keys(),
             None => return Ok(Vec::new()),
         };
         let mut out = Vec::with_capacity(keys.len());

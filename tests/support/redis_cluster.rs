@@ -190,7 +190,7 @@ impl Cluster {
 
     /// Every running primary has a replica in sync (`WAIT` can succeed).
     pub fn wait_replicas(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         for n in self.nodes.iter().filter(|n| n.is_running()) {
             loop {
                 let info = n.cli(&["INFO", "replication"]);

@@ -1,0 +1,113 @@
+//! Heap allocations on the request path, counted by a counting global
+//! allocator (issue #19): an authenticated request must not allocate more
+//! than an anonymous one beyond the few counted here, and the figures are
+//! held so a regression fails.
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use portcullis::jwt::{KeyRegistry, TokenConfig};
+use portcullis::{Authenticator, RequestView, SessionHandle};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every call delegates to the system allocator unchanged; only a
+// thread-local counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+const N: u64 = 1_000;
+/// Measured (anonymous request, default config).
+const NONE: u64 = 2;
+/// Measured extra for a session cookie; the target of issue #19 is 0.
+const SESSION_EXTRA: u64 = 2;
+/// Measured extra for a cached bearer token; the target is 0.
+const TOKEN_EXTRA: u64 = 1;
+
+/// Allocations per `authenticate` of the request `headers` describe
+/// (averaged over N, after a warm-up that fills caches).
+async fn per_request(auth: &Authenticator, headers: &[(&str, &[u8])]) -> u64 {
+    let run = || async {
+        let mut view = RequestView::new("GET");
+        view.add_header("host", b"app.example");
+        view.add_header("user-agent", b"Mozilla/5.0 (X11; Linux x86_64)");
+        for (name, value) in headers {
+            view.add_header(name, value);
+        }
+        let outcome = auth.authenticate(&view).await;
+        drop(outcome);
+    };
+    for _ in 0..10 {
+        run().await;
+    }
+    let before = allocs();
+    for _ in 0..N {
+        run().await;
+    }
+    (allocs() - before).div_ceil(N)
+}
+
+#[test]
+fn authenticated_requests_allocate_little_more_than_anonymous_ones() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let keys = KeyRegistry::hs256("k1", &[7; 32]).unwrap();
+        let auth = Authenticator::builder()
+            .tokens(TokenConfig::new(keys).access_ttl(Duration::from_secs(3600)))
+            .build()
+            .unwrap();
+        let anonymous = auth.authenticate(&RequestView::new("POST")).await;
+        SessionHandle::new(anonymous.clone())
+            .login("alice", vec!["user".into()])
+            .await
+            .unwrap();
+        let set_cookie = portcullis::__private::set_cookie(&anonymous).unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let pair = auth
+            .tokens()
+            .unwrap()
+            .issue("alice", &["user".into()])
+            .await
+            .unwrap();
+        let bearer = format!("Bearer {}", pair.access_token);
+
+        let none = per_request(&auth, &[]).await;
+        let session = per_request(&auth, &[("cookie", cookie.as_bytes())]).await;
+        let token = per_request(&auth, &[("authorization", bearer.as_bytes())]).await;
+        println!("allocations per request: none {none}, session {session}, cached token {token}");
+        assert!(none <= NONE, "anonymous request: {none} allocations");
+        assert!(
+            session <= none + SESSION_EXTRA,
+            "session request: {session} vs {none}"
+        );
+        assert!(
+            token <= none + TOKEN_EXTRA,
+            "cached-token request: {token} vs {none}"
+        );
+    });
+}
