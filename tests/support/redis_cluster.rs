@@ -24,12 +24,22 @@ fn cli_binary() -> String {
     std::env::var("PORTCULLIS_REDIS_CLI").unwrap_or_else(|_| "redis-cli".to_owned())
 }
 
-/// A free port whose cluster-bus port (+10000) is free too.
+/// A free port whose cluster-bus port (+10000) is free too, and neither
+/// handed out before in this process (two clusters start side by side).
 fn free_pair() -> u16 {
+    static TAKEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
     for _ in 0..200 {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = l.local_addr().expect("addr").port();
-        if port < 55_000 && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+        if port >= 55_000 {
+            continue;
+        }
+        let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+        let clash = [port, port + 10_000]
+            .iter()
+            .any(|p| taken.iter().any(|t| *t == *p || *t + 10_000 == *p));
+        if !clash && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            taken.push(port);
             return port;
         }
     }
@@ -68,6 +78,34 @@ impl Node {
         self.child = Some(child);
     }
 
+    /// Spawn and wait until it answers `PING`. `false` when the server
+    /// exited first: its port or bus port (+10000) was taken between
+    /// `free_pair` and the bind, e.g. by an outgoing connection's
+    /// ephemeral port, which overlaps the bus range.
+    fn spawn_and_wait(&mut self) -> bool {
+        self.spawn();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.cli(&["PING"]).contains("PONG") {
+                return true;
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+            if exited {
+                self.child = None;
+                return false;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {} did not start",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Kill it (SIGKILL, as a crash).
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -82,9 +120,19 @@ impl Node {
 
     /// Start it again on the same port and config (it rejoins as a replica
     /// of whoever took over).
+    /// Its ports must stay the same (the cluster knows it by them), so a
+    /// port held for a moment by someone else is waited out.
     pub fn restart(&mut self) {
         self.kill();
-        self.spawn();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.spawn_and_wait() {
+            assert!(
+                Instant::now() < deadline,
+                "node {} could not bind its ports again",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// One command through `redis-cli` (test plumbing).
@@ -132,14 +180,14 @@ impl Cluster {
                 }
             })
             .collect();
+        // Before the cluster is joined a node may move: a lost port race
+        // picks a new pair instead of failing the run.
         for n in &mut nodes {
-            n.spawn();
-        }
-        let deadline = Instant::now() + Duration::from_secs(15);
-        for n in &nodes {
-            while !n.cli(&["PING"]).contains("PONG") {
-                assert!(Instant::now() < deadline, "node {} did not start", n.port);
-                std::thread::sleep(Duration::from_millis(50));
+            let mut attempts = 0;
+            while !n.spawn_and_wait() {
+                attempts += 1;
+                assert!(attempts < 20, "node in {:?} never found free ports", n.dir);
+                n.port = free_pair();
             }
         }
         let addrs: Vec<String> = nodes
