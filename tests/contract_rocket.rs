@@ -868,3 +868,89 @@ async fn a_second_managed_authenticator_stops_ignition() {
         Err(e) => assert!(!e.to_string().is_empty()),
     }
 }
+
+/// The IP recorded with a session is Rocket's `client_ip`: the first line
+/// of `Config::ip_header` (`X-Real-IP` by default) when it parses, else the
+/// peer; with `ip_header` off, always the peer.
+#[rocket::async_test]
+async fn the_recorded_ip_follows_rockets_client_ip_rule() {
+    #[rocket::post("/login")]
+    async fn login(session: SessionHandle) -> Result<String, Rejection> {
+        session.login("ip-user", vec![]).await?;
+        Ok(String::new())
+    }
+    #[rocket::get("/ip")]
+    async fn ip(session: SessionHandle) -> Result<String, Rejection> {
+        let mine = session.list().await?.into_iter().find(|s| s.current);
+        Ok(mine.and_then(|s| s.ip).unwrap_or_default())
+    }
+    let recorded = |ip_header: Option<&'static str>, lines: Vec<(&'static str, &'static str)>| async move {
+        let auth = Authenticator::builder()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rocket = rocket::build()
+            .configure(rocket::Config {
+                log_level: rocket::config::LogLevel::Off,
+                ip_header: ip_header.map(Into::into),
+                ..rocket::Config::debug_default()
+            })
+            .attach(AuthLayer::new(auth))
+            .mount("/", rocket::routes![login, ip]);
+        let client = Client::untracked(rocket)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut req = client.post("/login").remote(SocketAddr::from(PEER));
+        for (name, value) in lines {
+            req = req.header(Header::new(name, value));
+        }
+        let res = req.dispatch().await;
+        assert_eq!(res.status().code, 200, "login");
+        let cookie = res
+            .headers()
+            .get_one("Set-Cookie")
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_else(|| panic!("no session cookie"))
+            .to_owned();
+        client
+            .get("/ip")
+            .header(Header::new("Cookie", cookie))
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap_or_default()
+    };
+    let real = Some("X-Real-IP");
+    assert_eq!(recorded(real, vec![]).await, "127.0.0.1");
+    assert_eq!(
+        recorded(
+            real,
+            vec![("X-Real-IP", "203.0.113.9"), ("X-Real-IP", "198.51.100.1")]
+        )
+        .await,
+        "203.0.113.9"
+    );
+    assert_eq!(
+        recorded(real, vec![("x-real-ip", "2001:db8::7")]).await,
+        "2001:db8::7"
+    );
+    assert_eq!(
+        recorded(real, vec![("X-Real-IP", "not an ip")]).await,
+        "127.0.0.1"
+    );
+    assert_eq!(
+        recorded(
+            Some("CF-Connecting-IP"),
+            vec![
+                ("X-Real-IP", "203.0.113.9"),
+                ("CF-Connecting-IP", "192.0.2.4")
+            ]
+        )
+        .await,
+        "192.0.2.4"
+    );
+    assert_eq!(
+        recorded(None, vec![("X-Real-IP", "203.0.113.9")]).await,
+        "127.0.0.1"
+    );
+}

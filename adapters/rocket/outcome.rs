@@ -52,18 +52,28 @@ pub(crate) fn existing_outcome<'r>(req: &'r Request<'_>) -> Option<&'r Arc<AuthO
 /// session; a non-UTF-8 `X-CSRF-Token` is a missing token).
 fn request_view<'r>(req: &'r Request<'_>) -> RequestView<'r> {
     let mut view = RequestView::new(req.method().as_str());
-    let headers = req.headers();
-    for header in headers.iter() {
+    // Rocket's `client_ip` honours `Config::ip_header` (`X-Real-IP` by
+    // default): disable it unless a trusted proxy sets that header. Its
+    // rule (the first such line, if it parses, else the connection's
+    // address) is applied in the one pass over the headers below: each
+    // lookup in Rocket's header map hashes the name byte by byte.
+    let ip_header = req.rocket().config().ip_header.as_deref();
+    let mut ip_line = None;
+    for header in req.headers().iter() {
         // `HeaderMap::iter` lends every value from the map (`Cow::Borrowed`),
         // which is what lets the view borrow instead of copy.
         if let Cow::Borrowed(value) = header.value {
+            // Case-insensitive: both sides are `UncasedStr`.
+            if ip_line.is_none() && ip_header == Some(&*header.name) {
+                ip_line = Some(value);
+            }
             view.add_header(header.name.as_str(), value.as_bytes());
         }
     }
     // HTTP/2 carries the host in `:authority`, which Rocket keeps out of the
     // header map; Rocket only hands it out as an owned string, so it is
     // copied only when there is no `Host` header for it to stand in for.
-    if !headers.contains("host") {
+    if matches!(view.host, crate::request::Single::Absent) {
         if let Some(host) = req.host() {
             let text = &req.local_cache(|| AuthorityText(host.to_string())).0;
             view.set_authority(text.as_bytes());
@@ -72,9 +82,8 @@ fn request_view<'r>(req: &'r Request<'_>) -> RequestView<'r> {
     // The connection's own scheme (behind a trusted proxy the core reads
     // `X-Forwarded-Proto` itself).
     view.set_https(req.rocket().config().tls_enabled());
-    // Rocket's `client_ip` honours `Config::ip_header` (`X-Real-IP` by
-    // default): disable it unless a trusted proxy sets that header.
-    view.peer_ip = req.client_ip();
+    let peer = req.remote().map(|r| r.ip());
+    view.peer_ip = ip_line.and_then(|ip| ip.parse().ok()).or(peer);
     view
 }
 

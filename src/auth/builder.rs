@@ -241,13 +241,21 @@ impl AuthenticatorBuilder {
         };
         let clock = self.clock;
         let events = self.events.map(|sink| Events::new(sink, clock.clone()));
-        let store = self
-            .store
-            .unwrap_or_else(|| Arc::new(MemoryStore::with_shared_clock(clock.clone())));
+        // The memory store built here is also kept as itself, so lookups
+        // skip the boxed future of a `dyn` call (see `SessionManager`).
+        let (store, own_memory): (Arc<dyn SessionStore>, _) = match self.store {
+            Some(given) => (given, None),
+            None => {
+                let memory = Arc::new(MemoryStore::with_shared_clock(clock.clone()));
+                (memory.clone(), Some(memory))
+            }
+        };
         let tokens = match self.tokens {
             Some(config) => {
                 let retention = config.subject_retention();
-                let revocations =
+                // Like the store, a memory list built here is kept as itself.
+                let mut own_list = None;
+                let revocations: Arc<dyn RevocationList> =
                     match self.revocations {
                         Some(given) => given,
                         None => match store.revocation_list(retention) {
@@ -259,15 +267,20 @@ impl AuthenticatorBuilder {
                                  one instance would not reach the others"
                                     .into(),
                             )),
-                            None => Arc::new(
-                                MemoryRevocationList::with_shared_clock(clock.clone())
-                                    .with_subject_retention(retention),
-                            ),
+                            None => {
+                                let list = Arc::new(
+                                    MemoryRevocationList::with_shared_clock(clock.clone())
+                                        .with_subject_retention(retention),
+                                );
+                                own_list = Some(list.clone());
+                                list
+                            }
                         },
                     };
                 Some(config.build(Shared {
                     store: store.clone(),
                     revocations,
+                    own_memory_list: own_list,
                     clock: clock.clone(),
                     events: events.clone(),
                 })?)
@@ -278,7 +291,13 @@ impl AuthenticatorBuilder {
             .throttle
             .build(store.attempt_store(), store.is_shared(), &clock)?;
         let sessions = match self.sessions {
-            Some(cfg) => Some(SessionManager::new(store.clone(), cfg, clock.clone())?),
+            Some(cfg) => {
+                let manager = SessionManager::new(store.clone(), cfg, clock.clone())?;
+                Some(match own_memory {
+                    Some(memory) => manager.with_own_memory_store(memory),
+                    None => manager,
+                })
+            }
             None => None,
         };
         Ok(Authenticator {

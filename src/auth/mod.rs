@@ -53,8 +53,8 @@ pub use builder::AuthenticatorBuilder;
 pub use loader::UserLoader;
 #[cfg(feature = "tower")]
 pub(crate) use outcome::PendingHeaders;
-use outcome::ResponseHeaders;
 pub use outcome::{AuthOutcome, LoginInfo};
+use outcome::{Presented, ResponseHeaders};
 
 /// Authenticates requests by session cookie and/or bearer token.
 ///
@@ -265,7 +265,7 @@ impl Authenticator {
                 self.default_scheme(),
             )),
             session: None,
-            presented: Vec::new(),
+            presented: Presented::default(),
             client: ClientInfo::new(client.ip, view.user_agent),
             cross_origin,
             // A request with credentials is never cached; a cookie-session
@@ -322,19 +322,16 @@ impl Authenticator {
                 outcome.response.pending_mut().no_store = true;
             }
             if let Some(id) = sessions.decode_cookie(value) {
-                // The same cookie sent twice names one session, not two.
-                let key = id.key();
-                if !outcome.presented.contains(&key) {
-                    outcome.presented.push(key);
-                }
+                outcome.presented.insert(id.key());
             }
         }
         // Every candidate is looked up: two live sessions of our name
         // (cookie tossing) make the request anonymous, so a tossed cookie
         // can never choose the session.
         let mut live = 0usize;
-        for i in 0..outcome.presented.len() {
-            match sessions.find_key(outcome.presented[i]).await {
+        let presented = outcome.presented;
+        for &key in presented.as_slice() {
+            match sessions.find_key(key).await {
                 Ok(Some(active)) => {
                     live += 1;
                     outcome.session = Some(active);

@@ -90,7 +90,7 @@ impl Authenticator {
             .login(
                 user,
                 roles.clone(),
-                &outcome.presented,
+                outcome.presented.as_slice(),
                 &outcome.client,
                 remember,
             )

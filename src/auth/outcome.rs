@@ -3,6 +3,7 @@
 
 use std::sync::Mutex;
 
+use crate::cookie::MAX_CANDIDATES;
 use crate::id::SessionKey;
 use crate::identity::AuthState;
 use crate::rejection::RejectionKind;
@@ -82,6 +83,45 @@ impl ResponseHeaders {
     }
 }
 
+/// The distinct keys of the session cookies a request presented (at most
+/// [`MAX_CANDIDATES`], as the cookie parser yields), kept inline: a request
+/// with a cookie allocates nothing for them.
+#[derive(Clone, Copy)]
+pub(crate) struct Presented {
+    keys: [SessionKey; MAX_CANDIDATES],
+    len: usize,
+}
+
+impl Default for Presented {
+    fn default() -> Self {
+        Presented {
+            keys: [SessionKey::from_bytes([0; 32]); MAX_CANDIDATES],
+            len: 0,
+        }
+    }
+}
+
+impl Presented {
+    /// Add `key` unless it is there already (the same cookie sent twice
+    /// names one session) or the set is full.
+    pub(crate) fn insert(&mut self, key: SessionKey) {
+        if self.len < MAX_CANDIDATES && !self.as_slice().contains(&key) {
+            self.keys[self.len] = key;
+            self.len += 1;
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[SessionKey] {
+        &self.keys[..self.len]
+    }
+}
+
+impl std::fmt::Debug for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
 /// The result of [`Authenticator::authenticate`] for one request; adapters
 /// keep it in the request's extensions for extractors and handlers. It
 /// remembers the [`Authenticator`] that produced it, so one value is all a
@@ -94,7 +134,7 @@ pub struct AuthOutcome {
     /// The live session when the cookie named one (even if CSRF failed).
     pub(crate) session: Option<ActiveSession>,
     /// Keys of every well-formed session cookie presented (ended at login).
-    pub(crate) presented: Vec<SessionKey>,
+    pub(crate) presented: Presented,
     /// The client's IP (after the trusted-proxy rule) and User-Agent
     /// (recorded at login).
     pub(crate) client: ClientInfo,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::cache::{VerifiedCache, DEFAULT_VERIFIED_CACHE_SLOTS};
 use super::keys::KeyRegistry;
-use super::revocation::RevocationList;
+use super::revocation::{MemoryRevocationList, RevocationList};
 use super::service::{
     Inner, TokenService, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, MAX_ACCESS_TTL, MAX_REFRESH_TTL,
 };
@@ -79,6 +79,9 @@ impl fmt::Debug for TokenConfig {
 pub(crate) struct Shared {
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) revocations: Arc<dyn RevocationList>,
+    /// The same list when the authenticator built a memory list itself:
+    /// asked without a boxed future.
+    pub(crate) own_memory_list: Option<Arc<MemoryRevocationList>>,
     pub(crate) clock: SharedClock,
     pub(crate) events: Option<crate::events::Events>,
 }
@@ -295,6 +298,7 @@ impl TokenConfig {
                 },
                 store: shared.store,
                 revocations: shared.revocations,
+                own_memory_list: shared.own_memory_list,
                 clock: shared.clock,
                 events: shared.events,
                 access_ttl,

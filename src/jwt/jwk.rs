@@ -4,7 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::algorithm::{Algorithm, Family};
-use super::material::{ec_material, ed_material, rsa_material, HmacKey, Key, Material};
+use super::hmac::HmacKey;
+use super::material::{ec_material, ed_material, rsa_material, Key, Material};
 use crate::error::ConfigError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 
 use super::algorithm::Algorithm;
 use super::error::JwtError;
+use super::hmac::HmacKey;
 use super::jws::{self, Header, Jws, Segments, SMALL_DECODE};
-use super::material::{from_private_pem, from_public_pem, HmacKey, Key, Material};
+use super::material::{from_private_pem, from_public_pem, Key, Material};
 use crate::error::ConfigError;
 
 /// The signing and verification keys of a [`TokenService`](super::TokenService):

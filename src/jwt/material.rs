@@ -1,65 +1,19 @@
-//! Key material: HMAC keys, public/private keys from PEM, the RSA sanity
+//! Key material: HMAC keys (see `hmac`), public/private keys from PEM, the RSA sanity
 //! checks, and the per-algorithm signing and verifying of one key.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use jsonwebtoken::jwk::EllipticCurve;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::{json, Map, Value};
-use sha2::{Sha256, Sha384, Sha512};
+use sha2::Sha256;
 
 use super::algorithm::{Algorithm, Family};
 use super::backend::PROVIDER;
 use super::error::JwtError;
+use super::hmac::HmacKey;
 use super::jws::MAX_KID_LEN;
 use crate::error::ConfigError;
-
-/// A pre-keyed HMAC state: cloning it skips the key schedule per token.
-#[derive(Clone)]
-pub(crate) enum HmacKey {
-    S256(Hmac<Sha256>),
-    S384(Hmac<Sha384>),
-    S512(Hmac<Sha512>),
-}
-
-impl HmacKey {
-    pub(crate) fn new(alg: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
-        let min = alg.min_secret_len();
-        if !alg.is_hmac() {
-            return Err(ConfigError::Key(format!("{alg} is not an HMAC algorithm")));
-        }
-        if secret.len() < min {
-            return Err(ConfigError::Key(format!(
-                "{alg} secret must be at least {min} bytes (got {})",
-                secret.len()
-            )));
-        }
-        let bad = |_| ConfigError::Key("bad HMAC key".into());
-        Ok(match alg {
-            Algorithm::HS256 => HmacKey::S256(Hmac::new_from_slice(secret).map_err(bad)?),
-            Algorithm::HS384 => HmacKey::S384(Hmac::new_from_slice(secret).map_err(bad)?),
-            _ => HmacKey::S512(Hmac::new_from_slice(secret).map_err(bad)?),
-        })
-    }
-
-    fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        match self {
-            HmacKey::S256(m) => m.clone().chain_update(msg).finalize().into_bytes().to_vec(),
-            HmacKey::S384(m) => m.clone().chain_update(msg).finalize().into_bytes().to_vec(),
-            HmacKey::S512(m) => m.clone().chain_update(msg).finalize().into_bytes().to_vec(),
-        }
-    }
-
-    /// Constant-time comparison; a tag of the wrong length fails.
-    fn verify(&self, msg: &[u8], tag: &[u8]) -> bool {
-        match self {
-            HmacKey::S256(m) => m.clone().chain_update(msg).verify_slice(tag).is_ok(),
-            HmacKey::S384(m) => m.clone().chain_update(msg).verify_slice(tag).is_ok(),
-            HmacKey::S512(m) => m.clone().chain_update(msg).verify_slice(tag).is_ok(),
-        }
-    }
-}
 
 // Few, long-lived values: keeping the pre-keyed HMAC state inline saves an
 // indirection on the hot path, so the size difference is deliberate.

@@ -95,6 +95,7 @@ mod error;
 mod family;
 #[cfg(feature = "jwks")]
 pub(crate) mod foreign;
+mod hmac;
 #[cfg(feature = "jwks")]
 mod http_source;
 mod json;

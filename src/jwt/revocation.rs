@@ -359,6 +359,31 @@ impl MemoryRevocationList {
     }
 }
 
+impl MemoryRevocationList {
+    /// [`RevocationList::is_revoked`] without a future (the authenticator
+    /// calls it directly on a list it built, skipping the boxed future).
+    pub(crate) fn is_revoked_now(
+        &self,
+        jti: &str,
+        family: Option<&str>,
+        subject: &str,
+        issued_at_millis: u64,
+    ) -> bool {
+        if self.entries.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let now = self.clock.now();
+        if self.holds(EntryKind::Jti, jti, now)
+            || family.is_some_and(|f| self.holds(EntryKind::Family, f, now))
+        {
+            return true;
+        }
+        let (h, shard) = self.locate(subject);
+        get(&read(shard).subjects, h, subject)
+            .is_some_and(|&(cutoff, until)| now < until && issued_at_millis <= cutoff)
+    }
+}
+
 #[async_trait]
 impl RevocationList for MemoryRevocationList {
     async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
@@ -410,22 +435,7 @@ impl RevocationList for MemoryRevocationList {
         subject: &str,
         issued_at_millis: u64,
     ) -> Result<bool, StoreError> {
-        if self.entries.load(Ordering::Relaxed) == 0 {
-            return Ok(false);
-        }
-        let now = self.clock.now();
-        if self.holds(EntryKind::Jti, jti, now)
-            || family.is_some_and(|f| self.holds(EntryKind::Family, f, now))
-        {
-            return Ok(true);
-        }
-        let (h, shard) = self.locate(subject);
-        if let Some(&(cutoff, until)) = get(&read(shard).subjects, h, subject) {
-            if now < until && issued_at_millis <= cutoff {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(self.is_revoked_now(jti, family, subject, issued_at_millis))
     }
 }
 

@@ -14,7 +14,7 @@ use super::claims::{Claims, RESERVED_CLAIMS};
 use super::error::JwtError;
 use super::jws::MAX_TOKEN_LEN;
 use super::keys::KeyRegistry;
-use super::revocation::RevocationList;
+use super::revocation::{MemoryRevocationList, RevocationList};
 use super::validation::Validation;
 use crate::clock::SharedClock;
 use crate::error::{fill_random, StoreError};
@@ -156,6 +156,9 @@ pub(super) struct Inner {
     pub(super) validation: Validation,
     pub(super) store: Arc<dyn SessionStore>,
     pub(super) revocations: Arc<dyn RevocationList>,
+    /// `revocations` itself when it is a memory list the authenticator
+    /// built (see [`Shared`](super::config::Shared)).
+    pub(super) own_memory_list: Option<Arc<MemoryRevocationList>>,
     pub(super) clock: SharedClock,
     pub(super) events: Option<crate::events::Events>,
     pub(super) access_ttl: u64,

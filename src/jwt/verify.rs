@@ -135,17 +135,15 @@ impl TokenService {
         let AuthMethod::Bearer(info) = identity.method() else {
             return Err(RejectionKind::InvalidToken);
         };
-        match self
-            .inner
-            .revocations
-            .is_revoked(
-                &info.jti,
-                info.sid.as_deref(),
-                identity.subject(),
-                issued_ms,
-            )
-            .await
-        {
+        let (jti, family, subject) = (&info.jti, info.sid.as_deref(), identity.subject());
+        let revoked = match &self.inner.own_memory_list {
+            Some(list) => Ok(list.is_revoked_now(jti, family, subject, issued_ms)),
+            None => {
+                let list = &self.inner.revocations;
+                list.is_revoked(jti, family, subject, issued_ms).await
+            }
+        };
+        match revoked {
             Ok(false) => Ok(()),
             Ok(true) => {
                 tracing::debug!("bearer token refused: revoked");

@@ -27,7 +27,9 @@ use crate::csrf::encode_token;
 use crate::error::{ConfigError, StoreError};
 use crate::id::{random_32, SessionId, SessionKey};
 use crate::rejection::{Rejection, RejectionKind};
-use crate::store::{past_cap, update_record, RecordKind, SessionRecord, SessionStore, UpdateError};
+use crate::store::{
+    past_cap, update_record, MemoryStore, RecordKind, SessionRecord, SessionStore, UpdateError,
+};
 
 mod config;
 mod data;
@@ -47,6 +49,9 @@ const CREATE_ATTEMPTS: usize = 3;
 #[derive(Clone)]
 pub struct SessionManager {
     store: Arc<dyn SessionStore>,
+    /// The same store when it is the memory store the authenticator built
+    /// itself: looked up without a boxed future.
+    memory: Option<Arc<MemoryStore>>,
     config: Arc<SessionConfig>,
     clock: SharedClock,
     /// The rolling interval in effect (see [`SessionConfig::rolling_interval`]).
@@ -83,10 +88,17 @@ impl SessionManager {
             .as_secs();
         Ok(SessionManager {
             store,
+            memory: None,
             config: Arc::new(config),
             clock,
             rolling,
         })
+    }
+
+    /// Use `memory`, which must be the manager's own store, for lookups.
+    pub(crate) fn with_own_memory_store(mut self, memory: Arc<MemoryStore>) -> Self {
+        self.memory = Some(memory);
+        self
     }
 
     /// The configuration.
@@ -144,12 +156,15 @@ impl SessionManager {
     /// 503 when the store fails.
     pub async fn find_key(&self, key: SessionKey) -> Result<Option<ActiveSession>, Rejection> {
         let now = self.clock.now();
-        let Some(mut record) = self
-            .store
-            .load_shared(&key)
-            .await
-            .map_err(|e| unavailable(&e))?
-        else {
+        let loaded = match &self.memory {
+            Some(memory) => memory.load_now(&key),
+            None => self
+                .store
+                .load_shared(&key)
+                .await
+                .map_err(|e| unavailable(&e))?,
+        };
+        let Some(mut record) = loaded else {
             return Ok(None);
         };
         if record.kind != RecordKind::Session || record.moved_to.is_some() {

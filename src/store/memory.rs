@@ -253,6 +253,15 @@ impl MemoryStore {
             self.unindex(&user, &k);
         }
     }
+
+    /// [`SessionStore::load_shared`] without a future: the authenticator
+    /// calls it directly on the memory store it built itself, so the hot
+    /// path skips the boxed future of a `dyn SessionStore` call.
+    pub(crate) fn load_now(&self, key: &SessionKey) -> Option<Arc<SessionRecord>> {
+        let now = self.inner.clock.now();
+        let shard = read(self.record_shard(key));
+        shard.map.get(key).filter(|r| !r.is_expired(now)).cloned()
+    }
 }
 
 #[async_trait]
@@ -311,9 +320,7 @@ impl SessionStore for MemoryStore {
         &self,
         key: &SessionKey,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-        let now = self.inner.clock.now();
-        let shard = read(self.record_shard(key));
-        Ok(shard.map.get(key).filter(|r| !r.is_expired(now)).cloned())
+        Ok(self.load_now(key))
     }
 
     async fn update(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
