@@ -124,3 +124,13 @@ async fn the_revocation_kit_catches_a_list_that_keeps_the_first_cutoff() {
     .await;
     assert!(message.contains("later cut-off"), "{message}");
 }
+
+/// Every live session in a `MemoryStore` is one `SessionRecord` (issue
+/// #19's memory target): a refresh family's rotation state, which cookie
+/// sessions never use, is boxed instead of carried inline by every record.
+#[test]
+fn a_session_record_carries_no_inline_refresh_state() {
+    let size = std::mem::size_of::<SessionRecord>();
+    println!("size_of::<SessionRecord>() = {size}");
+    assert!(size <= 272, "SessionRecord grew to {size} bytes");
+}

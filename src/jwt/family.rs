@@ -78,10 +78,10 @@ impl TokenService {
             rec.kind = RecordKind::RefreshFamily;
             rec.created_at_ms = inner.clock.now_millis();
             rec.roles = roles.to_vec();
-            rec.family = Some(FamilyState {
+            rec.family = Some(Box::new(FamilyState {
                 current: rt.secret_hash(),
                 rotation: None,
-            });
+            }));
             remember_client(&mut rec, client);
             match inner.store.create(&key, &rec).await {
                 Ok(()) => {
@@ -211,14 +211,14 @@ impl TokenService {
             let next = if rt.matches(&state.current) {
                 let nonce = random_32().map_err(|_| server_failure(&JwtError::Rng))?;
                 let next = rt.successor(&nonce);
-                rec.family = Some(FamilyState {
+                rec.family = Some(Box::new(FamilyState {
                     current: next.secret_hash(),
                     rotation: Some(Rotation {
                         spent: rt.secret_hash(),
                         nonce,
                         at_ms: now_ms,
                     }),
-                });
+                }));
                 remember_client(&mut rec, client);
                 next
             } else if let Some(next) = retry_successor(&rt, &rec, client, now_ms) {

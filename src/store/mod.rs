@@ -92,8 +92,9 @@ pub struct SessionRecord {
     #[serde(with = "b64_32")]
     pub secret: [u8; 32],
     /// A refresh family's rotation state (`None` for a cookie session).
+    /// Boxed: 120 bytes every cookie session would otherwise carry empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) family: Option<FamilyState>,
+    pub(crate) family: Option<Box<FamilyState>>,
     /// When the user last proved a credential: the login, or the latest
     /// re-authentication (seconds since the Unix epoch). Records written
     /// before it existed read as `0`, which no freshness check accepts.

@@ -27,13 +27,15 @@ fn full(user: &str, kind: RecordKind, salt: u8) -> SessionRecord {
     r.authenticated_at = now - 2;
     r.persistent = salt.is_multiple_of(2);
     r.hint = (kind == RecordKind::Session).then(|| format!("hint{salt}"));
-    r.family = (kind == RecordKind::RefreshFamily).then(|| FamilyState {
-        current: [salt.wrapping_add(1); 32],
-        rotation: Some(Rotation {
-            spent: [salt.wrapping_add(2); 32],
-            nonce: [salt.wrapping_add(3); 32],
-            at_ms: 1_000 + u64::from(salt),
-        }),
+    r.family = (kind == RecordKind::RefreshFamily).then(|| {
+        Box::new(FamilyState {
+            current: [salt.wrapping_add(1); 32],
+            rotation: Some(Rotation {
+                spent: [salt.wrapping_add(2); 32],
+                nonce: [salt.wrapping_add(3); 32],
+                at_ms: 1_000 + u64::from(salt),
+            }),
+        })
     });
     r.data.insert(
         "nested".into(),

@@ -112,14 +112,14 @@ async fn create_then_load<S: SessionStore>(s: &S) {
     // round-trips, including the fields a store never reads.
     let (k, mut r) = (key(), record(&user("family")));
     r.kind = RecordKind::RefreshFamily;
-    r.family = Some(FamilyState {
+    r.family = Some(Box::new(FamilyState {
         current: [3; 32],
         rotation: Some(Rotation {
             spent: [4; 32],
             nonce: [5; 32],
             at_ms: 1_234,
         }),
-    });
+    }));
     s.create(&k, &r).await.expect("create a family");
     let got = s.load(&k).await.expect("load").expect("family must load");
     assert_eq!(got.kind, RecordKind::RefreshFamily, "kind must round-trip");
