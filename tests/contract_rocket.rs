@@ -703,12 +703,17 @@ fn either(who: Result<Identity, Rejection>) -> Result<String, Rejection> {
     who.map(|id| id.subject().to_owned())
 }
 
+/// Rocket's debug configuration without its log output.
+fn quiet() -> rocket::Config {
+    rocket::Config {
+        log_level: rocket::config::LogLevel::Off,
+        ..rocket::Config::debug_default()
+    }
+}
+
 fn test_rocket(auth: Authenticator) -> Rocket<Build> {
     rocket::build()
-        .configure(rocket::Config {
-            log_level: rocket::config::LogLevel::Off,
-            ..rocket::Config::debug_default()
-        })
+        .configure(quiet())
         .attach(AuthLayer::new(auth))
         .mount("/", rocket::routes![login, many, either])
         .register("/", portcullis::rocket::catchers())
@@ -825,10 +830,7 @@ async fn the_set_cookie_of_a_dead_cookie_reaches_a_catcher_response() {
 #[rocket::async_test]
 async fn without_the_fairing_guards_refuse_with_500() {
     let rocket = rocket::build()
-        .configure(rocket::Config {
-            log_level: rocket::config::LogLevel::Off,
-            ..rocket::Config::debug_default()
-        })
+        .configure(quiet())
         .mount("/", rocket::routes![login, many, either])
         .register("/", portcullis::rocket::catchers());
     let h = RocketHarness::new(rocket).await;
@@ -856,10 +858,7 @@ async fn a_second_managed_authenticator_stops_ignition() {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let rocket = rocket::build()
-        .configure(rocket::Config {
-            log_level: rocket::config::LogLevel::Off,
-            ..rocket::Config::debug_default()
-        })
+        .configure(quiet())
         .manage(auth.clone())
         .attach(AuthLayer::new(auth));
     match Client::untracked(rocket).await {
@@ -890,9 +889,8 @@ async fn the_recorded_ip_follows_rockets_client_ip_rule() {
             .unwrap_or_else(|e| panic!("{e}"));
         let rocket = rocket::build()
             .configure(rocket::Config {
-                log_level: rocket::config::LogLevel::Off,
                 ip_header: ip_header.map(Into::into),
-                ..rocket::Config::debug_default()
+                ..quiet()
             })
             .attach(AuthLayer::new(auth))
             .mount("/", rocket::routes![login, ip]);

@@ -357,9 +357,7 @@ impl MemoryRevocationList {
         };
         get(map, h, id).is_some_and(|&exp| now < exp)
     }
-}
 
-impl MemoryRevocationList {
     /// [`RevocationList::is_revoked`] without a future (the authenticator
     /// calls it directly on a list it built, skipping the boxed future).
     pub(crate) fn is_revoked_now(
