@@ -10,8 +10,11 @@
 //!   round trip);
 //! - `redis/authenticate_bearer`: JWT verification plus the revocation check;
 //! - then a manual loop that records every call's latency and prints
-//!   p50/p90/p99/p99.9, sequentially and with 64 concurrent tasks sharing
-//!   the one multiplexed connection (throughput included).
+//!   p50/p90/p99/p99.9: sequentially, in 5 interleaved rounds with a bare
+//!   `GET` of a record-sized value over a connection of its own (each
+//!   p50's ratio to the bare one is printed; the target is <= 1.3x), and
+//!   with 64 concurrent tasks sharing the one multiplexed connection
+//!   (throughput included).
 //!
 //! Each report starts with the commands the server side executed per call
 //! (`INFO commandstats` before and after 1,000 calls): the round-trip
@@ -23,13 +26,15 @@
 
 #[path = "support/fixtures.rs"]
 mod fixtures;
+#[path = "support/latency.rs"]
+mod latency;
 #[path = "../tests/support/redis_cluster.rs"]
 mod redis_cluster;
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use fixtures::record;
@@ -45,6 +50,27 @@ use portcullis::{SessionConfig, SessionLimitPolicy};
 use redis_server::RedisServer;
 
 const SESSIONS: usize = 10_000;
+const ROUNDS: usize = 5;
+
+/// A connection of the application's own to the same server, for the
+/// bare `GET` round trip the store's hot path is compared with.
+#[derive(Clone)]
+enum Bare {
+    Node(redis::aio::MultiplexedConnection),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl Bare {
+    async fn get(&self, key: &str) {
+        let cmd = redis::cmd("GET").arg(key).clone();
+        let value: Option<Vec<u8>> = match self.clone() {
+            Bare::Node(mut c) => cmd.query_async(&mut c).await,
+            Bare::Cluster(mut c) => cmd.query_async(&mut c).await,
+        }
+        .expect("bare GET");
+        assert!(value.is_some(), "the value is there");
+    }
+}
 
 /// The server a fixture runs against (kept alive with it).
 #[allow(dead_code)] // held for its Drop
@@ -63,6 +89,9 @@ struct Fixture {
     list: Arc<RedisRevocationList>,
     cookies: Arc<Vec<String>>,
     access: Arc<String>,
+    bare: Bare,
+    /// Keys holding a record's JSON, for the bare `GET`.
+    bare_keys: Vec<String>,
 }
 
 async fn fixture() -> Fixture {
@@ -79,7 +108,12 @@ async fn fixture() -> Fixture {
         .connect(&url)
         .await
         .expect("connect to redis");
-    fixture_on(server, vec![url], store).await
+    let bare = redis::Client::open(url.as_str())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("bare connection");
+    fixture_on(server, vec![url], store, Bare::Node(bare)).await
 }
 
 /// The same on a local 3-primary, 3-replica Redis Cluster.
@@ -91,10 +125,15 @@ async fn cluster_fixture() -> Fixture {
         .await
         .expect("connect to the cluster");
     let nodes = cluster.seeds();
-    fixture_on(Server::Cluster(cluster), nodes, store).await
+    let bare = redis::cluster::ClusterClient::new(nodes.clone())
+        .expect("seeds")
+        .get_async_connection()
+        .await
+        .expect("bare cluster connection");
+    fixture_on(Server::Cluster(cluster), nodes, store, Bare::Cluster(bare)).await
 }
 
-async fn fixture_on(server: Server, nodes: Vec<String>, store: RedisStore) -> Fixture {
+async fn fixture_on(server: Server, nodes: Vec<String>, store: RedisStore, bare: Bare) -> Fixture {
     let store = Arc::new(store);
     let list = Arc::new(RedisRevocationList::from_store(&store));
     let now = SystemClock.now();
@@ -108,6 +147,18 @@ async fn fixture_on(server: Server, nodes: Vec<String>, store: RedisStore) -> Fi
         if cookies.len() < 1_000 {
             cookies.push(format!("theme=dark; __Host-id={}", id.encode()));
         }
+    }
+    let json = serde_json::to_vec(&record("user0", now)).expect("json");
+    let mut bare_keys = Vec::with_capacity(1_000);
+    for i in 0..1_000 {
+        let key = format!("bench:bare:{i}");
+        let cmd = redis::cmd("SET").arg(&key).arg(&json).clone();
+        let set: Result<(), _> = match bare.clone() {
+            Bare::Node(mut c) => cmd.query_async(&mut c).await,
+            Bare::Cluster(mut c) => cmd.query_async(&mut c).await,
+        };
+        set.expect("SET");
+        bare_keys.push(key);
     }
     // Some revocations, so the check does not look at an empty server.
     for i in 0..1_000 {
@@ -139,6 +190,8 @@ async fn fixture_on(server: Server, nodes: Vec<String>, store: RedisStore) -> Fi
         list,
         cookies: Arc::new(cookies),
         access: Arc::new(pair.access_token),
+        bare,
+        bare_keys,
     }
 }
 
@@ -231,22 +284,6 @@ fn criterion_benches(c: &mut Criterion) {
     drop(f);
 }
 
-fn percentiles(name: &str, mut samples: Vec<Duration>, wall: Duration) {
-    samples.sort_unstable();
-    let n = samples.len();
-    let at = |q: f64| samples[((n as f64 * q) as usize).min(n - 1)];
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!(
-        "{name:<44} n={n:>6}  p50={:>7.1}µs  p90={:>7.1}µs  p99={:>7.1}µs  p99.9={:>7.1}µs  max={:>8.1}µs  {:>8.0} ops/s",
-        us(at(0.50)),
-        us(at(0.90)),
-        us(at(0.99)),
-        us(at(0.999)),
-        us(samples[n - 1]),
-        n as f64 / wall.as_secs_f64(),
-    );
-}
-
 /// Record every call's latency: criterion reports means and medians, the
 /// tail needs the raw samples.
 fn latency_report(_: &mut Criterion) {
@@ -334,36 +371,35 @@ fn report(rt: &tokio::runtime::Runtime, f: &Fixture, calls: usize) {
         // Warm up (scripts loaded, connection established, caches hot).
         for i in 0..1_000 {
             session_hit(&f.auth, &f.cookies[i % f.cookies.len()]).await;
+            f.bare.get(&f.bare_keys[i % f.bare_keys.len()]).await;
         }
-        let mut s = Vec::with_capacity(calls);
-        let wall = Instant::now();
-        for i in 0..calls {
-            let t = Instant::now();
-            session_hit(&f.auth, &f.cookies[i % f.cookies.len()]).await;
-            s.push(t.elapsed());
-        }
-        percentiles("session authenticate, sequential", s, wall.elapsed());
-
-        let mut s = Vec::with_capacity(calls);
-        let wall = Instant::now();
-        for _ in 0..calls {
-            let t = Instant::now();
-            let r = f.list.is_revoked("some-jti", None, "alice", 1).await;
-            s.push(t.elapsed());
-            assert_eq!(r, Ok(false));
-        }
-        percentiles("revocation check, sequential", s, wall.elapsed());
-
-        let mut s = Vec::with_capacity(calls);
-        let wall = Instant::now();
-        for _ in 0..calls {
-            let t = Instant::now();
-            let r = f.tokens.authenticate(f.access.as_bytes()).await;
-            s.push(t.elapsed());
-            assert!(r.is_ok());
-        }
-        percentiles("bearer authenticate (verify+revocation)", s, wall.elapsed());
     });
+    println!("sequential:");
+    let kinds = [
+        "bare GET (same server, same value size)",
+        "session authenticate",
+        "revocation check",
+        "bearer authenticate (verify+revocation)",
+    ];
+    let p50 = rt.block_on(latency::interleaved(
+        &kinds,
+        ROUNDS,
+        (calls / ROUNDS).max(1),
+        |k, i| async move {
+            match k {
+                0 => f.bare.get(&f.bare_keys[i % f.bare_keys.len()]).await,
+                1 => session_hit(&f.auth, &f.cookies[i % f.cookies.len()]).await,
+                2 => {
+                    let r = f.list.is_revoked("some-jti", None, "alice", 1).await;
+                    assert_eq!(r, Ok(false));
+                }
+                _ => assert!(f.tokens.authenticate(f.access.as_bytes()).await.is_ok()),
+            }
+        },
+    ));
+    for k in 1..kinds.len() {
+        latency::versus_bare(kinds[k], p50[k], p50[0], 1.3);
+    }
 
     // 64 concurrent tasks share the one multiplexed connection.
     let tasks = 64;
@@ -389,7 +425,7 @@ fn report(rt: &tokio::runtime::Runtime, f: &Fixture, calls: usize) {
         }
         all
     });
-    percentiles(
+    latency::percentiles(
         "session authenticate, 64 concurrent tasks",
         samples,
         wall.elapsed(),
@@ -417,7 +453,7 @@ fn report(rt: &tokio::runtime::Runtime, f: &Fixture, calls: usize) {
         }
         all
     });
-    percentiles(
+    latency::percentiles(
         "revocation check, 64 concurrent tasks",
         samples,
         wall.elapsed(),
