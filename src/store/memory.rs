@@ -57,10 +57,10 @@ struct RecordShard {
 /// - **Expiry**: expired records are invisible at once and purged
 ///   incrementally: a write to a shard sweeps that one shard (1/64 of the
 ///   data) at most every 30 seconds; there is no stop-the-world pass.
-/// - **Memory**: about 920-970 bytes of RSS per live session (record,
+/// - **Memory**: about 835-850 bytes of RSS per live session (record,
 ///   index entry, map slots and allocator overhead) with a short user ID,
 ///   two roles, an IP and a 111-byte User-Agent, measured from outside at
-///   ~600k sessions by `python3 benches/http/run.py memory`.
+///   ~580k sessions by `python3 benches/http/run.py memory`.
 ///
 /// Sessions do not survive a restart and are not shared between processes;
 /// use a shared store (e.g. `RedisStore`) for several instances.
