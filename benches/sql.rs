@@ -230,11 +230,13 @@ async fn accounting<F: std::future::Future<Output = ()>>(
             }
         })
         .await;
+    let per = |n: u64| n as f64 / calls as f64;
     println!(
-        "  {label:<42} {:.2} statements per call ({:.2} SELECT, {:.2} writes)",
-        s.total() as f64 / calls as f64,
-        s.reads as f64 / calls as f64,
-        s.writes as f64 / calls as f64,
+        "  {label:<42} {:.2} statements per call ({:.2} SELECT, {:.2} writes, {:.2} other)",
+        per(s.total()),
+        per(s.reads),
+        per(s.writes),
+        per(s.other),
     );
 }
 

@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
@@ -26,14 +26,17 @@ const TARGET: &str = "sqlx::query";
 pub struct Statements {
     /// `SELECT`s.
     pub reads: u64,
-    /// Everything else (`INSERT`, `UPDATE`, `DELETE`, ...).
+    /// `INSERT`, `UPDATE`, `DELETE`, `REPLACE`.
     pub writes: u64,
+    /// Anything else: the `PRAGMA`s sqlx runs when the pool opens a new
+    /// SQLite connection, transaction control, DDL.
+    pub other: u64,
 }
 
 impl Statements {
-    /// Reads and writes.
+    /// Every statement.
     pub fn total(self) -> u64 {
-        self.reads + self.writes
+        self.reads + self.writes + self.other
     }
 }
 
@@ -43,6 +46,10 @@ pub struct StatementCounter {
     on: AtomicBool,
     reads: AtomicU64,
     writes: AtomicU64,
+    other: AtomicU64,
+    /// The first words of the statements other than `SELECT`s since the
+    /// last count began (at most 32), for failure messages.
+    non_reads: Mutex<Vec<String>>,
 }
 
 struct FirstWord<'a>(&'a StatementCounter);
@@ -62,12 +69,22 @@ impl Visit for FirstWord<'_> {
 
 impl FirstWord<'_> {
     fn count(&self, summary: &str) {
-        let read = summary
-            .split_whitespace()
-            .next()
-            .is_some_and(|w| w.eq_ignore_ascii_case("select"));
-        let cell = if read { &self.0.reads } else { &self.0.writes };
+        let word = summary.split_whitespace().next().unwrap_or_default();
+        let is = |w: &str| word.eq_ignore_ascii_case(w);
+        let cell = if is("select") {
+            &self.0.reads
+        } else if is("insert") || is("update") || is("delete") || is("replace") {
+            &self.0.writes
+        } else {
+            &self.0.other
+        };
         cell.fetch_add(1, Ordering::Relaxed);
+        if !is("select") {
+            let mut seen = self.0.non_reads.lock().unwrap_or_else(|e| e.into_inner());
+            if seen.len() < 32 {
+                seen.push(summary.to_owned());
+            }
+        }
     }
 }
 
@@ -114,17 +131,34 @@ impl StatementCounter {
     /// The statements `op` runs (and whatever else runs meanwhile: keep
     /// the process otherwise idle).
     pub async fn count<T>(&self, op: impl Future<Output = T>) -> (T, Statements) {
-        let (r0, w0) = (
-            self.reads.load(Ordering::SeqCst),
-            self.writes.load(Ordering::SeqCst),
-        );
+        let now = || Statements {
+            reads: self.reads.load(Ordering::SeqCst),
+            writes: self.writes.load(Ordering::SeqCst),
+            other: self.other.load(Ordering::SeqCst),
+        };
+        let before = now();
+        self.non_reads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.on.store(true, Ordering::SeqCst);
         let out = op.await;
         self.on.store(false, Ordering::SeqCst);
+        let after = now();
         let counted = Statements {
-            reads: self.reads.load(Ordering::SeqCst) - r0,
-            writes: self.writes.load(Ordering::SeqCst) - w0,
+            reads: after.reads - before.reads,
+            writes: after.writes - before.writes,
+            other: after.other - before.other,
         };
         (out, counted)
+    }
+
+    /// The statements other than `SELECT`s the last count saw (their
+    /// first words, at most 32).
+    pub fn non_reads(&self) -> Vec<String> {
+        self.non_reads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
