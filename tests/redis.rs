@@ -1005,3 +1005,78 @@ async fn an_authenticated_request_costs_one_round_trip() {
         assert_eq!(spent, 50 * per_request, "{what}: commands for 50 requests");
     }
 }
+
+/// `replicas(1)` on one node: a revocation or a logout counts only once a
+/// replica holds it (the `WAIT` travels with the write, so it answers for
+/// that write), a write with no replica to confirm it fails closed, and a
+/// removal that removed nothing waits for no one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_replicas_set_a_write_counts_once_a_replica_holds_it() {
+    let primary = RedisServer::start();
+    let store = RedisStore::builder()
+        .replicas(1)
+        // A replica that has just synced may take a moment to acknowledge.
+        .timeout(Duration::from_secs(2))
+        .connect(&primary.url())
+        .await
+        .expect("connect");
+    let list = RedisRevocationList::from_store(&store);
+    let r = list.revoke_token("j-alone", now() + 600).await;
+    assert!(
+        matches!(r, Err(StoreError::Unavailable(_) | StoreError::Timeout)),
+        "no replica to confirm it: {r:?}"
+    );
+    let gone = key();
+    assert!(
+        !store.delete(&gone).await.expect("nothing to remove"),
+        "a removal of nothing needs no replica"
+    );
+
+    // A directory of its own: a replica writes the snapshot it receives to
+    // `dump.rdb`, which every later server started in the shared temporary
+    // directory would load.
+    let dir = std::env::temp_dir().join(format!(
+        "portcullis-replica-{}-{}",
+        std::process::id(),
+        primary.port()
+    ));
+    std::fs::create_dir_all(&dir).expect("replica dir");
+    let dir_arg = dir.display().to_string();
+    let replica = RedisServer::start_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &primary.port().to_string(),
+        "--dir",
+        &dir_arg,
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while list
+        .revoke_token("j-replicated", now() + 600)
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the replica never confirmed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let k = key();
+    store
+        .create(&k, &SessionRecord::new("alice", now(), 600, 3_600))
+        .await
+        .expect("create");
+    assert!(store.delete(&k).await.expect("a confirmed logout"));
+
+    // The replica holds what was confirmed.
+    let on_replica = RedisRevocationList::from_store(
+        &RedisStore::connect(&replica.url())
+            .await
+            .expect("connect to the replica"),
+    );
+    assert_eq!(
+        on_replica
+            .is_revoked("j-replicated", None, "nobody", 0)
+            .await,
+        Ok(true)
+    );
+    drop(replica);
+    let _ = std::fs::remove_dir_all(&dir);
+}

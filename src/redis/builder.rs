@@ -99,8 +99,10 @@ impl RedisStoreBuilder {
     /// Replicas that must have a write that ends access (a logout, a
     /// revocation, log-out-everywhere) before it is acknowledged (default
     /// 0: the primary's answer is enough). With 1, such a write answers
-    /// only once `WAIT 1` confirms a replica holds it, within the call's
-    /// timeout, else it fails with [`StoreError::Unavailable`] (503), so a
+    /// only once `WAIT 1` confirms a replica holds it, within half the
+    /// call's timeout (the `WAIT` is pipelined with the write, so the node
+    /// that ran the write answers it), else it fails with
+    /// [`StoreError::Unavailable`] (503), so a
     /// failover to that replica cannot bring back a session or token the
     /// user saw end. Redis replication stays asynchronous: `WAIT` narrows
     /// the window, it does not make Redis strongly consistent (a replica
@@ -146,7 +148,7 @@ impl RedisStoreBuilder {
         let conn = self
             .bounded(RedisConn::node(url, self.timeout, self.root_ca.as_deref()))
             .await?;
-        Ok(self.with(conn))
+        self.with_scripts(conn).await
     }
 
     /// Connect to a Redis Cluster through any of its `seeds` (each
@@ -174,7 +176,7 @@ impl RedisStoreBuilder {
                 self.root_ca.as_deref(),
             ))
             .await?;
-        Ok(self.with(conn))
+        self.with_scripts(conn).await
     }
 
     async fn bounded(
@@ -192,6 +194,17 @@ impl RedisStoreBuilder {
     /// (one node).
     pub fn build(self, conn: ConnectionManager) -> RedisStore {
         self.with(RedisConn::Node(conn))
+    }
+
+    /// The store over `conn`, its scripts loaded first.
+    async fn with_scripts(self, mut conn: RedisConn) -> Result<RedisStore, StoreError> {
+        let scripts = Scripts::new();
+        self.bounded(async {
+            scripts.load_all(&mut conn).await?;
+            Ok(conn)
+        })
+        .await
+        .map(|conn| self.with(conn))
     }
 
     fn with(self, conn: RedisConn) -> RedisStore {

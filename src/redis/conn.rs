@@ -7,8 +7,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 /// A multiplexed connection to a node, or to every primary of a cluster.
 /// Cloning is cheap and shares it.
@@ -105,34 +104,5 @@ impl RedisConn {
         };
         let client = builder.build()?;
         Ok(RedisConn::Cluster(client.get_async_connection().await?))
-    }
-
-    /// `WAIT replicas timeout` on the node that holds `key` (its primary, in
-    /// a cluster): how many replicas have every write made on this
-    /// connection so far.
-    pub(crate) async fn wait_for_replicas(
-        &mut self,
-        key: &str,
-        replicas: usize,
-        timeout: Duration,
-    ) -> Result<usize, RedisError> {
-        let mut cmd = redis::cmd("WAIT");
-        let ms = u64::try_from(timeout.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        cmd.arg(replicas).arg(ms);
-        match self {
-            RedisConn::Node(c) => cmd.query_async(c).await,
-            RedisConn::Cluster(c) => {
-                let route = Route::with_key(key.as_bytes(), SlotAddr::Master);
-                let value = c
-                    .route_command(
-                        cmd,
-                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
-                    )
-                    .await?;
-                Ok(redis::from_redis_value(value)?)
-            }
-        }
     }
 }

@@ -109,6 +109,11 @@ impl fmt::Debug for Shared {
     }
 }
 
+/// Redis had not loaded the script (it restarted, or a replica took over).
+fn is_no_script(e: &RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}
+
 impl Shared {
     /// Run one Redis call (a write, or any call not safe to repeat) under
     /// the per-call timeout. It is tried a second time only when the first
@@ -166,21 +171,77 @@ impl Shared {
         k
     }
 
-    /// With [`replicas`](RedisStoreBuilder::replicas) set: wait until that
-    /// many replicas of `key`'s primary hold every write made so far, within
-    /// the timeout; else [`StoreError::Unavailable`].
-    pub(crate) async fn confirm(&self, key: &str) -> Result<(), StoreError> {
-        if self.replicas == 0 {
-            return Ok(());
+    /// Run `script` on `key` with `args` (a write; see [`call`](Self::call)
+    /// for when it is retried). With
+    /// [`replicas`](RedisStoreBuilder::replicas) set and a `wrote` that
+    /// says the result changed something, the write counts only once that
+    /// many replicas hold it, within the timeout; else
+    /// [`StoreError::Unavailable`]. `wrote: None`: no confirmation wanted.
+    ///
+    /// The `WAIT` travels in one pipeline with the write, so it is answered
+    /// by the node that ran the write, for the connection that sent it. A
+    /// `WAIT` of its own could reach another node (while a failover has
+    /// the cluster client repair its connections it sends a command for a
+    /// node it cannot reach to any node it can), or a fresh connection
+    /// after a reconnect, and both answer for writes they never saw:
+    /// a revocation would be confirmed that no replica holds.
+    pub(crate) async fn write<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        key: &str,
+        args: &[&[u8]],
+        wrote: Option<fn(&T) -> bool>,
+    ) -> Result<T, StoreError> {
+        let mut eval = redis::cmd("EVALSHA");
+        eval.arg(script.get_hash()).arg(1).arg(key);
+        for a in args {
+            eval.arg(*a);
         }
-        let (replicas, timeout) = (self.replicas, self.timeout);
-        let got = self
-            .call(|mut c| async move { c.wait_for_replicas(key, replicas, timeout).await })
+        let Some(wrote) = wrote.filter(|_| self.replicas > 0) else {
+            return self
+                .call(|mut c| {
+                    let eval = &eval;
+                    async move {
+                        match eval.query_async(&mut c).await {
+                            Err(e) if is_no_script(&e) => {
+                                script.load_async(&mut c).await?;
+                                eval.query_async(&mut c).await
+                            }
+                            other => other,
+                        }
+                    }
+                })
+                .await;
+        };
+        // Half the call's bound, so "no replica" comes back as such (503
+        // with that reason) rather than as the call's own timeout.
+        let ms = u64::try_from(self.timeout.as_millis() / 2)
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut pipe = redis::pipe();
+        pipe.add_command(eval)
+            .add_command(redis::cmd("WAIT").arg(self.replicas).arg(ms).clone());
+        let (value, got): (T, usize) = self
+            .call(|mut c| {
+                let pipe = &pipe;
+                async move {
+                    match pipe.query_async(&mut c).await {
+                        Err(e) if is_no_script(&e) => {
+                            script.load_async(&mut c).await?;
+                            pipe.query_async(&mut c).await
+                        }
+                        other => other,
+                    }
+                }
+            })
             .await?;
-        self.confirmed(got)
+        if wrote(&value) {
+            self.confirmed(got)?;
+        }
+        Ok(value)
     }
 
-    /// [`confirm`](Self::confirm) on every primary (after writes to many
+    /// The replicas' confirmation on every primary (after writes to many
     /// keys).
     pub(crate) async fn confirm_all(&self) -> Result<(), StoreError> {
         if self.replicas == 0 {

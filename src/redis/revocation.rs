@@ -99,21 +99,17 @@ impl RedisRevocationList {
         ttl_ms: u64,
     ) -> Result<(), StoreError> {
         let key = self.shared.key(kind, id);
-        let key = key.as_str();
-        let shared = &self.shared;
-        let _stored: i64 = shared
-            .call(|mut c| async move {
-                shared
-                    .scripts
-                    .keep_max
-                    .key(key)
-                    .arg(value)
-                    .arg(ttl_ms)
-                    .invoke_async(&mut c)
-                    .await
-            })
+        let (value, ttl_ms) = (value.to_string(), ttl_ms.to_string());
+        let _stored: i64 = self
+            .shared
+            .write(
+                &self.shared.scripts.keep_max,
+                &key,
+                &[value.as_bytes(), ttl_ms.as_bytes()],
+                Some(|_| true),
+            )
             .await?;
-        shared.confirm(key).await
+        Ok(())
     }
 }
 

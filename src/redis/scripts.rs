@@ -127,4 +127,24 @@ impl Scripts {
             keep_max: Script::new(KEEP_MAX),
         }
     }
+
+    /// Load every script (on every node of a cluster), so the first write
+    /// that asks replicas to confirm it is not first refused for an unknown
+    /// script: that attempt's `WAIT` would already have used up its time.
+    pub(crate) async fn load_all(
+        &self,
+        conn: &mut super::conn::RedisConn,
+    ) -> redis::RedisResult<()> {
+        for script in [
+            &self.create,
+            &self.update,
+            &self.delete,
+            &self.index_add,
+            &self.index_stretch,
+            &self.keep_max,
+        ] {
+            script.load_async(conn).await?;
+        }
+        Ok(())
+    }
 }

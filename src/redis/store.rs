@@ -20,6 +20,10 @@ pub(crate) const USER_INDEX: &str = "u";
 /// A user's refresh families, apart from the sessions.
 pub(crate) const FAMILY_INDEX: &str = "uf";
 /// Index members one call reads or deletes at most.
+/// What a removal found: its status (0 none or someone else's, 1 live, 2
+/// expired), the record's owner and kind.
+type Removed = (u8, String, String);
+
 const INDEX_CHUNK: isize = 256;
 
 /// A [`SessionStore`] in Redis, shared by every server instance that points
@@ -121,33 +125,20 @@ impl RedisStore {
         self.shared.clock.now_millis()
     }
 
-    /// Remove a record (`owner`'s only, when given): its status (0 none or
-    /// someone else's, 1 live, 2 expired), owner and kind.
-    async fn remove(
-        &self,
-        hex: &str,
-        owner: &str,
-        confirm: bool,
-    ) -> Result<(u8, String, String), StoreError> {
+    /// Remove a record (`owner`'s only, when given).
+    async fn remove(&self, hex: &str, owner: &str, confirm: bool) -> Result<Removed, StoreError> {
         let rk = self.record_key(hex);
-        let (rk, now) = (rk.as_str(), self.shared.clock.now());
-        let shared = &self.shared;
-        let removed: (u8, String, String) = shared
-            .call(|mut c| async move {
-                shared
-                    .scripts
-                    .delete
-                    .key(rk)
-                    .arg(now)
-                    .arg(owner)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
-        if confirm && removed.0 != 0 {
-            shared.confirm(rk).await?;
-        }
-        Ok(removed)
+        let now = self.shared.clock.now().to_string();
+        // Only a removal that took something away is confirmed.
+        let wrote: Option<fn(&Removed) -> bool> = confirm.then_some(|r| r.0 != 0);
+        self.shared
+            .write(
+                &self.shared.scripts.delete,
+                &rk,
+                &[now.as_bytes(), owner.as_bytes()],
+                wrote,
+            )
+            .await
     }
 
     /// One chunk of a user's index from `offset`: (member, score).
