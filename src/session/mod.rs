@@ -242,20 +242,17 @@ impl SessionManager {
         Ok(outcome)
     }
 
-    /// Store `record` under a fresh ID with a fresh CSRF secret (the hint
-    /// of a new session is its first key's; a rotated one keeps its own).
+    /// Store `record` under a fresh ID with a fresh CSRF secret. A new
+    /// session's hint is its key's, derived when asked (nothing stored); a
+    /// rotated one arrives with its first key's.
     async fn create(&self, mut record: SessionRecord) -> Result<LoginOutcome, Rejection> {
         let rng = |_| Rejection::session(RejectionKind::StoreUnavailable);
         record.secret = random_32().map_err(rng)?;
         record.version = 0;
         record.moved_to = None;
-        let new = record.hint.is_none();
         for _ in 0..CREATE_ATTEMPTS {
             let id = SessionId::generate().map_err(rng)?;
             let key = id.key();
-            if new {
-                record.hint = Some(key.hint());
-            }
             match self.store.create(&key, &record).await {
                 Ok(()) => {
                     let cookie_value = self.encode_cookie(&id);

@@ -105,8 +105,9 @@ pub struct SessionRecord {
     pub(crate) persistent: bool,
     /// The stable, non-secret hint of the credential (see
     /// [`SessionKey::hint`]): the hint of the key the session was created
-    /// under, kept across ID rotation. `None` for a refresh family, whose
-    /// key never changes.
+    /// under, kept across ID rotation. `None` while the credential still
+    /// has that first key (a refresh family, a session never rotated): the
+    /// hint is then derived from the key, and a live session stores none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) hint: Option<String>,
     /// Set when the session's ID was rotated: the key (hex) of the
@@ -115,7 +116,7 @@ pub struct SessionRecord {
     /// writer either lands before the move (and is carried over) or finds
     /// it moved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) moved_to: Option<String>,
+    pub(crate) moved_to: Option<Box<str>>,
     /// Small application data.
     #[serde(default)]
     pub data: serde_json::Map<String, serde_json::Value>,

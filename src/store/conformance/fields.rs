@@ -108,7 +108,7 @@ pub(super) async fn every_field_round_trips<S: SessionStore>(s: &S) {
 
         let mut changed = full(&u, kind, salt + 1);
         changed.version = got.version;
-        changed.moved_to = Some(SessionKey::from_bytes([salt; 32]).to_hex());
+        changed.moved_to = Some(SessionKey::from_bytes([salt; 32]).to_hex().into());
         let v = s.update(&k, &changed).await.expect("update");
         changed.version = v;
         let got = s.load(&k).await.expect("load").expect("just updated");
