@@ -197,48 +197,43 @@ impl Shared {
         for a in args {
             eval.arg(*a);
         }
+        let mut pipe = redis::pipe();
+        pipe.add_command(eval);
         let Some(wrote) = wrote.filter(|_| self.replicas > 0) else {
-            return self
-                .call(|mut c| {
-                    let eval = &eval;
-                    async move {
-                        match eval.query_async(&mut c).await {
-                            Err(e) if is_no_script(&e) => {
-                                script.load_async(&mut c).await?;
-                                eval.query_async(&mut c).await
-                            }
-                            other => other,
-                        }
-                    }
-                })
-                .await;
+            let (value,): (T,) = self.send(script, &pipe).await?;
+            return Ok(value);
         };
         // Half the call's bound, so "no replica" comes back as such (503
         // with that reason) rather than as the call's own timeout.
         let ms = u64::try_from(self.timeout.as_millis() / 2)
             .unwrap_or(u64::MAX)
             .max(1);
-        let mut pipe = redis::pipe();
-        pipe.add_command(eval)
-            .add_command(redis::cmd("WAIT").arg(self.replicas).arg(ms).clone());
-        let (value, got): (T, usize) = self
-            .call(|mut c| {
-                let pipe = &pipe;
-                async move {
-                    match pipe.query_async(&mut c).await {
-                        Err(e) if is_no_script(&e) => {
-                            script.load_async(&mut c).await?;
-                            pipe.query_async(&mut c).await
-                        }
-                        other => other,
-                    }
-                }
-            })
-            .await?;
+        pipe.add_command(redis::cmd("WAIT").arg(self.replicas).arg(ms).clone());
+        let (value, got): (T, usize) = self.send(script, &pipe).await?;
         if wrote(&value) {
             self.confirmed(got)?;
         }
         Ok(value)
+    }
+
+    /// Send `pipe` (whose scripts are `script`'s) as one [`call`](Self::call);
+    /// when Redis no longer has the script (it restarted, a replica took
+    /// over), load it and send the pipeline once more.
+    async fn send<R: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        pipe: &redis::Pipeline,
+    ) -> Result<R, StoreError> {
+        self.call(|mut c| async move {
+            match pipe.query_async(&mut c).await {
+                Err(e) if is_no_script(&e) => {
+                    script.load_async(&mut c).await?;
+                    pipe.query_async(&mut c).await
+                }
+                other => other,
+            }
+        })
+        .await
     }
 
     /// The replicas' confirmation on every primary (after writes to many
