@@ -20,11 +20,11 @@ pub(crate) const USER_INDEX: &str = "u";
 /// A user's refresh families, apart from the sessions.
 pub(crate) const FAMILY_INDEX: &str = "uf";
 /// Index members one call reads or deletes at most.
+const INDEX_CHUNK: isize = 256;
+
 /// What a removal found: its status (0 none or someone else's, 1 live, 2
 /// expired), the record's owner and kind.
 type Removed = (u8, String, String);
-
-const INDEX_CHUNK: isize = 256;
 
 /// A [`SessionStore`] in Redis, shared by every server instance that points
 /// at the same Redis (one node with its replicas, or a Redis Cluster) and
