@@ -267,6 +267,10 @@ async fn an_es256_issuer_rotates_its_key_and_the_resource_server_follows() {
         ("JWT_PREVIOUS_KEY_FILES", key_file("es256_public.pem")),
     ];
     let b = issuer(&second, port).await;
+    // A fresh client: the first one may still pool a keep-alive connection
+    // to the stopped issuer on this port, and reusing it fails the request
+    // (hyper's IncompleteMessage; seen once on CI).
+    let c = client();
     let keys = published(&c, &b).await;
     assert_eq!(keys.len(), 2, "new and previous key");
     let new = login(&c, &b, "bob").await;
