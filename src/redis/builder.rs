@@ -193,7 +193,7 @@ impl RedisStoreBuilder {
     /// Build the store over a [`ConnectionManager`] you configured yourself
     /// (one node).
     pub fn build(self, conn: ConnectionManager) -> RedisStore {
-        self.with(RedisConn::Node(conn))
+        self.with(RedisConn::Node(conn), Scripts::new())
     }
 
     /// The store over `conn`, its scripts loaded first.
@@ -204,17 +204,17 @@ impl RedisStoreBuilder {
             Ok(conn)
         })
         .await
-        .map(|conn| self.with(conn))
+        .map(|conn| self.with(conn, scripts))
     }
 
-    fn with(self, conn: RedisConn) -> RedisStore {
+    fn with(self, conn: RedisConn, scripts: Scripts) -> RedisStore {
         RedisStore {
             shared: Arc::new(Shared {
                 conn,
                 prefix: self.prefix,
                 timeout: self.timeout,
                 clock: self.clock,
-                scripts: Scripts::new(),
+                scripts,
                 replicas: self.replicas,
             }),
         }
