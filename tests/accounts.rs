@@ -374,7 +374,7 @@ impl SessionStore for RacingRoleChange {
         let tombstone = serde_json::to_value(r).unwrap()["moved_to"].is_string();
         if tombstone && !self.fired.swap(true, std::sync::atomic::Ordering::SeqCst) {
             for (key, mut rec) in self.inner.list_user(&r.user_id).await? {
-                rec.roles = vec!["demoted".into()];
+                rec.roles = vec!["demoted".into()].into();
                 self.inner.update(&key, &rec).await?;
             }
         }

@@ -881,7 +881,10 @@ async fn the_recorded_ip_follows_rockets_client_ip_rule() {
     #[rocket::get("/ip")]
     async fn ip(session: SessionHandle) -> Result<String, Rejection> {
         let mine = session.list().await?.into_iter().find(|s| s.current);
-        Ok(mine.and_then(|s| s.ip).unwrap_or_default())
+        Ok(mine
+            .and_then(|s| s.ip)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default())
     }
     let recorded = |ip_header: Option<&'static str>, lines: Vec<(&'static str, &'static str)>| async move {
         let auth = Authenticator::builder()

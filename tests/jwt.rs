@@ -1340,7 +1340,7 @@ async fn refresh_rotation_and_reuse_detection() {
     let rec = f.store.load(&family).await.unwrap().unwrap();
     assert_eq!(rec.kind, RecordKind::RefreshFamily);
     assert_eq!(rec.user_id, "alice");
-    assert_eq!(rec.roles, roles());
+    assert_eq!(*rec.roles, roles());
     assert_eq!(rec.absolute_expires_at, NOW + 14 * 86_400);
     // The store holds a hash, not the refresh secret.
     let raw = URL_SAFE_NO_PAD.decode(&first.refresh_token).unwrap();

@@ -128,12 +128,13 @@ async fn the_revocation_kit_catches_a_list_that_keeps_the_first_cutoff() {
 /// Every live session in a `MemoryStore` is one `SessionRecord` (issue
 /// #19's memory target): a refresh family's rotation state, which cookie
 /// sessions never use, is boxed instead of carried inline by every record,
-/// and so is a rotation tombstone's successor key.
+/// and so is a rotation tombstone's successor key; the IP is inline and
+/// the roles and User-Agent are shared pointers.
 #[test]
 fn a_session_record_carries_no_inline_refresh_state() {
     let size = std::mem::size_of::<SessionRecord>();
     println!("size_of::<SessionRecord>() = {size}");
-    assert!(size <= 264, "SessionRecord grew to {size} bytes");
+    assert!(size <= 232, "SessionRecord grew to {size} bytes");
 }
 
 /// The `Set-Cookie` pair (`name=value`) queued on `outcome`.
@@ -198,4 +199,71 @@ async fn a_fresh_session_stores_no_hint_and_a_rotated_one_keeps_its_first() {
     let (stored, after) = hints(&auth, &store, &second).await;
     assert_eq!(after, hint, "the device list shows the same hint");
     assert_eq!(stored, Some(serde_json::Value::String(hint)));
+}
+
+/// How many distinct allocations `values` point to.
+fn copies<T: ?Sized>(values: impl Iterator<Item = Arc<T>>) -> usize {
+    let mut seen: Vec<*const T> = values.map(|v| Arc::as_ptr(&v)).collect();
+    seen.sort_unstable_by_key(|p| p.cast::<()>());
+    seen.dedup_by_key(|p| p.cast::<()>());
+    seen.len()
+}
+
+/// Sessions with the same User-Agent and role set share a copy of each
+/// (issue #19: a 110-byte User-Agent per session was a seventh of its
+/// memory, its roles another), at most one per shard of the store (64),
+/// whether the values arrive at a login or at an update; a value no
+/// session holds any more leaves at the sweep.
+#[tokio::test]
+async fn sessions_share_their_user_agent_and_role_set() {
+    let clock = portcullis::clock::ManualClock::new(1_000);
+    let store = MemoryStore::with_clock(clock.clone());
+    let agent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    let mut keys = Vec::new();
+    for i in 0..400 {
+        let mut r = SessionRecord::new(format!("user{i}"), 1_000, 60, 600);
+        // Each login brings its own copies, as each request's headers do.
+        r.user_agent = Some(Arc::from(agent));
+        r.roles = vec!["user".to_owned(), "admin".to_owned()].into();
+        let key = portcullis::__private::SessionId::generate().unwrap().key();
+        store.create(&key, &r).await.unwrap();
+        keys.push(key);
+    }
+    let mut live = Vec::new();
+    for key in &keys {
+        live.push(store.load_shared(key).await.unwrap().unwrap());
+    }
+    let agents = || {
+        live.iter()
+            .map(|r| Arc::clone(r.user_agent.as_ref().unwrap()))
+    };
+    assert!(agents().all(|a| &*a == agent));
+    assert!(
+        copies(agents()) <= 64,
+        "{} copies of one User-Agent",
+        copies(agents())
+    );
+    assert!(live.iter().all(|r| *r.roles == ["user", "admin"]));
+    assert!(copies(live.iter().map(|r| Arc::clone(&r.roles))) <= 64);
+
+    for (key, r) in keys.iter().zip(&live) {
+        let mut next = SessionRecord::clone(r);
+        next.roles = vec!["user".to_owned()].into();
+        store.update(key, &next).await.unwrap();
+    }
+    let mut updated = Vec::new();
+    for key in &keys {
+        updated.push(store.load_shared(key).await.unwrap().unwrap());
+    }
+    assert!(updated.iter().all(|r| *r.roles == ["user"]));
+    assert!(copies(updated.iter().map(|r| Arc::clone(&r.roles))) <= 64);
+
+    let shared = Arc::downgrade(live[0].user_agent.as_ref().unwrap());
+    drop((live, updated));
+    for key in &keys {
+        store.delete(key).await.unwrap();
+    }
+    assert!(shared.upgrade().is_some(), "kept until the sweep");
+    store.purge_expired();
+    assert!(shared.upgrade().is_none(), "no session holds it: purged");
 }

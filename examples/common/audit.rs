@@ -49,7 +49,7 @@ impl portcullis::EventSink for JsonLinesSink {
         put("user", e.user.clone());
         put("actor", e.actor.clone());
         put("ip", e.ip.map(|ip| ip.to_string()));
-        put("user_agent", e.user_agent.clone());
+        put("user_agent", e.user_agent.as_deref().map(str::to_owned));
         put("id_hint", e.id_hint.clone());
         put("reason", e.reason.map(str::to_owned));
         put("request_id", e.request_id.clone());

@@ -151,7 +151,7 @@ impl AuthenticatorBuilder {
     /// view.add_header("cookie", cookie.as_bytes());
     /// let session = SessionHandle::new(auth.authenticate(&view).await);
     /// let devices = session.list().await.unwrap();
-    /// assert_eq!(devices[0].ip.as_deref(), Some("198.51.100.7"));
+    /// assert_eq!(devices[0].ip, Some("198.51.100.7".parse().unwrap()));
     ///
     /// assert!(Authenticator::builder().trusted_proxies("10.0.0.0/33").build().is_err());
     /// # });
@@ -186,7 +186,7 @@ impl AuthenticatorBuilder {
     /// view.add_header("cookie", set_cookie.split(';').next().unwrap().as_bytes());
     /// let session = SessionHandle::new(auth.authenticate(&view).await);
     /// let devices = session.list().await.unwrap();
-    /// assert_eq!(devices[0].ip.as_deref(), Some("198.51.100.7"));
+    /// assert_eq!(devices[0].ip, Some("198.51.100.7".parse().unwrap()));
     /// # });
     /// ```
     pub fn forwarded_header(mut self) -> Self {

@@ -82,7 +82,7 @@ impl Identity {
             AuthMethod::Session(key) => match self.session_record() {
                 Some(record) => {
                     let mut record = crate::store::SessionRecord::clone(record);
-                    record.roles = roles;
+                    record.roles = roles.into();
                     Identity::from_session(*key, Arc::new(record), now)
                 }
                 None => Identity::new(self.subject(), roles, self.method().clone()),

@@ -133,7 +133,7 @@ pub struct Event {
     /// The client's IP (after the trusted-proxy rule), when known.
     pub ip: Option<IpAddr>,
     /// The client's `User-Agent` (truncated), when known.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<std::sync::Arc<str>>,
     /// The non-secret hint of the session or refresh family concerned.
     pub id_hint: Option<String>,
     /// The credential scheme of the request.

@@ -33,7 +33,7 @@ const REFRESH_ATTEMPTS: usize = 3;
 const REFRESH_RETRY_GRACE_MS: u64 = 10_000;
 
 fn remember_client(rec: &mut SessionRecord, client: &ClientInfo) {
-    rec.ip = client.ip.map(|ip| ip.to_string());
+    rec.ip = client.ip;
     rec.user_agent.clone_from(&client.user_agent);
 }
 
@@ -77,7 +77,7 @@ impl TokenService {
                 SessionRecord::new(subject, now, inner.refresh_idle_ttl, inner.refresh_ttl);
             rec.kind = RecordKind::RefreshFamily;
             rec.created_at_ms = inner.clock.now_millis();
-            rec.roles = roles.to_vec();
+            rec.roles = roles.into();
             rec.family = Some(Box::new(FamilyState {
                 current: rt.secret_hash(),
                 rotation: None,
@@ -345,7 +345,7 @@ impl TokenService {
         let store = &self.inner.store;
         for (key, _) in self.families_of(subject).await? {
             let set = |r: &mut SessionRecord| {
-                r.roles = roles.to_vec();
+                r.roles = roles.into();
                 Ok::<(), ()>(())
             };
             match update_record(&**store, &key, false, set).await {
@@ -375,8 +375,8 @@ fn retry_successor(
         return None;
     }
     let ua = client.user_agent.as_deref().filter(|ua| !ua.is_empty())?;
-    let ip = client.ip?.to_string();
-    if rec.user_agent.as_deref() != Some(ua) || rec.ip.as_deref() != Some(ip.as_str()) {
+    let ip = client.ip?;
+    if rec.user_agent.as_deref() != Some(ua) || rec.ip != Some(ip) {
         return None;
     }
     let next = rt.successor(&rotation.nonce);

@@ -14,8 +14,9 @@ use crate::store::{RecordKind, SessionRecord};
 pub struct ClientInfo {
     /// Peer IP.
     pub ip: Option<IpAddr>,
-    /// User-Agent, truncated to 256 bytes.
-    pub user_agent: Option<String>,
+    /// User-Agent, truncated to 256 bytes (shared with the records and
+    /// events made from it: no copy per use).
+    pub user_agent: Option<Arc<str>>,
     /// `X-Request-Id` (only kept when audit events are on).
     pub(crate) request_id: Option<RequestId>,
 }
@@ -72,10 +73,10 @@ impl ClientInfo {
             let ua = &ua[..ua.len().min(256)];
             // Cut at a char boundary if truncation split one.
             match std::str::from_utf8(ua) {
-                Ok(s) => Some(s.to_owned()),
+                Ok(s) => Some(Arc::from(s)),
                 Err(e) => std::str::from_utf8(&ua[..e.valid_up_to()])
                     .ok()
-                    .map(str::to_owned),
+                    .map(Arc::from),
             }
         });
         ClientInfo {
@@ -144,9 +145,9 @@ pub struct SessionInfo {
     /// Last time seen (to the rolling interval).
     pub last_seen: u64,
     /// IP at login (a family's: at its latest refresh).
-    pub ip: Option<String>,
+    pub ip: Option<IpAddr>,
     /// User-Agent at login (a family's: at its latest refresh).
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Arc<str>>,
     /// True for the session making the request.
     pub current: bool,
 }

@@ -234,8 +234,8 @@ impl SessionManager {
         );
         record.persistent = remember;
         record.created_at_ms = self.clock.now_millis();
-        record.roles = roles;
-        record.ip = client.ip.map(|ip| ip.to_string());
+        record.roles = roles.into();
+        record.ip = client.ip;
         record.user_agent.clone_from(&client.user_agent);
         let outcome = self.create(record).await?;
         self.enforce_cap(user_id, &outcome.key).await?;
@@ -344,7 +344,7 @@ impl SessionManager {
             // Follow a rotation in flight: the roles must reach the
             // session under its new ID.
             let set = |r: &mut SessionRecord| {
-                r.roles = roles.to_vec();
+                r.roles = roles.into();
                 Ok::<(), ()>(())
             };
             match update_record(&*self.store, &key, true, set).await {

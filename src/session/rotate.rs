@@ -44,7 +44,7 @@ impl SessionManager {
         let mut successor = copied.clone();
         change(&mut successor);
         // The hint stays the first key's, which is no longer derivable.
-        successor.hint = Some(current.record.id_hint(&current.key));
+        successor.hint = Some(current.record.id_hint(&current.key).into());
         let mut outcome = self.create(successor).await?;
         for _ in 0..MOVE_ATTEMPTS {
             let mut tombstone = copied.clone();
@@ -117,7 +117,8 @@ impl SessionManager {
         current: &ActiveSession,
         roles: Vec<String>,
     ) -> Result<LoginOutcome, Rejection> {
-        self.rotate(current, |r| r.roles.clone_from(&roles)).await
+        self.rotate(current, |r| r.roles = Arc::from(roles.as_slice()))
+            .await
     }
 
     /// The session `outcome` created, as the request that made it sees it.

@@ -15,6 +15,7 @@
 //! (add `async-trait = "0.1"` to your dependencies), as
 //! `examples/sqlite_store.rs` does.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -65,9 +66,10 @@ pub struct SessionRecord {
     pub kind: RecordKind,
     /// The authenticated user's ID.
     pub user_id: String,
-    /// The user's roles at login.
+    /// The user's roles at login. Shared: a store may hold one copy of a
+    /// role set for every session that has it (the [`MemoryStore`] does).
     #[serde(default)]
-    pub roles: Vec<String>,
+    pub roles: Arc<[String]>,
     /// When the session was created.
     pub created_at: u64,
     /// Creation time in milliseconds: orders sessions created within the same
@@ -81,12 +83,15 @@ pub struct SessionRecord {
     pub idle_expires_at: u64,
     /// Hard end of the session; nothing extends it.
     pub absolute_expires_at: u64,
-    /// Client IP at login, if known.
+    /// Client IP at login, if known (serialized as text, e.g.
+    /// `"198.51.100.7"`).
     #[serde(default)]
-    pub ip: Option<String>,
-    /// Client User-Agent at login (truncated), if known.
+    pub ip: Option<IpAddr>,
+    /// Client User-Agent at login (truncated), if known. Shared: a store
+    /// may hold one copy of a User-Agent for every session that has it (the
+    /// [`MemoryStore`] does).
     #[serde(default)]
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Arc<str>>,
     /// The CSRF secret of a cookie session (random and unused for a
     /// refresh family, whose state is kept apart, typed and private).
     #[serde(with = "b64_32")]
@@ -109,7 +114,7 @@ pub struct SessionRecord {
     /// has that first key (a refresh family, a session never rotated): the
     /// hint is then derived from the key, and a live session stores none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) hint: Option<String>,
+    pub(crate) hint: Option<Box<str>>,
     /// Set when the session's ID was rotated: the key (hex) of the
     /// successor. Such a record is a tombstone, absent for every request
     /// and list, kept only until the rotation deletes it, so a concurrent
@@ -163,7 +168,7 @@ impl SessionRecord {
         SessionRecord {
             kind: RecordKind::Session,
             user_id: user_id.into(),
-            roles: Vec::new(),
+            roles: Arc::default(),
             created_at: now,
             created_at_ms: now.saturating_mul(1000),
             last_seen: now,
@@ -197,7 +202,9 @@ impl SessionRecord {
 
     /// The stable hint of this credential, stored under `key`.
     pub(crate) fn id_hint(&self, key: &SessionKey) -> String {
-        self.hint.clone().unwrap_or_else(|| key.hint())
+        self.hint
+            .as_deref()
+            .map_or_else(|| key.hint(), str::to_owned)
     }
 
     /// The successor's key, when this record is a rotation's tombstone.

@@ -42,8 +42,8 @@ pub(crate) fn key() -> SessionKey {
 
 fn record(user: &str) -> SessionRecord {
     let mut r = SessionRecord::new(user, SystemClock.now(), 600, 3_600);
-    r.roles = vec!["user".into()];
-    r.ip = Some("127.0.0.1".into());
+    r.roles = vec!["user".into()].into();
+    r.ip = Some(std::net::Ipv4Addr::LOCALHOST.into());
     r.user_agent = Some("conformance".into());
     r.secret = [7; 32];
     r.data.insert("k".into(), serde_json::json!({"n": 1}));
