@@ -283,6 +283,18 @@ pub(crate) fn random_32() -> Result<[u8; 32], RngError> {
     Ok(b)
 }
 
+/// Two independent 32-byte random values from one call to the OS
+/// generator (a login needs an ID and a secret: one system call, not two).
+pub(crate) fn random_32_pair() -> Result<([u8; 32], [u8; 32]), RngError> {
+    let mut b = [0u8; 64];
+    fill_random(&mut b)?;
+    let mut first = [0u8; 32];
+    let mut second = [0u8; 32];
+    first.copy_from_slice(&b[..32]);
+    second.copy_from_slice(&b[32..]);
+    Ok((first, second))
+}
+
 /// SHA-256 helper.
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()

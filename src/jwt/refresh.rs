@@ -9,7 +9,7 @@ use base64::Engine as _;
 use subtle::ConstantTimeEq;
 
 use crate::error::RngError;
-use crate::id::{decode_fixed, random_32, sha256, SessionId, SessionKey};
+use crate::id::{decode_fixed, random_32_pair, sha256, SessionId, SessionKey};
 
 /// Length of the encoded refresh token (64 bytes in unpadded base64url).
 pub(crate) const REFRESH_TOKEN_LEN: usize = 86;
@@ -25,10 +25,8 @@ pub(crate) struct RefreshToken {
 impl RefreshToken {
     /// A new family with its first secret.
     pub(crate) fn generate() -> Result<Self, RngError> {
-        Ok(RefreshToken {
-            family: random_32()?,
-            secret: random_32()?,
-        })
+        let (family, secret) = random_32_pair()?;
+        Ok(RefreshToken { family, secret })
     }
 
     /// The successor of this token in its family: the secret is derived

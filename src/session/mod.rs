@@ -25,7 +25,7 @@ use std::sync::Arc;
 use crate::clock::SharedClock;
 use crate::csrf::encode_token;
 use crate::error::{ConfigError, StoreError};
-use crate::id::{random_32, SessionId, SessionKey};
+use crate::id::{random_32_pair, SessionId, SessionKey};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::store::{
     past_cap, update_record, MemoryStore, RecordKind, SessionRecord, SessionStore, UpdateError,
@@ -226,11 +226,13 @@ impl SessionManager {
             self.store.delete(key).await.map_err(|e| unavailable(&e))?;
         }
         let now = self.clock.now();
-        let mut record = SessionRecord::new(
-            user_id,
+        // The secret is drawn by `create`, with the ID.
+        let mut record = SessionRecord::with_secret(
+            user_id.to_owned(),
             now,
             self.config.idle_timeout.as_secs(),
             self.config.absolute_for(remember).as_secs(),
+            [0; 32],
         );
         record.persistent = remember;
         record.created_at_ms = self.clock.now_millis();
@@ -247,11 +249,16 @@ impl SessionManager {
     /// rotated one arrives with its first key's.
     async fn create(&self, mut record: SessionRecord) -> Result<LoginOutcome, Rejection> {
         let rng = |_| Rejection::session(RejectionKind::StoreUnavailable);
-        record.secret = random_32().map_err(rng)?;
+        let (first_id, secret) = random_32_pair().map_err(rng)?;
+        record.secret = secret;
         record.version = 0;
         record.moved_to = None;
+        let mut first_id = Some(SessionId::from_bytes(first_id));
         for _ in 0..CREATE_ATTEMPTS {
-            let id = SessionId::generate().map_err(rng)?;
+            let id = match first_id.take() {
+                Some(id) => id,
+                None => SessionId::generate().map_err(rng)?,
+            };
             let key = id.key();
             match self.store.create(&key, &record).await {
                 Ok(()) => {

@@ -164,10 +164,23 @@ impl SessionRecord {
     /// that fail it stays all-zero, which no CSRF check ever accepts).
     #[must_use]
     pub fn new(user_id: impl Into<String>, now: u64, idle_secs: u64, absolute_secs: u64) -> Self {
+        let secret = crate::id::random_32().unwrap_or([0; 32]);
+        Self::with_secret(user_id.into(), now, idle_secs, absolute_secs, secret)
+    }
+
+    /// [`new`](Self::new) with the given secret: the session manager draws
+    /// a login's ID and secret in one call to the OS generator.
+    pub(crate) fn with_secret(
+        user_id: String,
+        now: u64,
+        idle_secs: u64,
+        absolute_secs: u64,
+        secret: [u8; 32],
+    ) -> Self {
         let absolute = now.saturating_add(absolute_secs);
         SessionRecord {
             kind: RecordKind::Session,
-            user_id: user_id.into(),
+            user_id,
             roles: Arc::default(),
             created_at: now,
             created_at_ms: now.saturating_mul(1000),
@@ -176,7 +189,7 @@ impl SessionRecord {
             absolute_expires_at: absolute,
             ip: None,
             user_agent: None,
-            secret: crate::id::random_32().unwrap_or([0; 32]),
+            secret,
             family: None,
             authenticated_at: now,
             persistent: true,
