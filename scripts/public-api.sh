@@ -36,12 +36,18 @@
 #   what a fetch returns: the seam for sources other than HTTP),
 #   jwt::HttpKeySource (feature `jwks`: a JWKS URL or OpenID discovery);
 #   the refreshed key set and its verifier stay private.
+# The adapter line budget, 1,000 at the one-shape issue, raised by:
+# - performance (#19), to 1,025: the in-process path of the tower and
+#   actix-web middlewares (`Authenticator::authenticate_now`: with the
+#   stores the builder made, the app is called at once instead of keeping
+#   the authentication future; 0.9-1.2k fewer instructions per request
+#   under callgrind).
 # rustdoc JSON is unstable: RUSTC_BOOTSTRAP=1 enables it on this stable
 # toolchain for this one command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ITEM_BUDGET=${ITEM_BUDGET:-73}
-ADAPTER_LINE_BUDGET=${ADAPTER_LINE_BUDGET:-1000}
+ADAPTER_LINE_BUDGET=${ADAPTER_LINE_BUDGET:-1025}
 RUSTC_BOOTSTRAP=1 cargo rustdoc --all-features --lib --locked --quiet -- \
   -Z unstable-options --output-format json
 ITEM_BUDGET=$ITEM_BUDGET ADAPTER_LINE_BUDGET=$ADAPTER_LINE_BUDGET python3 - <<'PY'

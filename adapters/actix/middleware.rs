@@ -104,27 +104,43 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
+        // In process (the builder's stores): no authentication future to keep.
+        if let Some(outcome) = self.auth.authenticate_now(&request_view(&req)) {
+            return Box::pin(respond(service, req, outcome));
+        }
         let auth = self.auth.clone();
         Box::pin(async move {
             let outcome = {
                 let view = request_view(&req);
                 auth.authenticate(&view).await
             };
-            req.extensions_mut().insert(Arc::clone(&outcome));
-            match service.call(req).await {
-                Ok(mut res) => {
-                    append_pending(res.headers_mut(), &outcome);
-                    Ok(res)
-                }
-                // An inner middleware failed: keep the error, but carry the
-                // queued Set-Cookie and no-store on the response it renders.
-                Err(err) => {
-                    let mut res = err.error_response();
-                    append_pending(res.headers_mut(), &outcome);
-                    Err(InternalError::from_response(err, res).into())
-                }
-            }
+            respond(service, req, outcome).await
         })
+    }
+}
+
+/// Call the app with `outcome` shared, then add the core's pending headers.
+async fn respond<S, B>(
+    service: Rc<S>,
+    req: ServiceRequest,
+    outcome: Arc<AuthOutcome>,
+) -> Result<ServiceResponse<B>, Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    req.extensions_mut().insert(Arc::clone(&outcome));
+    match service.call(req).await {
+        Ok(mut res) => {
+            append_pending(res.headers_mut(), &outcome);
+            Ok(res)
+        }
+        // An inner middleware failed: keep the error, but carry the
+        // queued Set-Cookie and no-store on the response it renders.
+        Err(err) => {
+            let mut res = err.error_response();
+            append_pending(res.headers_mut(), &outcome);
+            Err(InternalError::from_response(err, res).into())
+        }
     }
 }
 

@@ -63,6 +63,12 @@ where
             },
         }
     }
+
+    /// Authenticated already: the inner service's future runs at once.
+    pub(crate) fn running(future: S::Future, outcome: Arc<AuthOutcome>) -> Self {
+        let state = State::Running { future, outcome };
+        ResponseFuture { state }
+    }
 }
 
 impl<S, B> std::fmt::Debug for ResponseFuture<S, B>

@@ -74,7 +74,7 @@ where
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         // Keep the instance that was polled ready; leave a fresh clone behind.
         let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = std::mem::replace(&mut self.inner, clone);
 
         let (mut parts, body) = req.into_parts();
         let peer_ip = (self.layer.peer_ip)(&parts.extensions);
@@ -83,7 +83,12 @@ where
             .scheme()
             .map(|s| *s == http::uri::Scheme::HTTPS)
             .or(self.layer.https);
-        let auth = self.layer.auth.clone();
+        let auth = &self.layer.auth;
+        if let Some(outcome) = auth.authenticate_now(&view_of(&parts, peer_ip, https)) {
+            parts.extensions.insert(Arc::clone(&outcome));
+            return ResponseFuture::running(inner.call(Request::from_parts(parts, body)), outcome);
+        }
+        let auth = auth.clone();
         // Only the head moves into the boxed future (the body stays in the
         // response future), so any `Send` body works, `Sync` or not.
         let authenticating = Box::pin(async move {

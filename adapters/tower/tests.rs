@@ -459,3 +459,45 @@ fn a_login_path_must_be_local() {
         );
     }
 }
+
+/// With the stores the builder made, the layer authenticates without a
+/// boxed future (issue #19: 1.0k instructions per request); with a store
+/// given behind `dyn` it awaits. Both answer a session request alike:
+/// the identity, `no-store` and `Vary`, and a logout's removal cookie.
+#[tokio::test]
+async fn in_process_and_awaited_authentication_answer_alike() {
+    let given = Authenticator::builder()
+        .store(Arc::new(crate::store::MemoryStore::new()))
+        .build()
+        .unwrap();
+    for (auth, in_process) in [(authenticator(), true), (given, false)] {
+        let view = crate::request::RequestView::new("GET");
+        assert_eq!(auth.authenticate_now(&view).is_some(), in_process);
+        let (cookie, _) = login(&auth, "alice", &["user"]).await;
+        let svc = ServiceBuilder::new()
+            .layer(AuthLayer::new(auth))
+            .service_fn(|req: Request<String>| async move {
+                let outcome = outcome_of(&req);
+                let who = outcome.state.identity().map(|i| i.subject().to_owned());
+                if req.uri().path() == "/logout" {
+                    SessionHandle::new(outcome).logout().await.unwrap();
+                }
+                Ok::<_, Infallible>(Response::new(who.unwrap_or_default()))
+            });
+        let req = |path: &str| {
+            let req = Request::get(path).header("cookie", &cookie);
+            req.body(String::new()).unwrap()
+        };
+        let res = svc.clone().oneshot(req("/")).await.unwrap();
+        assert_eq!(res.body(), "alice", "in process: {in_process}");
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        assert_eq!(res.headers()["vary"], "Cookie");
+        let res = svc.clone().oneshot(req("/logout")).await.unwrap();
+        assert!(res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"));
+        let res = svc.oneshot(req("/")).await.unwrap();
+        assert_eq!(res.body(), "", "logged out, in process: {in_process}");
+    }
+}

@@ -293,15 +293,22 @@ impl AuthenticatorBuilder {
         let sessions = match self.sessions {
             Some(cfg) => {
                 let manager = SessionManager::new(store.clone(), cfg, clock.clone())?;
-                Some(match own_memory {
+                Some(match own_memory.clone() {
                     Some(memory) => manager.with_own_memory_store(memory),
                     None => manager,
                 })
             }
             None => None,
         };
+        let in_process = own_memory.is_some()
+            && tokens
+                .as_ref()
+                .is_none_or(crate::jwt::TokenService::has_own_memory_list)
+            && self.loader.is_none()
+            && !trusted;
         Ok(Authenticator {
             inner: Arc::new(Inner {
+                in_process,
                 sessions,
                 tokens,
                 csrf: self.csrf,

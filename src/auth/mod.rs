@@ -79,6 +79,10 @@ pub(super) struct Inner {
     /// Other services whose tokens are accepted.
     #[cfg(feature = "jwks")]
     pub(super) issuers: Vec<crate::jwt::foreign::ForeignVerifier>,
+    /// Every store `authenticate` asks is in this process and never waits
+    /// (the memory store and list the builder made, no user loader, no
+    /// trusted issuer), so [`Authenticator::authenticate_now`] answers.
+    pub(super) in_process: bool,
 }
 
 impl std::fmt::Debug for Inner {
@@ -214,6 +218,24 @@ impl Authenticator {
             audit_refusal(events, &outcome);
         }
         Arc::new(outcome)
+    }
+
+    /// [`authenticate`](Self::authenticate) without a future to keep, when
+    /// nothing it asks can wait (see `Inner::in_process`): adapters then
+    /// call the handler at once instead of boxing the future. `None`:
+    /// await `authenticate` (dropping a pending one is as harmless as a
+    /// client that hangs up).
+    #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
+    pub(crate) fn authenticate_now(&self, view: &RequestView<'_>) -> Option<Arc<AuthOutcome>> {
+        if !self.inner.in_process {
+            return None;
+        }
+        let future = std::pin::pin!(self.authenticate(view));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::future::Future::poll(future, &mut cx) {
+            std::task::Poll::Ready(outcome) => Some(outcome),
+            std::task::Poll::Pending => None,
+        }
     }
 
     /// The audit sink, when one is set.

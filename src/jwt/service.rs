@@ -208,6 +208,12 @@ fn new_jti() -> Result<String, JwtError> {
 }
 
 impl TokenService {
+    /// Whether revocations are asked of the memory list the builder made
+    /// (in this process, never waiting).
+    pub(crate) fn has_own_memory_list(&self) -> bool {
+        self.inner.own_memory_list.is_some()
+    }
+
     /// The access-token lifetime in seconds.
     #[must_use]
     pub fn access_ttl(&self) -> u64 {
