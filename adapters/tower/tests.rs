@@ -460,10 +460,7 @@ fn a_login_path_must_be_local() {
     }
 }
 
-/// With the stores the builder made, the layer authenticates without a
-/// boxed future (issue #19: 1.0k instructions per request); with a store
-/// given behind `dyn` it awaits. Both answer a session request alike:
-/// the identity, `no-store` and `Vary`, and a logout's removal cookie.
+/// Builder-made stores: no boxed future (#19); given ones: awaited; alike.
 #[tokio::test]
 async fn in_process_and_awaited_authentication_answer_alike() {
     let given = Authenticator::builder()

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use crate::error::StoreError;
 pub use crate::id::SessionKey;
 
+mod b64_32;
 mod memory;
 pub use crate::throttle::AttemptStore;
 pub use memory::MemoryStore;
@@ -253,20 +254,6 @@ pub(crate) struct Rotation {
     pub(crate) nonce: [u8; 32],
     /// When it happened (ms since the Unix epoch).
     pub(crate) at_ms: u64,
-}
-
-mod b64_32 {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
-    use serde::{de::Error, Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&URL_SAFE_NO_PAD.encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        crate::id::decode_fixed::<32>(s.as_bytes()).ok_or_else(|| D::Error::custom("bad secret"))
-    }
 }
 
 /// Storage for [`SessionRecord`]s, keyed by [`SessionKey`].
