@@ -48,9 +48,9 @@ struct RecordShard {
 }
 
 /// One copy of each User-Agent and role set the shard's records hold: most
-/// sessions share a handful of each, and a 110-byte User-Agent per session
-/// would otherwise be a third of its memory. Values no record holds any more
-/// leave at the shard's sweep.
+/// sessions share a handful of each, and a copy of each per session was
+/// over a quarter of its memory. Values no record holds any more leave at
+/// the shard's sweep.
 #[derive(Default)]
 struct Interner {
     agents: HashSet<Arc<str>>,
@@ -63,9 +63,7 @@ impl Interner {
         if let Some(agent) = &mut record.user_agent {
             *agent = intern(&mut self.agents, agent);
         }
-        if !record.roles.is_empty() {
-            record.roles = intern(&mut self.role_sets, &record.roles);
-        }
+        record.roles = intern(&mut self.role_sets, &record.roles);
     }
 
     /// Drops the values only the interner still holds.
