@@ -98,7 +98,7 @@ impl SessionStore for SqliteStore {
             let inserted = tx
                 .execute(
                     "INSERT OR IGNORE INTO sessions (key, user_id, expires_at, version, record) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![&key.as_bytes()[..], record.user_id, secs(record.expires_at()), secs(record.version), to_json(&record)?],
+                    params![&key.as_bytes()[..], record.user_id.as_str(), secs(record.expires_at()), secs(record.version), to_json(&record)?],
                 )
                 .map_err(db)?;
             tx.commit().map_err(db)?;
@@ -145,7 +145,7 @@ impl SessionStore for SqliteStore {
                         secs(stored.expires_at()),
                         &key.as_bytes()[..],
                         secs(record.version),
-                        record.user_id,
+                        record.user_id.as_str(),
                         now
                     ],
                 )

@@ -36,6 +36,10 @@
 #   what a fetch returns: the seam for sources other than HTTP),
 #   jwt::HttpKeySource (feature `jwks`: a JWKS URL or OpenID discovery);
 #   the refreshed key set and its verifier stay private.
+# - performance (#19): store::UserId and store::SessionData, the types of
+#   `SessionRecord::user_id` and `::data` (a short user ID inline, empty
+#   data without a map: a stored session is one allocation; ~100 fewer
+#   bytes of RSS per live session at 1M with the table changes).
 # The adapter line budget, 1,000 at the one-shape issue, raised by:
 # - performance (#19), to 1,025: the in-process path of the tower and
 #   actix-web middlewares (`Authenticator::authenticate_now`: with the
@@ -46,7 +50,7 @@
 # toolchain for this one command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ITEM_BUDGET=${ITEM_BUDGET:-73}
+ITEM_BUDGET=${ITEM_BUDGET:-75}
 ADAPTER_LINE_BUDGET=${ADAPTER_LINE_BUDGET:-1025}
 RUSTC_BOOTSTRAP=1 cargo rustdoc --all-features --lib --locked --quiet -- \
   -Z unstable-options --output-format json

@@ -20,7 +20,7 @@ impl Authenticator {
         &self,
         outcome: &AuthOutcome,
     ) -> Result<Map<String, Value>, Rejection> {
-        Ok(self.current_session(outcome)?.record.data.clone())
+        Ok(Map::clone(&self.current_session(outcome)?.record.data))
     }
 
     /// One member of the current session's data, decoded as `T`.
@@ -48,7 +48,7 @@ impl Authenticator {
         let m = self.manager()?;
         let current = self.current_session(outcome)?;
         let written = m.update_data(&current, change).await?;
-        let data = written.record.data.clone();
+        let data = Map::clone(&written.record.data);
         outcome.set_latest(Some(written));
         Ok(data)
     }

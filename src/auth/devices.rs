@@ -29,7 +29,7 @@ impl Authenticator {
         if scheme == Scheme::Session {
             let current = self.current_session(outcome)?;
             return Ok(Caller {
-                user: current.record.user_id.clone(),
+                user: current.record.user_id.to_string(),
                 current: Some(current.key),
                 scheme,
             });

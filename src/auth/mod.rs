@@ -422,7 +422,7 @@ fn audit_refusal(events: &Events, outcome: &AuthOutcome) {
     let mut e = Event::from_client(kind, &outcome.client, rejection.scheme());
     e.reason = Some(rejection.message());
     if let Some(active) = &outcome.session {
-        e.user = Some(active.record.user_id.clone());
+        e.user = Some(active.record.user_id.to_string());
         e.id_hint = Some(active.record.id_hint(&active.key));
     }
     events.emit(e);

@@ -228,7 +228,7 @@ impl SessionManager {
         let now = self.clock.now();
         // The secret is drawn by `create`, with the ID.
         let mut record = SessionRecord::with_secret(
-            user_id.to_owned(),
+            user_id.into(),
             now,
             self.config.idle_timeout.as_secs(),
             self.config.absolute_for(remember).as_secs(),

@@ -44,11 +44,11 @@ impl SessionManager {
         let mut successor = copied.clone();
         change(&mut successor);
         // The hint stays the first key's, which is no longer derivable.
-        successor.hint = Some(current.record.id_hint(&current.key).into());
+        successor.hint = Some(Box::new(current.record.id_hint(&current.key)));
         let mut outcome = self.create(successor).await?;
         for _ in 0..MOVE_ATTEMPTS {
             let mut tombstone = copied.clone();
-            tombstone.moved_to = Some(outcome.key.to_hex().into_boxed_str());
+            tombstone.moved_to = Some(Box::new(outcome.key.to_hex()));
             match self.store.update(&current.key, &tombstone).await {
                 Ok(_) => {
                     if let Err(e) = self.store.delete(&current.key).await {

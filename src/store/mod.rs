@@ -15,246 +15,28 @@
 //! (add `async-trait = "0.1"` to your dependencies), as
 //! `examples/sqlite_store.rs` does.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
 pub(crate) use crate::error::StoreError;
 pub use crate::id::SessionKey;
 
 mod b64_32;
 mod memory;
+mod record;
+mod session_data;
+mod user_id;
 pub use crate::throttle::AttemptStore;
 pub use memory::MemoryStore;
+pub(crate) use record::{FamilyState, HeldKey, Rotation};
+pub use record::{RecordKind, SessionRecord};
+pub use session_data::SessionData;
+pub use user_id::UserId;
 
 #[cfg(any(test, feature = "conformance"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
-
-/// What a record stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum RecordKind {
-    /// A cookie session.
-    #[default]
-    Session,
-    /// A refresh-token family (token mode).
-    RefreshFamily,
-}
-
-/// One server-side session (or refresh-token family).
-///
-/// `version` implements optimistic concurrency: a store's
-/// [`update`](SessionStore::update) succeeds only if the stored version equals
-/// the record's, and then stores it with `version + 1`.
-///
-/// ```
-/// use portcullis::store::SessionRecord;
-/// let r = SessionRecord::new("alice", 1_000, 1_800, 43_200);
-/// assert_eq!(r.idle_expires_at, 2_800);
-/// assert_eq!(r.absolute_expires_at, 44_200);
-/// assert_eq!(r.expires_at(), 2_800);
-/// assert!(!r.is_expired(2_799) && r.is_expired(2_800));
-/// ```
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct SessionRecord {
-    /// Session or refresh family.
-    #[serde(default)]
-    pub kind: RecordKind,
-    /// The authenticated user's ID.
-    pub user_id: String,
-    /// The user's roles at login. Shared: a store may hold one copy of a
-    /// role set for every session that has it (the [`MemoryStore`] does).
-    #[serde(default)]
-    pub roles: Arc<[String]>,
-    /// When the session was created.
-    pub created_at: u64,
-    /// Creation time in milliseconds: orders sessions created within the same
-    /// second (the per-user cap evicts the oldest).
-    #[serde(default)]
-    pub created_at_ms: u64,
-    /// Last time the session was seen (written at most once per rolling
-    /// interval, not on every request).
-    pub last_seen: u64,
-    /// End of the idle timeout (moves with `last_seen`).
-    pub idle_expires_at: u64,
-    /// Hard end of the session; nothing extends it.
-    pub absolute_expires_at: u64,
-    /// Client IP at login, if known (serialized as text, e.g.
-    /// `"198.51.100.7"`).
-    #[serde(default)]
-    pub ip: Option<IpAddr>,
-    /// Client User-Agent at login (truncated), if known. Shared: a store
-    /// may hold one copy of a User-Agent for every session that has it (the
-    /// [`MemoryStore`] does).
-    #[serde(default)]
-    pub user_agent: Option<Arc<str>>,
-    /// The CSRF secret of a cookie session (random and unused for a
-    /// refresh family, whose state is kept apart, typed and private).
-    #[serde(with = "b64_32")]
-    pub secret: [u8; 32],
-    /// A refresh family's rotation state (`None` for a cookie session).
-    /// Boxed: 120 bytes every cookie session would otherwise carry empty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) family: Option<Box<FamilyState>>,
-    /// When the user last proved a credential: the login, or the latest
-    /// re-authentication (seconds since the Unix epoch). Records written
-    /// before it existed read as `0`, which no freshness check accepts.
-    #[serde(default)]
-    pub authenticated_at: u64,
-    /// Whether the cookie outlives the browser ("remember me").
-    #[serde(default = "persistent_default")]
-    pub(crate) persistent: bool,
-    /// The stable, non-secret hint of the credential (see
-    /// [`SessionKey::hint`]): the hint of the key the session was created
-    /// under, kept across ID rotation. `None` while the credential still
-    /// has that first key (a refresh family, a session never rotated): the
-    /// hint is then derived from the key, and a live session stores none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) hint: Option<Box<str>>,
-    /// Set when the session's ID was rotated: the key (hex) of the
-    /// successor. Such a record is a tombstone, absent for every request
-    /// and list, kept only until the rotation deletes it, so a concurrent
-    /// writer either lands before the move (and is carried over) or finds
-    /// it moved.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) moved_to: Option<Box<str>>,
-    /// Small application data.
-    #[serde(default)]
-    pub data: serde_json::Map<String, serde_json::Value>,
-    /// Optimistic-concurrency version (see the type docs).
-    #[serde(default)]
-    pub version: u64,
-}
-
-impl std::fmt::Debug for SessionRecord {
-    // The secret (CSRF token / refresh hash), the client's IP and
-    // User-Agent and the application data never print: `Debug` reaches
-    // logs through `#[tracing::instrument]` and `{:?}`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionRecord")
-            .field("kind", &self.kind)
-            .field("user_id", &self.user_id)
-            .field("roles", &self.roles)
-            .field("created_at", &self.created_at)
-            .field("last_seen", &self.last_seen)
-            .field("idle_expires_at", &self.idle_expires_at)
-            .field("absolute_expires_at", &self.absolute_expires_at)
-            .field("ip", &self.ip.as_ref().map(|_| "REDACTED"))
-            .field("user_agent", &self.user_agent.as_ref().map(|_| "REDACTED"))
-            .field("secret", &"REDACTED")
-            .field("family", &self.family.as_ref().map(|_| "REDACTED"))
-            .field("authenticated_at", &self.authenticated_at)
-            .field(
-                "data",
-                &format_args!("{} members, REDACTED", self.data.len()),
-            )
-            .field("version", &self.version)
-            .finish()
-    }
-}
-
-impl SessionRecord {
-    /// A session for `user_id` created at `now` with the given idle and
-    /// absolute lifetimes (seconds). The idle expiry never passes the
-    /// absolute one. The CSRF secret is drawn from the OS generator (should
-    /// that fail it stays all-zero, which no CSRF check ever accepts).
-    #[must_use]
-    pub fn new(user_id: impl Into<String>, now: u64, idle_secs: u64, absolute_secs: u64) -> Self {
-        let secret = crate::id::random_32().unwrap_or([0; 32]);
-        Self::with_secret(user_id.into(), now, idle_secs, absolute_secs, secret)
-    }
-
-    /// [`new`](Self::new) with the given secret: the session manager draws
-    /// a login's ID and secret in one call to the OS generator.
-    pub(crate) fn with_secret(
-        user_id: String,
-        now: u64,
-        idle_secs: u64,
-        absolute_secs: u64,
-        secret: [u8; 32],
-    ) -> Self {
-        let absolute = now.saturating_add(absolute_secs);
-        SessionRecord {
-            kind: RecordKind::Session,
-            user_id,
-            roles: Arc::default(),
-            created_at: now,
-            created_at_ms: now.saturating_mul(1000),
-            last_seen: now,
-            idle_expires_at: now.saturating_add(idle_secs).min(absolute),
-            absolute_expires_at: absolute,
-            ip: None,
-            user_agent: None,
-            secret,
-            family: None,
-            authenticated_at: now,
-            persistent: true,
-            hint: None,
-            moved_to: None,
-            data: serde_json::Map::new(),
-            version: 0,
-        }
-    }
-
-    /// The earlier of the idle and absolute expiries: a store may drop the
-    /// record at this instant (e.g. as a Redis TTL).
-    #[must_use]
-    pub fn expires_at(&self) -> u64 {
-        self.idle_expires_at.min(self.absolute_expires_at)
-    }
-
-    /// True once `now` reaches [`expires_at`](Self::expires_at).
-    #[must_use]
-    pub fn is_expired(&self, now: u64) -> bool {
-        now >= self.expires_at()
-    }
-
-    /// The stable hint of this credential, stored under `key`.
-    pub(crate) fn id_hint(&self, key: &SessionKey) -> String {
-        self.hint
-            .as_deref()
-            .map_or_else(|| key.hint(), str::to_owned)
-    }
-
-    /// The successor's key, when this record is a rotation's tombstone.
-    pub(crate) fn successor(&self) -> Option<SessionKey> {
-        self.moved_to.as_deref().and_then(SessionKey::from_hex)
-    }
-}
-
-fn persistent_default() -> bool {
-    true
-}
-
-/// What a refresh family needs between two refreshes: never a usable
-/// secret, only hashes and the nonce a successor is derived with.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FamilyState {
-    /// SHA-256 of the family's current refresh secret.
-    #[serde(with = "b64_32")]
-    pub(crate) current: [u8; 32],
-    /// The latest rotation, for the retry grace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) rotation: Option<Rotation>,
-}
-
-/// One rotation of a refresh family.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Rotation {
-    /// SHA-256 of the secret the rotation spent.
-    #[serde(with = "b64_32")]
-    pub(crate) spent: [u8; 32],
-    /// The nonce the successor was derived with.
-    #[serde(with = "b64_32")]
-    pub(crate) nonce: [u8; 32],
-    /// When it happened (ms since the Unix epoch).
-    pub(crate) at_ms: u64,
-}
 
 /// Storage for [`SessionRecord`]s, keyed by [`SessionKey`].
 ///

@@ -26,7 +26,7 @@ fn full(user: &str, kind: RecordKind, salt: u8) -> SessionRecord {
     r.secret = [salt; 32];
     r.authenticated_at = now - 2;
     r.persistent = salt.is_multiple_of(2);
-    r.hint = (kind == RecordKind::Session).then(|| format!("hint{salt}").into());
+    r.hint = (kind == RecordKind::Session).then(|| Box::new(format!("hint{salt}")));
     r.family = (kind == RecordKind::RefreshFamily).then(|| {
         Box::new(FamilyState {
             current: [salt.wrapping_add(1); 32],
@@ -108,7 +108,7 @@ pub(super) async fn every_field_round_trips<S: SessionStore>(s: &S) {
 
         let mut changed = full(&u, kind, salt + 1);
         changed.version = got.version;
-        changed.moved_to = Some(SessionKey::from_bytes([salt; 32]).to_hex().into());
+        changed.moved_to = Some(Box::new(SessionKey::from_bytes([salt; 32]).to_hex()));
         let v = s.update(&k, &changed).await.expect("update");
         changed.version = v;
         let got = s.load(&k).await.expect("load").expect("just updated");

@@ -242,7 +242,7 @@ async fn expired_records_are_invisible<S: SessionStore>(s: &S) {
         .expect("a live record may take the key of an expired one");
     assert_eq!(
         s.load(&k).await.expect("load").map(|got| got.user_id),
-        Some(u),
+        Some(u.into()),
         "the live record loads"
     );
 }
