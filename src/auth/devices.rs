@@ -75,7 +75,7 @@ impl Authenticator {
             .list_user(user)
             .await
             .map_err(|e| unavailable(&e))?;
-        all.retain(|(_, r)| r.moved_to.is_none());
+        all.retain(|(_, r)| !r.is_moved());
         Ok(all)
     }
 

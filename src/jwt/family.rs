@@ -78,7 +78,7 @@ impl TokenService {
             rec.kind = RecordKind::RefreshFamily;
             rec.created_at_ms = inner.clock.now_millis();
             rec.roles = roles.into();
-            rec.family = Some(Box::new(FamilyState {
+            rec.set_family(Some(FamilyState {
                 current: rt.secret_hash(),
                 rotation: None,
             }));
@@ -205,13 +205,13 @@ impl TokenService {
             if rec.kind != RecordKind::RefreshFamily || rec.is_expired(now) {
                 return Err(INVALID);
             }
-            let Some(state) = rec.family.as_ref() else {
+            let Some(state) = rec.family() else {
                 return Err(INVALID);
             };
             let next = if rt.matches(&state.current) {
                 let nonce = random_32().map_err(|_| server_failure(&JwtError::Rng))?;
                 let next = rt.successor(&nonce);
-                rec.family = Some(Box::new(FamilyState {
+                rec.set_family(Some(FamilyState {
                     current: next.secret_hash(),
                     rotation: Some(Rotation {
                         spent: rt.secret_hash(),
@@ -366,7 +366,7 @@ fn retry_successor(
     client: &ClientInfo,
     now_ms: u64,
 ) -> Option<RefreshToken> {
-    let state = rec.family.as_ref()?;
+    let state = rec.family()?;
     let rotation = state.rotation.as_ref()?;
     if !bool::from(rt.secret_hash().ct_eq(&rotation.spent)) {
         return None;

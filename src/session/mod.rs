@@ -167,7 +167,7 @@ impl SessionManager {
         let Some(mut record) = loaded else {
             return Ok(None);
         };
-        if record.kind != RecordKind::Session || record.moved_to.is_some() {
+        if record.kind != RecordKind::Session || record.is_moved() {
             return Ok(None);
         }
         if record.is_expired(now) {
@@ -252,7 +252,7 @@ impl SessionManager {
         let (first_id, secret) = random_32_pair().map_err(rng)?;
         record.secret = secret;
         record.version = 0;
-        record.moved_to = None;
+        record.set_moved_to(None);
         let mut first_id = Some(SessionId::from_bytes(first_id));
         for _ in 0..CREATE_ATTEMPTS {
             let id = match first_id.take() {
@@ -327,7 +327,7 @@ impl SessionManager {
             .list_user_kind(user_id, RecordKind::Session)
             .await
             .map_err(|e| unavailable(&e))?;
-        all.retain(|(_, r)| r.moved_to.is_none());
+        all.retain(|(_, r)| !r.is_moved());
         Ok(all)
     }
 

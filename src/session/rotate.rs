@@ -44,11 +44,11 @@ impl SessionManager {
         let mut successor = copied.clone();
         change(&mut successor);
         // The hint stays the first key's, which is no longer derivable.
-        successor.hint = Some(Box::new(current.record.id_hint(&current.key)));
+        successor.set_hint(Some(current.record.id_hint(&current.key)));
         let mut outcome = self.create(successor).await?;
         for _ in 0..MOVE_ATTEMPTS {
             let mut tombstone = copied.clone();
-            tombstone.moved_to = Some(Box::new(outcome.key.to_hex()));
+            tombstone.set_moved_to(Some(outcome.key.to_hex()));
             match self.store.update(&current.key, &tombstone).await {
                 Ok(_) => {
                     if let Err(e) = self.store.delete(&current.key).await {
@@ -63,7 +63,7 @@ impl SessionManager {
             }
             // Someone wrote the old record since it was copied: copy again.
             let fresh = match self.store.load(&current.key).await {
-                Ok(Some(r)) if r.moved_to.is_none() => r,
+                Ok(Some(r)) if !r.is_moved() => r,
                 Ok(_) => {
                     self.store
                         .delete(&outcome.key)
@@ -76,8 +76,8 @@ impl SessionManager {
             let mut successor = fresh.clone();
             change(&mut successor);
             successor.secret = outcome.record.secret;
-            successor.hint.clone_from(&outcome.record.hint);
-            successor.moved_to = None;
+            successor.set_hint(outcome.record.hint().map(str::to_owned));
+            successor.set_moved_to(None);
             successor.version = outcome.record.version;
             match self.store.update(&outcome.key, &successor).await {
                 Ok(v) => successor.version = v,

@@ -27,6 +27,7 @@ mod memory;
 mod record;
 mod session_data;
 mod user_id;
+mod wire;
 pub use crate::throttle::AttemptStore;
 pub use memory::MemoryStore;
 pub(crate) use record::{FamilyState, HeldKey, Rotation};

@@ -35,23 +35,24 @@ pub enum RecordKind {
 /// assert_eq!(r.expires_at(), 2_800);
 /// assert!(!r.is_expired(2_799) && r.is_expired(2_800));
 /// ```
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Its serialized form (`serde`, e.g. one JSON column) names every public
+/// field as it is spelled here.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SessionRecord {
     /// Session or refresh family.
-    #[serde(default)]
     pub kind: RecordKind,
     /// The authenticated user's ID.
     pub user_id: UserId,
     /// The user's roles at login. Shared: a store may hold one copy of a
-    /// role set for every session that has it (the [`MemoryStore`](super::MemoryStore) does).
-    #[serde(default)]
+    /// role set for every session that has it (the
+    /// [`MemoryStore`](super::MemoryStore) does).
     pub roles: Arc<[String]>,
     /// When the session was created.
     pub created_at: u64,
     /// Creation time in milliseconds: orders sessions created within the same
     /// second (the per-user cap evicts the oldest).
-    #[serde(default)]
     pub created_at_ms: u64,
     /// Last time the session was seen (written at most once per rolling
     /// interval, not on every request).
@@ -62,59 +63,53 @@ pub struct SessionRecord {
     pub absolute_expires_at: u64,
     /// Client IP at login, if known (serialized as text, e.g.
     /// `"198.51.100.7"`).
-    #[serde(default)]
     pub ip: Option<IpAddr>,
     /// Client User-Agent at login (truncated), if known. Shared: a store
     /// may hold one copy of a User-Agent for every session that has it (the
     /// [`MemoryStore`](super::MemoryStore) does).
-    #[serde(default)]
     pub user_agent: Option<Arc<str>>,
     /// The CSRF secret of a cookie session (random and unused for a
     /// refresh family, whose state is kept apart, typed and private).
-    #[serde(with = "b64_32")]
     pub secret: [u8; 32],
-    /// A refresh family's rotation state (`None` for a cookie session).
-    /// Boxed: 120 bytes every cookie session would otherwise carry empty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) family: Option<Box<FamilyState>>,
     /// When the user last proved a credential: the login, or the latest
     /// re-authentication (seconds since the Unix epoch). Records written
     /// before it existed read as `0`, which no freshness check accepts.
-    #[serde(default)]
     pub authenticated_at: u64,
     /// Whether the cookie outlives the browser ("remember me").
-    #[serde(default = "persistent_default")]
     pub(crate) persistent: bool,
-    /// The stable, non-secret hint of the credential (see
-    /// [`SessionKey::hint`]): the hint of the key the session was created
-    /// under, kept across ID rotation. `None` while the credential still
-    /// has that first key (a refresh family, a session never rotated): the
-    /// hint is then derived from the key, and a live session stores none.
-    /// Boxed twice: one pointer in the many records that have none.
-    #[allow(clippy::box_collection)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) hint: Option<Box<String>>,
-    /// Set when the session's ID was rotated: the key (hex) of the
-    /// successor. Such a record is a tombstone, absent for every request
-    /// and list, kept only until the rotation deletes it, so a concurrent
-    /// writer either lands before the move (and is carried over) or finds
-    /// it moved.
-    /// Boxed twice, as `hint`.
-    #[allow(clippy::box_collection)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) moved_to: Option<Box<String>>,
+    /// What only some records have (see [`Rare`]): one pointer in the
+    /// others.
+    pub(crate) rare: Option<Box<Rare>>,
     /// Small application data.
-    #[serde(default)]
     pub data: SessionData,
     /// Optimistic-concurrency version (see the type docs).
-    #[serde(default)]
     pub version: u64,
     /// The key a [`MemoryStore`](super::MemoryStore) holds the record
     /// under (all zero elsewhere): kept in the record, the store's table
     /// slot is one pointer instead of a 32-byte key beside it. Not part of
     /// the record's value: equality, `Debug` and serde ignore it.
-    #[serde(skip)]
     pub(crate) held_key: HeldKey,
+}
+
+/// The fields only some records have, boxed together (the session's
+/// memory in [`MemoryStore`](super::MemoryStore) is issue #19's target).
+/// Serialized as three fields of the record, each left out when empty.
+#[derive(Clone, PartialEq, Default)]
+pub(crate) struct Rare {
+    /// A refresh family's rotation state (`None` for a cookie session).
+    pub(crate) family: Option<FamilyState>,
+    /// The stable, non-secret hint of the credential (see
+    /// [`SessionKey::hint`]): the hint of the key the session was created
+    /// under, kept across ID rotation. `None` while the credential still
+    /// has that first key (a refresh family, a session never rotated): the
+    /// hint is then derived from the key, and a live session stores none.
+    pub(crate) hint: Option<String>,
+    /// Set when the session's ID was rotated: the key (hex) of the
+    /// successor. Such a record is a tombstone, absent for every request
+    /// and list, kept only until the rotation deletes it, so a concurrent
+    /// writer either lands before the move (and is carried over) or finds
+    /// it moved.
+    pub(crate) moved_to: Option<String>,
 }
 
 /// [`SessionRecord::held_key`]: equal to every other, so two records of
@@ -150,7 +145,7 @@ impl std::fmt::Debug for SessionRecord {
             .field("ip", &self.ip.as_ref().map(|_| "REDACTED"))
             .field("user_agent", &self.user_agent.as_ref().map(|_| "REDACTED"))
             .field("secret", &"REDACTED")
-            .field("family", &self.family.as_ref().map(|_| "REDACTED"))
+            .field("family", &self.family().map(|_| "REDACTED"))
             .field("authenticated_at", &self.authenticated_at)
             .field(
                 "data",
@@ -194,11 +189,9 @@ impl SessionRecord {
             ip: None,
             user_agent: None,
             secret,
-            family: None,
             authenticated_at: now,
             persistent: true,
-            hint: None,
-            moved_to: None,
+            rare: None,
             data: SessionData::default(),
             version: 0,
             held_key: HeldKey::default(),
@@ -220,21 +213,54 @@ impl SessionRecord {
 
     /// The stable hint of this credential, stored under `key`.
     pub(crate) fn id_hint(&self, key: &SessionKey) -> String {
-        self.hint
-            .as_deref()
-            .map_or_else(|| key.hint(), String::clone)
+        self.hint().map_or_else(|| key.hint(), str::to_owned)
     }
 
     /// The successor's key, when this record is a rotation's tombstone.
     pub(crate) fn successor(&self) -> Option<SessionKey> {
-        self.moved_to
-            .as_deref()
-            .and_then(|h| SessionKey::from_hex(h))
+        self.moved_to().and_then(SessionKey::from_hex)
     }
-}
 
-fn persistent_default() -> bool {
-    true
+    /// A refresh family's rotation state.
+    pub(crate) fn family(&self) -> Option<&FamilyState> {
+        self.rare.as_ref()?.family.as_ref()
+    }
+
+    /// The hint stored for a rotated session (see [`Rare::hint`]).
+    pub(crate) fn hint(&self) -> Option<&str> {
+        self.rare.as_ref()?.hint.as_deref()
+    }
+
+    /// The successor's key (hex) of a rotation's tombstone.
+    pub(crate) fn moved_to(&self) -> Option<&str> {
+        self.rare.as_ref()?.moved_to.as_deref()
+    }
+
+    /// True for a rotation's tombstone.
+    pub(crate) fn is_moved(&self) -> bool {
+        self.moved_to().is_some()
+    }
+
+    pub(crate) fn set_family(&mut self, family: Option<FamilyState>) {
+        self.change_rare(|r| r.family = family);
+    }
+
+    pub(crate) fn set_hint(&mut self, hint: Option<String>) {
+        self.change_rare(|r| r.hint = hint);
+    }
+
+    pub(crate) fn set_moved_to(&mut self, successor: Option<String>) {
+        self.change_rare(|r| r.moved_to = successor);
+    }
+
+    /// Changes the rare fields; a record left with none holds no box.
+    fn change_rare(&mut self, change: impl FnOnce(&mut Rare)) {
+        let rare = self.rare.get_or_insert_with(Box::default);
+        change(rare);
+        if **rare == Rare::default() {
+            self.rare = None;
+        }
+    }
 }
 
 /// What a refresh family needs between two refreshes: never a usable

@@ -26,17 +26,15 @@ fn full(user: &str, kind: RecordKind, salt: u8) -> SessionRecord {
     r.secret = [salt; 32];
     r.authenticated_at = now - 2;
     r.persistent = salt.is_multiple_of(2);
-    r.hint = (kind == RecordKind::Session).then(|| Box::new(format!("hint{salt}")));
-    r.family = (kind == RecordKind::RefreshFamily).then(|| {
-        Box::new(FamilyState {
-            current: [salt.wrapping_add(1); 32],
-            rotation: Some(Rotation {
-                spent: [salt.wrapping_add(2); 32],
-                nonce: [salt.wrapping_add(3); 32],
-                at_ms: 1_000 + u64::from(salt),
-            }),
-        })
-    });
+    r.set_hint((kind == RecordKind::Session).then(|| format!("hint{salt}")));
+    r.set_family((kind == RecordKind::RefreshFamily).then(|| FamilyState {
+        current: [salt.wrapping_add(1); 32],
+        rotation: Some(Rotation {
+            spent: [salt.wrapping_add(2); 32],
+            nonce: [salt.wrapping_add(3); 32],
+            at_ms: 1_000 + u64::from(salt),
+        }),
+    }));
     r.data.insert(
         "nested".into(),
         serde_json::json!({"n": salt, "list": [1, "two", null, 2.5]}),
@@ -66,14 +64,14 @@ fn differing(got: &SessionRecord, want: &SessionRecord) -> Vec<&'static str> {
         ("ip", got.ip == want.ip),
         ("user_agent", got.user_agent == want.user_agent),
         ("secret", got.secret == want.secret),
-        ("family (refresh state)", got.family == want.family),
+        ("family (refresh state)", got.family() == want.family()),
         (
             "authenticated_at",
             got.authenticated_at == want.authenticated_at,
         ),
         ("persistent", got.persistent == want.persistent),
-        ("hint", got.hint == want.hint),
-        ("moved_to", got.moved_to == want.moved_to),
+        ("hint", got.hint() == want.hint()),
+        ("moved_to", got.moved_to() == want.moved_to()),
         ("data", got.data == want.data),
         ("version", got.version == want.version),
     ];
@@ -108,7 +106,7 @@ pub(super) async fn every_field_round_trips<S: SessionStore>(s: &S) {
 
         let mut changed = full(&u, kind, salt + 1);
         changed.version = got.version;
-        changed.moved_to = Some(Box::new(SessionKey::from_bytes([salt; 32]).to_hex()));
+        changed.set_moved_to(Some(SessionKey::from_bytes([salt; 32]).to_hex()));
         let v = s.update(&k, &changed).await.expect("update");
         changed.version = v;
         let got = s.load(&k).await.expect("load").expect("just updated");

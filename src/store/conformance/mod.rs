@@ -112,7 +112,7 @@ async fn create_then_load<S: SessionStore>(s: &S) {
     // round-trips, including the fields a store never reads.
     let (k, mut r) = (key(), record(&user("family")));
     r.kind = RecordKind::RefreshFamily;
-    r.family = Some(Box::new(FamilyState {
+    r.set_family(Some(FamilyState {
         current: [3; 32],
         rotation: Some(Rotation {
             spent: [4; 32],
@@ -124,7 +124,7 @@ async fn create_then_load<S: SessionStore>(s: &S) {
     let got = s.load(&k).await.expect("load").expect("family must load");
     assert_eq!(got.kind, RecordKind::RefreshFamily, "kind must round-trip");
     assert!(
-        got.family == r.family,
+        got.family() == r.family(),
         "a refresh family's state must round-trip (store the record whole)"
     );
 }

@@ -18,20 +18,23 @@ const SWEEP_INTERVAL: u64 = 30;
 /// The in-memory [`SessionStore`], the crate's default.
 ///
 /// - **Concurrent**: records live in 64 shards, each behind its own
-///   `RwLock`, chosen by the (uniformly random) key; a lookup takes one
-///   shard's read lock, so there is no global lock on the request path.
+///   `RwLock`, chosen by bits of the (uniformly random) key; a lookup takes
+///   one shard's read lock, so there is no global lock on the request
+///   path. The shards take unequal shares of the keys (11 to 23 in 1,024),
+///   so their tables grow at different times, not all at once.
 /// - **Per-user index**: a second sharded map from user ID to keys, kept
 ///   consistent with the records (a create holds the user's index shard while
 ///   it inserts, `delete_user` holds it while it removes).
 /// - **Expiry**: expired records are invisible at once and purged
 ///   incrementally: a write to a shard sweeps that one shard (1/64 of the
 ///   data) at most every 30 seconds; there is no stop-the-world pass.
-/// - **Memory**: about 300 bytes of RSS per live session (record, index
+/// - **Memory**: about 285 bytes of RSS per live session (record, index
 ///   entry, table slots and allocator overhead) with a short user ID, two
 ///   roles, an IP and a 111-byte User-Agent, measured from outside at ~1M
-///   sessions by `python3 benches/http/run.py memory`. A session is one
-///   allocation, its record, which holds its own key (a table slot is one
-///   pointer); a user with one session is one 16-byte index slot.
+///   sessions (and at ~400k) by `python3 benches/http/run.py memory`. A
+///   session is one allocation, its record, which holds its own key (a
+///   table slot is one pointer); a user with one session is one 16-byte
+///   index slot.
 ///   Sessions with the same User-Agent or role set share one copy of it
 ///   (per shard); a copy no session holds leaves at the shard's sweep.
 ///
