@@ -56,6 +56,7 @@ mod id;
 mod identity;
 pub mod jwt;
 pub mod manual;
+mod prehashed;
 mod proxy;
 #[cfg_attr(not(feature = "tower"), allow(dead_code))] // the tower adapter's login redirect
 mod redirect;

@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 use std::collections::hash_map::RandomState;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
@@ -15,6 +15,7 @@ use async_trait::async_trait;
 
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::error::StoreError;
+use crate::prehashed::PreHashed;
 
 /// Where revoked tokens and subjects are remembered.
 ///
@@ -97,26 +98,8 @@ const SWEEP_PER_WRITE: usize = 8;
 /// list uses its access-token lifetime plus leeway instead).
 pub(crate) const DEFAULT_SUBJECT_RETENTION: u64 = 86_400;
 
-/// The maps are keyed by the list's keyed SipHash of the string, computed
-/// once per lookup (it also picks the shard); this hasher passes it through.
-#[derive(Default)]
-struct PreHashed(u64);
-
-impl Hasher for PreHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64` keys are hashed here; fold anything else anyway.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
+// The maps are keyed by the list's keyed SipHash of the string, computed
+// once per lookup (it also picks the shard), passed through as the hash.
 /// hash -> the (rarely more than one) entries whose key has that hash.
 type Map<V> = HashMap<u64, Vec<(Box<str>, V)>, BuildHasherDefault<PreHashed>>;
 

@@ -3,13 +3,14 @@
 //! a million sessions the slots were half of a session's memory).
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
 use super::super::{SessionKey, SessionRecord};
+use crate::prehashed::PreHashed;
 
 /// The 63 bits of a key that the user index keeps for it: its first eight
 /// bytes, top bit dropped (it marks [`SEVERAL`]). Keys are SHA-256 outputs
@@ -150,27 +151,7 @@ impl RecordShard {
     }
 }
 
-/// A hasher for values that are already uniform hashes (fragments, keyed
-/// SipHash outputs of user IDs): the value is its own hash.
-#[derive(Default)]
-pub(super) struct Uniform(u64);
-
-impl Hasher for Uniform {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used; fold anything else rather than lose it.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-type Fragments = HashSet<u64, BuildHasherDefault<Uniform>>;
+type Fragments = HashSet<u64, BuildHasherDefault<PreHashed>>;
 
 /// In [`UserEntry::keys`]: the user has several keys, in
 /// [`UserShard::several`].
@@ -190,7 +171,7 @@ struct UserEntry {
 #[derive(Default)]
 pub(super) struct UserShard {
     entries: HashTable<UserEntry>,
-    several: HashMap<u64, Fragments, BuildHasherDefault<Uniform>>,
+    several: HashMap<u64, Fragments, BuildHasherDefault<PreHashed>>,
 }
 
 impl UserShard {
