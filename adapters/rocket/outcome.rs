@@ -15,6 +15,9 @@ use crate::request::RequestView;
 /// missing, or no guard has run).
 struct Cached(Option<Arc<AuthOutcome>>);
 
+/// The outcome `Authenticator::authenticate_now` gave, if it could.
+struct Now(Option<Arc<AuthOutcome>>);
+
 /// The `host:port` text of an HTTP/2 request's `:authority`, kept in the
 /// request-local cache so the view can borrow it.
 struct AuthorityText(String);
@@ -27,13 +30,18 @@ pub(crate) fn authenticator<'r>(req: &'r Request<'_>) -> Option<&'r Authenticato
 /// The request's outcome, computed by the core on first use and cached for
 /// the rest of the request; `None` when the fairing is not attached.
 pub(crate) async fn outcome<'r>(req: &'r Request<'_>) -> Option<&'r Arc<AuthOutcome>> {
+    let auth = authenticator(req)?;
+    // In process (the builder's stores): the outcome at once. The guards'
+    // futures are boxed (`async_trait`), and an authentication future
+    // inside them would be copied into every box (~500 instructions).
+    let now = req.local_cache(|| Now(auth.authenticate_now(&request_view(req))));
+    if let Some(outcome) = &now.0 {
+        return Some(outcome);
+    }
     let cached = req
-        .local_cache_async(async {
-            match authenticator(req) {
-                Some(auth) => Cached(Some(auth.authenticate(&request_view(req)).await)),
-                None => Cached(None),
-            }
-        })
+        .local_cache_async(Box::pin(async {
+            Cached(Some(auth.authenticate(&request_view(req)).await))
+        }))
         .await;
     cached.0.as_ref()
 }
@@ -41,7 +49,8 @@ pub(crate) async fn outcome<'r>(req: &'r Request<'_>) -> Option<&'r Arc<AuthOutc
 /// The outcome if a guard already computed it (used on the way out; never
 /// authenticates).
 pub(crate) fn existing_outcome<'r>(req: &'r Request<'_>) -> Option<&'r Arc<AuthOutcome>> {
-    req.local_cache(|| Cached(None)).0.as_ref()
+    let now = req.local_cache(|| Now(None)).0.as_ref();
+    now.or_else(|| req.local_cache(|| Cached(None)).0.as_ref())
 }
 
 /// The framework-neutral view of a Rocket request: the method, every header
