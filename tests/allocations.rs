@@ -148,3 +148,67 @@ fn a_stored_session_is_one_allocation_its_record() {
         assert_eq!(store.len(), keys.len());
     });
 }
+
+/// Extra allocations the actix-web `AuthLayer` adds to a request carrying a
+/// session cookie, over the same app without it (issue #19): the core's
+/// (`NONE`) and the outcome's slot in the request extensions, no boxed
+/// future when the builder's in-process stores answer at once.
+#[cfg(feature = "actix-web")]
+const ACTIX_LAYER_EXTRA: u64 = NONE + 1;
+
+#[cfg(feature = "actix-web")]
+#[actix_web::test]
+async fn the_actix_middleware_boxes_no_future_for_in_process_stores() {
+    use actix_web::{test, web, App, HttpResponse};
+
+    let auth = Authenticator::builder().build().unwrap();
+    let anonymous = auth.authenticate(&RequestView::new("POST")).await;
+    SessionHandle::new(anonymous.clone())
+        .login("alice", vec!["user".into()])
+        .await
+        .unwrap();
+    let set_cookie = portcullis::__private::set_cookie(&anonymous).unwrap();
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    async fn ok() -> HttpResponse {
+        HttpResponse::Ok().body("ok")
+    }
+    let bare = test::init_service(App::new().route("/", web::get().to(ok))).await;
+    let layered = test::init_service(
+        App::new()
+            .wrap(portcullis::actix::AuthLayer::new(auth.clone()))
+            .route("/", web::get().to(ok)),
+    )
+    .await;
+    macro_rules! per_request {
+        ($app:expr) => {{
+            let req = || {
+                test::TestRequest::get()
+                    .uri("/")
+                    .insert_header(("cookie", cookie.as_str()))
+                    .insert_header(("user-agent", "Mozilla/5.0 (X11; Linux x86_64)"))
+                    .to_request()
+            };
+            for _ in 0..10 {
+                assert!(test::call_service(&$app, req()).await.status().is_success());
+            }
+            let mut total = 0;
+            for _ in 0..N {
+                let r = req();
+                let before = allocs();
+                let res = test::call_service(&$app, r).await;
+                total += allocs() - before;
+                assert!(res.status().is_success());
+            }
+            total.div_ceil(N)
+        }};
+    }
+    let without = per_request!(bare);
+    let with = per_request!(layered);
+    println!("actix allocations per request: without the layer {without}, with it {with}");
+    assert!(
+        with <= without + ACTIX_LAYER_EXTRA,
+        "the layer adds {} allocations",
+        with - without
+    );
+}

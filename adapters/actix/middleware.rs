@@ -5,12 +5,14 @@ use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, SET_COOKIE, VARY};
 use actix_web::{Error, HttpMessage};
+use pin_project_lite::pin_project;
 
 use crate::auth::{AuthOutcome, Authenticator};
 use crate::request::RequestView;
@@ -98,55 +100,78 @@ where
 {
     type Response = ServiceResponse<B>;
     type Error = Error;
-    type Future = ResponseFuture<Self::Response>;
+    type Future = AuthFuture<S::Future, B>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let service = Rc::clone(&self.service);
-        // In process (the builder's stores): no authentication future to keep.
+        // In process (the builder's stores): the app's own future, unboxed.
         if let Some(outcome) = self.auth.authenticate_now(&request_view(&req)) {
-            return Box::pin(respond(service, req, outcome));
+            req.extensions_mut().insert(Arc::clone(&outcome));
+            let future = self.service.call(req);
+            return AuthFuture::Running { future, outcome };
         }
-        let auth = self.auth.clone();
-        Box::pin(async move {
-            let outcome = {
-                let view = request_view(&req);
-                auth.authenticate(&view).await
-            };
-            respond(service, req, outcome).await
-        })
+        let (auth, service) = (self.auth.clone(), Rc::clone(&self.service));
+        AuthFuture::Boxed {
+            future: Box::pin(async move {
+                let outcome = {
+                    let view = request_view(&req);
+                    auth.authenticate(&view).await
+                };
+                req.extensions_mut().insert(Arc::clone(&outcome));
+                finish(service.call(req).await, &outcome)
+            }),
+        }
     }
 }
 
-/// Call the app with `outcome` shared, then add the core's pending headers.
-async fn respond<S, B>(
-    service: Rc<S>,
-    req: ServiceRequest,
-    outcome: Arc<AuthOutcome>,
-) -> Result<ServiceResponse<B>, Error>
+pin_project! {
+    /// The future of [`AuthService`]: the app's own when the outcome was
+    /// known at once, a boxed one when a store had to be awaited.
+    #[project = AuthFutureProj]
+    #[allow(missing_docs)]
+    pub enum AuthFuture<F, B> {
+        Running { #[pin] future: F, outcome: Arc<AuthOutcome> },
+        Boxed { future: ResponseFuture<ServiceResponse<B>> },
+    }
+}
+
+impl<F, B> Future for AuthFuture<F, B>
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
 {
-    req.extensions_mut().insert(Arc::clone(&outcome));
-    match service.call(req).await {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self.project() {
+            AuthFutureProj::Running { future, outcome } => {
+                Poll::Ready(finish(ready!(future.poll(cx)), outcome))
+            }
+            AuthFutureProj::Boxed { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+/// The app's result with the core's pending headers added.
+fn finish<B>(
+    result: Result<ServiceResponse<B>, Error>,
+    outcome: &AuthOutcome,
+) -> Result<ServiceResponse<B>, Error> {
+    match result {
         Ok(mut res) => {
-            append_pending(res.headers_mut(), &outcome);
+            append_pending(res.headers_mut(), outcome);
             Ok(res)
         }
         // An inner middleware failed: keep the error, but carry the
         // queued Set-Cookie and no-store on the response it renders.
         Err(err) => {
             let mut res = err.error_response();
-            append_pending(res.headers_mut(), &outcome);
+            append_pending(res.headers_mut(), outcome);
             Err(InternalError::from_response(err, res).into())
         }
     }
 }
 
-/// The framework-neutral view of an actix request: method, every header
-/// line (raw bytes, so one malformed cookie pair cannot hide the others),
-/// the peer IP and whether the connection is HTTPS.
 pub(crate) fn request_view(req: &ServiceRequest) -> RequestView<'_> {
     let mut view = RequestView::new(req.method().as_str());
     for (name, value) in req.headers() {
