@@ -92,20 +92,7 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// Decode exactly `N` bytes of canonical unpadded base64url.
-pub(crate) fn decode_fixed<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
-    // 4/3 expansion, no padding.
-    let expected = (N * 4).div_ceil(3);
-    if text.len() != expected {
-        return None;
-    }
-    let mut out = [0u8; N];
-    // The base64 engine rejects non-canonical trailing bits by default.
-    match URL_SAFE_NO_PAD.decode_slice(text, &mut out) {
-        Ok(n) if n == N => Some(out),
-        _ => None,
-    }
-}
+pub(crate) use crate::base64url::decode_fixed;
 
 /// The key under which a store keeps a record: SHA-256 of the session ID
 /// (or of a refresh family's ID). Knowing a key does not let anyone build a

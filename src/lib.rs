@@ -41,6 +41,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod base64url;
 pub mod clock;
 mod cookie;
 mod csrf;
