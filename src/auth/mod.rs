@@ -365,8 +365,14 @@ impl Authenticator {
         // can never choose the session.
         let mut live = 0usize;
         let presented = outcome.presented;
+        // One clock read for the lookups and the identity.
+        let now = if presented.as_slice().is_empty() {
+            0
+        } else {
+            self.inner.clock.now()
+        };
         for &key in presented.as_slice() {
-            match sessions.find_key(key).await {
+            match sessions.find_key_at(key, now).await {
                 Ok(Some(active)) => {
                     live += 1;
                     outcome.session = Some(active);
@@ -396,7 +402,7 @@ impl Authenticator {
                     Ok(()) => AuthState::Authenticated(Identity::from_session(
                         active.key,
                         active.record.clone(),
-                        self.inner.clock.now(),
+                        now,
                     )),
                     Err(kind) => AuthState::Failed(Rejection::session(kind)),
                 }

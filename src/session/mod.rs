@@ -155,9 +155,18 @@ impl SessionManager {
     /// # Errors
     /// 503 when the store fails.
     pub async fn find_key(&self, key: SessionKey) -> Result<Option<ActiveSession>, Rejection> {
-        let now = self.clock.now();
+        self.find_key_at(key, self.clock.now()).await
+    }
+
+    /// [`find_key`](Self::find_key) at `now`, the time the caller read
+    /// once for the whole request (each clock read is a `clock_gettime`).
+    pub(crate) async fn find_key_at(
+        &self,
+        key: SessionKey,
+        now: u64,
+    ) -> Result<Option<ActiveSession>, Rejection> {
         let loaded = match &self.memory {
-            Some(memory) => memory.load_now(&key),
+            Some(memory) => memory.load_now(&key, now),
             None => self
                 .store
                 .load_shared(&key)

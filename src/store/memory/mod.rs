@@ -185,8 +185,8 @@ impl MemoryStore {
     /// [`SessionStore::load_shared`] without a future: the authenticator
     /// calls it directly on the memory store it built itself, so the hot
     /// path skips the boxed future of a `dyn SessionStore` call.
-    pub(crate) fn load_now(&self, key: &SessionKey) -> Option<Arc<SessionRecord>> {
-        let now = self.inner.clock.now();
+    /// `now` is the caller's reading of this store's clock.
+    pub(crate) fn load_now(&self, key: &SessionKey, now: u64) -> Option<Arc<SessionRecord>> {
         let shard = read(self.record_shard(fragment(key)));
         shard.get(key).filter(|r| !r.is_expired(now)).cloned()
     }
@@ -247,7 +247,7 @@ impl SessionStore for MemoryStore {
         &self,
         key: &SessionKey,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-        Ok(self.load_now(key))
+        Ok(self.load_now(key, self.inner.clock.now()))
     }
 
     async fn update(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
