@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use actix_session::storage::CookieSessionStore;
 use actix_session::{Session, SessionMiddleware};
 use actix_web::cookie::Key;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use portcullis::actix::AuthLayer;
 use portcullis::{BearerIdentity, Rejection, SessionHandle, SessionIdentity, TokenHandle};
@@ -25,6 +26,13 @@ pub fn serve(variant: &str, port: u16) {
                 .bind(addr)?
                 .run()
                 .await
+            }
+            "actix-bare-headers" => {
+                HttpServer::new(|| App::new().route("/session/me", web::get().to(bare_headers_me)))
+                    .workers(1)
+                    .bind(addr)?
+                    .run()
+                    .await
             }
             "actix-portcullis" | "actix-portcullis-nocache" => {
                 let auth = authenticator(variant == "actix-portcullis");
@@ -66,6 +74,14 @@ pub fn serve(variant: &str, port: u16) {
 
 async fn bare_me() -> HttpResponse {
     HttpResponse::Ok().json(bare_body())
+}
+
+/// The bare answer plus the contract's headers (see `axum_srv::bare_headers`).
+async fn bare_headers_me() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::VARY, HeaderValue::from_static("Cookie")))
+        .json(bare_body())
 }
 
 async fn login(session: SessionHandle) -> Result<HttpResponse, Rejection> {

@@ -25,6 +25,7 @@ pub fn serve(variant: &str, port: u16) {
     rt.block_on(async move {
         let app = match variant {
             "axum-bare" => bare(),
+            "axum-bare-headers" => bare_headers(),
             "axum-portcullis" => portcullis(true),
             "axum-portcullis-nocache" => portcullis(false),
             "axum-tower-sessions" => tower_sessions_app(),
@@ -53,6 +54,22 @@ fn bare() -> Router {
     Router::new()
         .route("/session/me", get(bare_me))
         .route("/jwt/me", get(bare_me))
+}
+
+/// The bare server doing the HTTP work every credentialed answer needs:
+/// the client sends a session-shaped `Cookie` (ignored) and the answer
+/// carries the contract's `Cache-Control: no-store` and `Vary: Cookie`.
+fn bare_headers() -> Router {
+    async fn me() -> impl axum::response::IntoResponse {
+        (
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::VARY, "Cookie"),
+            ],
+            Json(bare_body()),
+        )
+    }
+    Router::new().route("/session/me", get(me))
 }
 
 // --- portcullis ---------------------------------------------------------

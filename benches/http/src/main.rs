@@ -30,15 +30,18 @@ pub const SECRET: &[u8; 32] = b"load-harness-hs256-secret-32byte";
 /// Every variant, as `run.py` names them.
 pub const VARIANTS: &[&str] = &[
     "axum-bare",
+    "axum-bare-headers",
     "axum-portcullis",
     "axum-portcullis-nocache",
     "axum-tower-sessions",
     "axum-jsonwebtoken",
     "actix-bare",
+    "actix-bare-headers",
     "actix-portcullis",
     "actix-portcullis-nocache",
     "actix-session",
     "rocket-bare",
+    "rocket-bare-headers",
     "rocket-portcullis",
     "rocket-portcullis-nocache",
     "rocket-private-cookie",

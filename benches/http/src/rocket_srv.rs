@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use portcullis::rocket::AuthLayer;
 use portcullis::{BearerIdentity, Rejection, SessionHandle, SessionIdentity, TokenHandle};
 use rocket::config::{LogLevel, SecretKey};
-use rocket::http::{Cookie, CookieJar, Status};
+use rocket::http::{Cookie, CookieJar, Header, Status};
 use rocket::serde::json::Json;
 use rocket::{get, post, routes, Build, Rocket};
 use serde_json::Value;
@@ -24,6 +24,7 @@ pub fn serve(variant: &str, port: u16) {
     let base = rocket::custom(config);
     let rocket: Rocket<Build> = match variant {
         "rocket-bare" => base.mount("/", routes![bare_session_me, bare_jwt_me]),
+        "rocket-bare-headers" => base.mount("/", routes![bare_headers_me]),
         "rocket-portcullis" | "rocket-portcullis-nocache" => base
             .attach(AuthLayer::new(authenticator(
                 variant == "rocket-portcullis",
@@ -41,6 +42,23 @@ pub fn serve(variant: &str, port: u16) {
 #[get("/session/me")]
 fn bare_session_me() -> Json<Value> {
     Json(bare_body())
+}
+
+/// The bare answer plus the contract's headers (see `axum_srv::bare_headers`).
+#[derive(rocket::Responder)]
+struct WithHeaders {
+    body: Json<Value>,
+    cache_control: Header<'static>,
+    vary: Header<'static>,
+}
+
+#[get("/session/me")]
+fn bare_headers_me() -> WithHeaders {
+    WithHeaders {
+        body: Json(bare_body()),
+        cache_control: Header::new("Cache-Control", "no-store"),
+        vary: Header::new("Vary", "Cookie"),
+    }
 }
 
 #[get("/jwt/me")]
