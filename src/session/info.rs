@@ -1,6 +1,7 @@
 //! What the session manager hands out: the client, a live session, a
 //! login's result, an entry of the device list.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -71,13 +72,19 @@ impl ClientInfo {
     pub fn new(ip: Option<IpAddr>, user_agent: Option<&[u8]>) -> Self {
         let user_agent = user_agent.and_then(|ua| {
             let ua = &ua[..ua.len().min(256)];
-            // Cut at a char boundary if truncation split one.
-            match std::str::from_utf8(ua) {
-                Ok(s) => Some(Arc::from(s)),
-                Err(e) => std::str::from_utf8(&ua[..e.valid_up_to()])
-                    .ok()
-                    .map(Arc::from),
+            if let Some(seen) = last_user_agent(ua) {
+                return Some(seen);
             }
+            // Cut at a char boundary if truncation split one.
+            let text = match std::str::from_utf8(ua) {
+                Ok(s) => s,
+                Err(e) => std::str::from_utf8(&ua[..e.valid_up_to()]).ok()?,
+            };
+            let text: Arc<str> = Arc::from(text);
+            if text.len() == ua.len() {
+                LAST_USER_AGENT.with(|last| *last.borrow_mut() = Some(text.clone()));
+            }
+            Some(text)
         });
         ClientInfo {
             ip,
@@ -85,6 +92,20 @@ impl ClientInfo {
             request_id: None,
         }
     }
+}
+
+thread_local! {
+    /// The User-Agent this thread saw last: a browser sends the same one on
+    /// every request, so it is shared instead of copied each time.
+    static LAST_USER_AGENT: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+}
+
+/// The thread's last User-Agent when `ua` is exactly its bytes.
+fn last_user_agent(ua: &[u8]) -> Option<Arc<str>> {
+    LAST_USER_AGENT.with(|last| {
+        let last = last.borrow();
+        last.as_ref().filter(|s| s.as_bytes() == ua).cloned()
+    })
 }
 
 /// A live session found from a cookie.
@@ -171,5 +192,40 @@ impl SessionInfo {
             user_agent: record.user_agent,
             current,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::ClientInfo;
+
+    fn agent(ua: &[u8]) -> Option<Arc<str>> {
+        ClientInfo::new(None, Some(ua)).user_agent
+    }
+
+    #[test]
+    fn a_repeated_user_agent_is_shared_and_every_value_stays_exact() {
+        let a = agent(b"Mozilla/5.0 (X11; Linux x86_64)").unwrap();
+        let again = agent(b"Mozilla/5.0 (X11; Linux x86_64)").unwrap();
+        assert!(Arc::ptr_eq(&a, &again));
+        assert_eq!(agent(b"curl/8.0").as_deref(), Some("curl/8.0"));
+        assert_eq!(agent(b"").as_deref(), Some(""));
+        // Invalid UTF-8 is cut at the last boundary, never taken for the
+        // value seen before it.
+        let _ = agent(b"ok");
+        assert_eq!(agent(b"ok\xFF").as_deref(), Some("ok"));
+        assert_eq!(agent(b"ok\xC3").as_deref(), Some("ok"));
+        // Longer than 256 bytes: truncated, then compared as truncated.
+        let long = [b'a'; 300];
+        assert_eq!(agent(&long).map(|s| s.len()), Some(256));
+        assert_eq!(agent(&long[..256]).map(|s| s.len()), Some(256));
+        let mut near = [b'a'; 256];
+        near[255] = b'b';
+        assert_eq!(
+            agent(&near).as_deref().map(|s| s.ends_with('b')),
+            Some(true)
+        );
     }
 }
