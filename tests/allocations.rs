@@ -70,6 +70,17 @@ async fn per_request(auth: &Authenticator, headers: &[(&str, &[u8])]) -> u64 {
     (allocs() - before).div_ceil(N)
 }
 
+/// The `Cookie` pair of a fresh session for alice.
+async fn session_cookie(auth: &Authenticator) -> String {
+    let anonymous = auth.authenticate(&RequestView::new("POST")).await;
+    SessionHandle::new(anonymous.clone())
+        .login("alice", vec!["user".into()])
+        .await
+        .unwrap();
+    let set_cookie = portcullis::__private::set_cookie(&anonymous).unwrap();
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
 #[test]
 fn authenticated_requests_allocate_little_more_than_anonymous_ones() {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -82,13 +93,7 @@ fn authenticated_requests_allocate_little_more_than_anonymous_ones() {
             .tokens(TokenConfig::new(keys).access_ttl(Duration::from_secs(3600)))
             .build()
             .unwrap();
-        let anonymous = auth.authenticate(&RequestView::new("POST")).await;
-        SessionHandle::new(anonymous.clone())
-            .login("alice", vec!["user".into()])
-            .await
-            .unwrap();
-        let set_cookie = portcullis::__private::set_cookie(&anonymous).unwrap();
-        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let cookie = session_cookie(&auth).await;
         let pair = auth
             .tokens()
             .unwrap()
@@ -163,13 +168,7 @@ async fn the_actix_middleware_boxes_no_future_for_in_process_stores() {
     use actix_web::{test, web, App, HttpResponse};
 
     let auth = Authenticator::builder().build().unwrap();
-    let anonymous = auth.authenticate(&RequestView::new("POST")).await;
-    SessionHandle::new(anonymous.clone())
-        .login("alice", vec!["user".into()])
-        .await
-        .unwrap();
-    let set_cookie = portcullis::__private::set_cookie(&anonymous).unwrap();
-    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let cookie = session_cookie(&auth).await;
 
     async fn ok() -> HttpResponse {
         HttpResponse::Ok().body("ok")
