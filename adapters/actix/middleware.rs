@@ -129,9 +129,10 @@ pin_project! {
     /// The future of [`AuthService`]: the app's own when the outcome was
     /// known at once, a boxed one when a store had to be awaited.
     #[project = AuthFutureProj]
-    #[allow(missing_docs)]
     pub enum AuthFuture<F, B> {
+        /// The app's future; the outcome's headers go on its response.
         Running { #[pin] future: F, outcome: Arc<AuthOutcome> },
+        /// Authentication, the app and the headers in one boxed future.
         Boxed { future: ResponseFuture<ServiceResponse<B>> },
     }
 }
@@ -172,6 +173,9 @@ fn finish<B>(
     }
 }
 
+/// The framework-neutral view of an actix request: method, every header
+/// line (raw bytes, so one malformed cookie pair cannot hide the others),
+/// the peer IP and whether the connection is HTTPS.
 pub(crate) fn request_view(req: &ServiceRequest) -> RequestView<'_> {
     let mut view = RequestView::new(req.method().as_str());
     for (name, value) in req.headers() {

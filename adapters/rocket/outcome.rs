@@ -33,7 +33,8 @@ pub(crate) async fn outcome<'r>(req: &'r Request<'_>) -> Option<&'r Arc<AuthOutc
     let auth = authenticator(req)?;
     // In process (the builder's stores): the outcome at once. The guards'
     // futures are boxed (`async_trait`), and an authentication future
-    // inside them would be copied into every box (~500 instructions).
+    // inside them would be copied into every box (~1.5k instructions a
+    // request under callgrind).
     let now = req.local_cache(|| Now(auth.authenticate_now(&request_view(req))));
     if let Some(outcome) = &now.0 {
         return Some(outcome);

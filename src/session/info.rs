@@ -82,7 +82,8 @@ impl ClientInfo {
             };
             let text: Arc<str> = Arc::from(text);
             if text.len() == ua.len() {
-                LAST_USER_AGENT.with(|last| *last.borrow_mut() = Some(text.clone()));
+                // `try_with`: never a panic while the thread shuts down.
+                let _ = LAST_USER_AGENT.try_with(|last| *last.borrow_mut() = Some(text.clone()));
             }
             Some(text)
         });
@@ -102,10 +103,13 @@ thread_local! {
 
 /// The thread's last User-Agent when `ua` is exactly its bytes.
 fn last_user_agent(ua: &[u8]) -> Option<Arc<str>> {
-    LAST_USER_AGENT.with(|last| {
-        let last = last.borrow();
-        last.as_ref().filter(|s| s.as_bytes() == ua).cloned()
-    })
+    LAST_USER_AGENT
+        .try_with(|last| {
+            let last = last.borrow();
+            last.as_ref().filter(|s| s.as_bytes() == ua).cloned()
+        })
+        .ok()
+        .flatten()
 }
 
 /// A live session found from a cookie.
