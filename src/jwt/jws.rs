@@ -4,8 +4,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use super::algorithm::Algorithm;
@@ -80,10 +78,7 @@ pub(crate) fn split(token: &[u8]) -> Result<Segments<'_>, JwtError> {
 /// outside the alphabet, impossible lengths and non-zero trailing bits (so
 /// every byte string has exactly one accepted encoding).
 pub(crate) fn decode<'b>(segment: &[u8], out: &'b mut [u8]) -> Result<&'b [u8], JwtError> {
-    match URL_SAFE_NO_PAD.decode_slice(segment, out) {
-        Ok(n) => Ok(&out[..n]),
-        Err(_) => Err(JwtError::Malformed),
-    }
+    crate::base64url::decode_into(segment, out).ok_or(JwtError::Malformed)
 }
 
 /// The protected header members we act on. Everything else is ignored
