@@ -21,7 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
 
-use crate::id::decode_fixed;
+use crate::base64url::decode_fixed;
 use crate::rejection::RejectionKind;
 use crate::request::{RequestView, Single};
 

@@ -24,6 +24,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::base64url::decode_fixed;
 use crate::error::{fill_random, ConfigError, RngError};
 
 /// Length of a session ID in bytes (256 bits).
@@ -91,8 +92,6 @@ impl fmt::Debug for SessionId {
         f.write_str("SessionId(REDACTED)")
     }
 }
-
-pub(crate) use crate::base64url::decode_fixed;
 
 /// The key under which a store keeps a record: SHA-256 of the session ID
 /// (or of a refresh family's ID). Knowing a key does not let anyone build a

@@ -8,8 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
 
+use crate::base64url::decode_fixed;
 use crate::error::RngError;
-use crate::id::{decode_fixed, random_32_pair, sha256, SessionId, SessionKey};
+use crate::id::{random_32_pair, sha256, SessionId, SessionKey};
 
 /// Length of the encoded refresh token (64 bytes in unpadded base64url).
 pub(crate) const REFRESH_TOKEN_LEN: usize = 86;

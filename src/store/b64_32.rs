@@ -11,5 +11,5 @@ pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
 
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
     let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-    crate::id::decode_fixed::<32>(s.as_bytes()).ok_or_else(|| D::Error::custom("bad secret"))
+    crate::base64url::decode_fixed::<32>(s.as_bytes()).ok_or_else(|| D::Error::custom("bad secret"))
 }
