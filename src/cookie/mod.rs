@@ -67,6 +67,8 @@ pub enum SameSite {
 use crate::error::ConfigError;
 use crate::request::HeaderLines;
 
+mod reader;
+
 /// Longest cookie value considered (a signed ID is 87 characters).
 pub const MAX_COOKIE_VALUE_LEN: usize = 256;
 /// Most duplicate cookies of our name that are tried.
@@ -183,56 +185,9 @@ impl CookiePolicy {
         let name = self.name.as_bytes();
         headers
             .iter()
-            .flat_map(|line| line.split(|&b| b == b';'))
-            .filter_map(move |pair| {
-                let pair = trim_sp(pair);
-                let eq = pair.iter().position(|&b| b == b'=')?;
-                if &pair[..eq] != name {
-                    return None;
-                }
-                let mut v = trim_sp(&pair[eq + 1..]);
-                // RFC 6265 allows a DQUOTE-wrapped value.
-                if v.len() >= 2 && v[0] == b'"' && v[v.len() - 1] == b'"' {
-                    v = &v[1..v.len() - 1];
-                }
-                if v.is_empty()
-                    || v.len() > MAX_COOKIE_VALUE_LEN
-                    || !v.iter().all(|&b| is_value_char(b))
-                {
-                    return None;
-                }
-                // All bytes are ASCII here, so this cannot fail.
-                std::str::from_utf8(v).ok()
-            })
+            .flat_map(move |rest| reader::LineValues { name, rest })
             .take(MAX_CANDIDATES)
     }
-}
-
-fn trim_sp(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
-}
-
-/// The bytes our cookie values (base64url IDs, optionally `.`-signed) are
-/// made of, as a table: the check runs on every byte of every request.
-const VALUE_CHARS: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.';
-        i += 1;
-    }
-    t
-};
-
-fn is_value_char(b: u8) -> bool {
-    VALUE_CHARS[usize::from(b)]
 }
 
 fn is_token_char(b: u8) -> bool {

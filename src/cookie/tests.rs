@@ -216,6 +216,100 @@ proptest! {
     }
 }
 
+/// The reader as first written (split at `;`, trim, find `=`, unwrap
+/// DQUOTEs, check each byte): the one-pass reader must find exactly what
+/// this finds.
+fn reference<'h>(name: &str, headers: &HeaderLines<'h>) -> Vec<&'h str> {
+    fn trim_sp(mut s: &[u8]) -> &[u8] {
+        while let [b' ' | b'\t', rest @ ..] = s {
+            s = rest;
+        }
+        while let [rest @ .., b' ' | b'\t'] = s {
+            s = rest;
+        }
+        s
+    }
+    let value_char = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+    let mut out = Vec::new();
+    for line in headers.iter() {
+        for pair in line.split(|&b| b == b';') {
+            let pair = trim_sp(pair);
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            if &pair[..eq] != name.as_bytes() {
+                continue;
+            }
+            let mut v = trim_sp(&pair[eq + 1..]);
+            if v.len() >= 2 && v[0] == b'"' && v[v.len() - 1] == b'"' {
+                v = &v[1..v.len() - 1];
+            }
+            if !v.is_empty() && v.len() <= MAX_COOKIE_VALUE_LEN && v.iter().all(|&b| value_char(b))
+            {
+                out.push(std::str::from_utf8(v).unwrap());
+            }
+        }
+    }
+    out.truncate(MAX_CANDIDATES);
+    out
+}
+
+/// Pieces that make the reader's decisions: our name and near misses,
+/// separators, quotes, whitespace it trims and whitespace it does not,
+/// value bytes, bytes outside the alphabet, and a value one byte too long.
+const PIECES: &[&[u8]] = &[
+    b"__Host-id",
+    b"__Host-idx",
+    b"__host-id",
+    b"_Host-id",
+    b"=",
+    b";",
+    b" ",
+    b"\t",
+    b"\r",
+    b"\"",
+    b"abc",
+    b"A-_.9",
+    b"x",
+    b",",
+    b"\xc3\xa9",
+    b"\0",
+];
+
+fn line_from(picks: &[usize], long: bool) -> Vec<u8> {
+    let mut line: Vec<u8> = picks
+        .iter()
+        .flat_map(|&i| PIECES[i % PIECES.len()].to_vec())
+        .collect();
+    if long {
+        line.extend_from_slice(b"; __Host-id=");
+        line.extend(std::iter::repeat_n(
+            b'a',
+            MAX_COOKIE_VALUE_LEN + (picks.len() % 2),
+        ));
+    }
+    line
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    #[test]
+    fn the_one_pass_reader_finds_what_splitting_finds(
+        first in prop::collection::vec(any::<usize>(), 0..14),
+        second in prop::collection::vec(any::<usize>(), 0..6),
+        long in any::<bool>(),
+    ) {
+        let (a, b) = (line_from(&first, long), line_from(&second, false));
+        let headers = lines(&[&a, &b]);
+        for name in ["__Host-id", "x"] {
+            let p = CookiePolicy::default().name(name);
+            let got: Vec<&str> = p.values(&headers).collect();
+            prop_assert_eq!(got, reference(name, &headers), "{:?} {:?}", String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+        }
+    }
+}
+
 #[test]
 fn ids_do_not_collide_in_a_large_sample() {
     let mut seen = std::collections::HashSet::new();
