@@ -272,18 +272,39 @@ impl<'de> RawClaims<'de> {
     /// strings; `aud` a string or array of strings; `roles` an array of
     /// strings) and not repeated. `null` is a wrong type, not "absent".
     pub(crate) fn parse(json: &'de [u8]) -> Result<Self, JwtError> {
-        // JSON text is UTF-8 (RFC 8259 §8.1); checked up front because
-        // skipped members would otherwise escape serde_json's checks.
-        if !is_object(json) || std::str::from_utf8(json).is_err() {
+        // JSON text is UTF-8 (RFC 8259 §8.1); checked up front, once,
+        // because skipped members would otherwise escape serde_json's
+        // checks, and parsed as `str` so no string is checked again (~0.8k
+        // instructions per token).
+        if !is_object(json) {
             return Err(JwtError::MalformedClaims);
         }
-        serde_json::from_slice::<RawClaims<'de>>(json).map_err(|_| JwtError::MalformedClaims)
+        let text = std::str::from_utf8(json).map_err(|_| JwtError::MalformedClaims)?;
+        serde_json::from_str::<RawClaims<'de>>(text).map_err(|_| JwtError::MalformedClaims)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payloads_that_are_not_utf8_are_refused_wherever_the_bytes_are() {
+        for bad in [
+            &b"{\"sub\":\"\xff\"}"[..],
+            b"{\"x\":\"\xc3\"}",
+            b"{\"exp\":1,\"\xfe\":0}",
+        ] {
+            assert_eq!(RawClaims::parse(bad).err(), Some(JwtError::MalformedClaims));
+        }
+        assert_eq!(
+            RawClaims::parse("{\"sub\":\"jos\u{e9}\"}".as_bytes())
+                .ok()
+                .and_then(|c| c.sub)
+                .as_deref(),
+            Some("jos\u{e9}")
+        );
+    }
 
     #[test]
     fn strict_types() {

@@ -140,12 +140,12 @@ pub(crate) const REGISTERED: &[&str] = &[
 impl<'de> Header<'de> {
     /// Parse a decoded header (must be a JSON object).
     pub(crate) fn parse(json: &'de [u8]) -> Result<Self, JwtError> {
-        // JSON text is UTF-8 (RFC 8259 §8.1); checked up front because
-        // skipped members would otherwise escape serde_json's checks.
-        if !is_object(json) || std::str::from_utf8(json).is_err() {
+        // UTF-8 checked once, as for the claims (`RawClaims::parse`).
+        if !is_object(json) {
             return Err(JwtError::MalformedHeader);
         }
-        serde_json::from_slice::<Header<'de>>(json).map_err(|_| JwtError::MalformedHeader)
+        let text = std::str::from_utf8(json).map_err(|_| JwtError::MalformedHeader)?;
+        serde_json::from_str::<Header<'de>>(text).map_err(|_| JwtError::MalformedHeader)
     }
 
     /// Apply the header policy; returns the `alg` name.
