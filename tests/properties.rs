@@ -269,6 +269,11 @@ proptest! {
                 prop_assert!(outcome.state.require(&Requirement::Authenticated).is_err());
             }
         }
+        // The authenticator checks the token's characters after its cache,
+        // not while reading the header: the verdict must be the same.
+        if let Err(kind) = bearer {
+            prop_assert!(matches!(&outcome.state, AuthState::Failed(r) if r.kind() == kind), "{:?}", outcome.state);
+        }
     }
 }
 

@@ -34,7 +34,7 @@ use crate::cookie::MAX_CANDIDATES;
 use crate::csrf::CsrfConfig;
 use crate::events::{Event, EventKind, Events};
 use crate::identity::{AuthState, Identity};
-use crate::jwt::{parse_bearer, TokenService};
+use crate::jwt::{bearer_token, TokenService};
 use crate::proxy::TrustedProxies;
 use crate::rejection::{Rejection, RejectionKind, Scheme};
 use crate::request::RequestView;
@@ -316,7 +316,7 @@ impl Authenticator {
         // token mode off it is not ours at all (a gateway may inject its
         // own identity token), so it is ignored.
         let bearer = if self.accepts_bearer() {
-            parse_bearer(&view.authorization)
+            bearer_token(&view.authorization)
         } else {
             Ok(None)
         };
@@ -328,9 +328,9 @@ impl Authenticator {
             Ok(Some(token)) => {
                 outcome.state = match self.bearer(token).await {
                     Ok(id) => AuthState::Authenticated(id),
-                    Err(RejectionKind::StoreUnavailable) => {
-                        AuthState::Failed(Rejection::bearer(RejectionKind::StoreUnavailable))
-                    }
+                    Err(
+                        kind @ (RejectionKind::StoreUnavailable | RejectionKind::MalformedRequest),
+                    ) => AuthState::Failed(Rejection::bearer(kind)),
                     Err(kind) => AuthState::Anonymous(Rejection::bearer(kind)),
                 };
                 return outcome;

@@ -5,7 +5,8 @@
 //! - [`TokenService`]: issue, authenticate, refresh, logout, logout-all.
 //! - [`RevocationList`] / [`MemoryRevocationList`]: revoke by `jti` or by
 //!   subject-and-instant.
-//! - [`parse_bearer`]: the `Authorization: Bearer` header (RFC 6750).
+//! - The `Authorization: Bearer` header is read strictly (RFC 6750 §2.1:
+//!   one header, one `b64token`; anything else is a 400).
 //! - Resource-server mode (feature `jwks`): `TrustedIssuer` accepts the
 //!   tokens of another issuer, with keys from a `KeySource` such as
 //!   `HttpKeySource` (a JWKS URL or OpenID discovery), refreshed in the
@@ -112,7 +113,7 @@ mod validation;
 mod verify;
 
 pub use algorithm::Algorithm;
-pub(crate) use bearer::parse_bearer;
+pub(crate) use bearer::{bearer_token, is_b64token};
 pub use claims::{Audience, Claims};
 pub use config::TokenConfig;
 pub use error::JwtError;

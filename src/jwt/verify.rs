@@ -14,6 +14,20 @@ use super::validation::Required;
 use crate::identity::{AuthMethod, Identity, TokenInfo};
 use crate::rejection::RejectionKind;
 
+/// Why a request's bearer token was refused before the revocation list.
+enum Refused {
+    /// Not one RFC 6750 `b64token`: a malformed request (400).
+    NotAToken,
+    /// Not a valid token of ours (401; the reason is only logged).
+    Invalid(JwtError),
+}
+
+impl From<JwtError> for Refused {
+    fn from(e: JwtError) -> Self {
+        Refused::Invalid(e)
+    }
+}
+
 /// The verified content of an access token, owned.
 struct Access {
     sub: String,
@@ -42,10 +56,10 @@ impl TokenService {
     /// A verified access token's identity and issue time (ms), from the
     /// verified-token cache when these exact bytes passed before (the
     /// time checks are repeated), else by full verification.
-    fn verified(&self, token: &[u8]) -> Result<(Identity, u64), JwtError> {
+    fn verified(&self, token: &[u8]) -> Result<(Identity, u64), Refused> {
         let inner = &*self.inner;
         let Some(cache) = &inner.cache else {
-            let a = self.verify_access(token)?;
+            let a = self.verify_new(token)?;
             let issued_ms = a.issued_ms;
             return Ok((a.identity(), issued_ms));
         };
@@ -55,7 +69,7 @@ impl TokenService {
                 .check_times(v.exp, v.nbf, Some(v.iat), inner.clock.now())?;
             return Ok((v.identity.clone(), v.issued_ms));
         }
-        let a = self.verify_access(token)?;
+        let a = self.verify_new(token)?;
         let times = (a.exp, a.nbf, a.iat);
         let issued_ms = a.issued_ms;
         let identity = a.identity();
@@ -66,6 +80,16 @@ impl TokenService {
             issued_ms,
         )));
         Ok((identity, issued_ms))
+    }
+
+    /// A token not in the cache: a request's bytes must be one `b64token`
+    /// (checked here rather than when the header is read: a cached token
+    /// passed this check when it was first seen), then verified.
+    fn verify_new(&self, token: &[u8]) -> Result<Access, Refused> {
+        if !super::is_b64token(token) {
+            return Err(Refused::NotAToken);
+        }
+        Ok(self.verify_access(token)?)
     }
 
     fn verify_access(&self, token: &[u8]) -> Result<Access, JwtError> {
@@ -113,9 +137,23 @@ impl TokenService {
     /// [`RejectionKind::StoreUnavailable`] if the revocation list cannot
     /// answer (fail closed).
     pub async fn authenticate(&self, token: &[u8]) -> Result<Identity, RejectionKind> {
+        match self.authenticate_bearer(token).await {
+            Err(RejectionKind::MalformedRequest) => Err(RejectionKind::InvalidToken),
+            other => other,
+        }
+    }
+
+    /// [`authenticate`](Self::authenticate) for the token of an
+    /// `Authorization: Bearer` header: bytes that are not one RFC 6750
+    /// `b64token` are [`RejectionKind::MalformedRequest`] (400).
+    pub(crate) async fn authenticate_bearer(
+        &self,
+        token: &[u8],
+    ) -> Result<Identity, RejectionKind> {
         let (identity, issued_ms) = match self.verified(token) {
             Ok(v) => v,
-            Err(e) => {
+            Err(Refused::NotAToken) => return Err(RejectionKind::MalformedRequest),
+            Err(Refused::Invalid(e)) => {
                 tracing::debug!(reason = %e, "bearer token refused");
                 return Err(RejectionKind::InvalidToken);
             }
