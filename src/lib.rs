@@ -56,6 +56,7 @@ mod handle;
 mod id;
 mod identity;
 pub mod jwt;
+mod last_seen;
 pub mod manual;
 mod prehashed;
 mod proxy;

@@ -9,10 +9,33 @@ use serde_json::{Map, Value};
 use super::cache::Verified;
 use super::claims::{issued_at_millis, Claims, RawClaims};
 use super::error::JwtError;
+use super::json::Str;
 use super::service::{store_failure, TokenService};
 use super::validation::Required;
 use crate::identity::{AuthMethod, Identity, TokenInfo};
+use crate::last_seen;
 use crate::rejection::RejectionKind;
+use crate::store::UserId;
+
+thread_local! {
+    /// The role set of the token this thread verified last: a service's
+    /// tokens carry a few role sets, so one is shared, not copied.
+    static LAST_ROLES: last_seen::Slot<[String]> = const { std::cell::RefCell::new(None) };
+}
+
+/// `roles` as stored in an [`Identity`]: the thread's last role set when
+/// equal, else a new one (then remembered).
+fn shared_roles(roles: Vec<Str<'_>>) -> Arc<[String]> {
+    let same = |last: &[String]| {
+        last.len() == roles.len() && last.iter().zip(&roles).all(|(a, b)| a.as_str() == &**b)
+    };
+    if let Some(seen) = last_seen::get(&LAST_ROLES, same) {
+        return seen;
+    }
+    let roles: Arc<[String]> = roles.into_iter().map(Str::into_owned).collect();
+    last_seen::set(&LAST_ROLES, &roles);
+    roles
+}
 
 /// Why a request's bearer token was refused before the revocation list.
 enum Refused {
@@ -30,8 +53,8 @@ impl From<JwtError> for Refused {
 
 /// The verified content of an access token, owned.
 struct Access {
-    sub: String,
-    roles: Vec<String>,
+    sub: UserId,
+    roles: Arc<[String]>,
     jti: String,
     sid: Option<String>,
     iat: u64,
@@ -42,7 +65,7 @@ struct Access {
 
 impl Access {
     fn identity(self) -> Identity {
-        Identity::new(
+        Identity::shared(
             self.sub,
             self.roles,
             AuthMethod::Bearer(TokenInfo::new(self.jti, self.iat, self.exp, self.sid)),
@@ -111,13 +134,8 @@ impl TokenService {
             return Err(JwtError::MalformedClaims); // unreachable after `check`
         };
         Ok(Access {
-            sub: sub.into_owned(),
-            roles: c
-                .roles
-                .unwrap_or_default()
-                .into_iter()
-                .map(super::json::Str::into_owned)
-                .collect(),
+            sub: UserId::from(&*sub),
+            roles: shared_roles(c.roles.unwrap_or_default()),
             jti: jti.into_owned(),
             sid: c.sid.map(super::json::Str::into_owned),
             iat,

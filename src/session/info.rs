@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::id::SessionKey;
+use crate::last_seen;
 use crate::store::{RecordKind, SessionRecord};
 
 /// Who is logging in from where (recorded in the session for listing).
@@ -72,7 +73,7 @@ impl ClientInfo {
     pub fn new(ip: Option<IpAddr>, user_agent: Option<&[u8]>) -> Self {
         let user_agent = user_agent.and_then(|ua| {
             let ua = &ua[..ua.len().min(256)];
-            if let Some(seen) = last_user_agent(ua) {
+            if let Some(seen) = last_seen::get(&LAST_USER_AGENT, |s| s.as_bytes() == ua) {
                 return Some(seen);
             }
             // Cut at a char boundary if truncation split one.
@@ -82,8 +83,7 @@ impl ClientInfo {
             };
             let text: Arc<str> = Arc::from(text);
             if text.len() == ua.len() {
-                // `try_with`: never a panic while the thread shuts down.
-                let _ = LAST_USER_AGENT.try_with(|last| *last.borrow_mut() = Some(text.clone()));
+                last_seen::set(&LAST_USER_AGENT, &text);
             }
             Some(text)
         });
@@ -98,18 +98,7 @@ impl ClientInfo {
 thread_local! {
     /// The User-Agent this thread saw last: a browser sends the same one on
     /// every request, so it is shared instead of copied each time.
-    static LAST_USER_AGENT: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
-}
-
-/// The thread's last User-Agent when `ua` is exactly its bytes.
-fn last_user_agent(ua: &[u8]) -> Option<Arc<str>> {
-    LAST_USER_AGENT
-        .try_with(|last| {
-            let last = last.borrow();
-            last.as_ref().filter(|s| s.as_bytes() == ua).cloned()
-        })
-        .ok()
-        .flatten()
+    static LAST_USER_AGENT: last_seen::Slot<str> = const { RefCell::new(None) };
 }
 
 /// A live session found from a cookie.
