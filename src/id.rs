@@ -69,8 +69,15 @@ impl SessionId {
     /// Parse the base64url form. Anything that is not exactly 43 canonical
     /// base64url characters is `None` (never a panic).
     #[must_use]
+    #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
     pub fn decode(text: &str) -> Option<Self> {
-        decode_fixed::<ID_LEN>(text.as_bytes()).map(SessionId)
+        Self::decode_bytes(text.as_bytes())
+    }
+
+    /// [`decode`](Self::decode) of bytes (a cookie value, read from the
+    /// header as bytes).
+    pub(crate) fn decode_bytes(text: &[u8]) -> Option<Self> {
+        decode_fixed::<ID_LEN>(text).map(SessionId)
     }
 
     /// The store key: SHA-256 of the raw ID.
@@ -239,8 +246,7 @@ impl IdSigner {
     /// The ID, if `value` is `<id>.<tag>` and the tag verifies under any
     /// accepted key (compared in constant time).
     #[must_use]
-    pub(crate) fn verify(&self, value: &str) -> Option<SessionId> {
-        let v = value.as_bytes();
+    pub(crate) fn verify(&self, v: &[u8]) -> Option<SessionId> {
         if v.len() != ENCODED_ID_LEN * 2 + 1 || v[ENCODED_ID_LEN] != b'.' {
             return None;
         }

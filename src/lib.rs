@@ -202,7 +202,7 @@ pub mod __private {
     }
     /// The ID in a signed cookie value, if `signer` accepts it.
     pub fn verify_id(signer: &IdSigner, value: &str) -> Option<SessionId> {
-        signer.verify(value)
+        signer.verify(value.as_bytes())
     }
 }
 

@@ -347,7 +347,7 @@ impl Authenticator {
         for value in sessions
             .config()
             .cookie
-            .values(&view.cookie_headers)
+            .value_bytes(&view.cookie_headers)
             .take(MAX_CANDIDATES)
         {
             if !any_cookie {

@@ -177,16 +177,28 @@ impl CookiePolicy {
     }
 
     /// Every well-formed value of our cookie across the `Cookie` header
-    /// lines, in order, at most [`MAX_CANDIDATES`] (see the module docs).
-    pub(crate) fn values<'s, 'h: 's>(
+    /// lines, in order, at most [`MAX_CANDIDATES`] (see the module docs),
+    /// as bytes: all in the base64url/`.` alphabet, so ASCII.
+    pub(crate) fn value_bytes<'s, 'h: 's>(
         &'s self,
         headers: &'s HeaderLines<'h>,
-    ) -> impl Iterator<Item = &'h str> + 's {
+    ) -> impl Iterator<Item = &'h [u8]> + 's {
         let name = self.name.as_bytes();
         headers
             .iter()
             .flat_map(move |rest| reader::LineValues { name, rest })
             .take(MAX_CANDIDATES)
+    }
+
+    /// [`value_bytes`](Self::value_bytes) as strings (tests and fuzz
+    /// targets).
+    #[cfg(any(test, feature = "__internal"))]
+    pub(crate) fn values<'s, 'h: 's>(
+        &'s self,
+        headers: &'s HeaderLines<'h>,
+    ) -> impl Iterator<Item = &'h str> + 's {
+        self.value_bytes(headers)
+            .filter_map(|v| std::str::from_utf8(v).ok())
     }
 }
 

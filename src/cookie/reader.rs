@@ -12,9 +12,9 @@ pub(super) struct LineValues<'n, 'h> {
 }
 
 impl<'h> Iterator for LineValues<'_, 'h> {
-    type Item = &'h str;
+    type Item = &'h [u8];
 
-    fn next(&mut self) -> Option<&'h str> {
+    fn next(&mut self) -> Option<&'h [u8]> {
         while !self.rest.is_empty() {
             let line = self.rest;
             let start = skip_sp(line, 0);
@@ -36,7 +36,7 @@ impl<'h> Iterator for LineValues<'_, 'h> {
 /// and where the scan stopped (at the `;` ending it, or the line's end).
 /// Same rules as splitting the pair at `;`, trimming SP/HTAB, unwrapping
 /// one pair of DQUOTEs and checking each byte, without a second pass.
-fn value_at(line: &[u8], at: usize) -> (Option<&str>, usize) {
+fn value_at(line: &[u8], at: usize) -> (Option<&[u8]>, usize) {
     let mut i = skip_sp(line, at);
     let quoted = line.get(i) == Some(&b'"');
     if quoted {
@@ -67,8 +67,7 @@ fn value_at(line: &[u8], at: usize) -> (Option<&str>, usize) {
     if !well_formed {
         return (None, i);
     }
-    // Every byte is in the ASCII alphabet, so this cannot fail.
-    (std::str::from_utf8(&line[begin..end]).ok(), i)
+    (Some(&line[begin..end]), i)
 }
 
 fn skip_sp(line: &[u8], mut i: usize) -> usize {

@@ -123,10 +123,10 @@ impl SessionManager {
     /// Decode a cookie value into a session ID (verifying the signature when
     /// signing is on). Malformed values are `None`, before any store lookup.
     #[must_use]
-    pub fn decode_cookie(&self, value: &str) -> Option<SessionId> {
+    pub fn decode_cookie(&self, value: &[u8]) -> Option<SessionId> {
         match self.config.signer() {
             Some(s) => s.verify(value),
-            None => SessionId::decode(value),
+            None => SessionId::decode_bytes(value),
         }
     }
 
@@ -144,7 +144,7 @@ impl SessionManager {
     /// 503 when the store fails.
     #[cfg_attr(not(feature = "__internal"), allow(dead_code))] // reached through `__private`
     pub async fn find(&self, cookie_value: &str) -> Result<Option<ActiveSession>, Rejection> {
-        match self.decode_cookie(cookie_value) {
+        match self.decode_cookie(cookie_value.as_bytes()) {
             Some(id) => self.find_key(id.key()).await,
             None => Ok(None),
         }
