@@ -146,19 +146,24 @@ fn u64_le(b: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
-/// Constant-time equality (the length is public). Word-wise, so comparing a
-/// whole token costs tens of nanoseconds rather than one step per byte.
+/// Constant-time equality (the length is public). The differences are
+/// OR-ed together word by word with no branch on the data, and only the
+/// total goes through `subtle`'s optimisation barrier (one per token, not
+/// one per word: ~0.3k instructions fewer on a 400-byte token).
 fn ct_eq(a: &[u8], b: &[u8]) -> Choice {
     if a.len() != b.len() {
         return Choice::from(0);
     }
-    let mut eq = Choice::from(1);
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
+    let mut diff = 0u64;
     for (x, y) in ca.zip(cb) {
-        eq &= u64_le(x).ct_eq(&u64_le(y));
+        diff |= u64_le(x) ^ u64_le(y);
     }
-    eq & ra.ct_eq(rb)
+    for (x, y) in ra.iter().zip(rb) {
+        diff |= u64::from(x ^ y);
+    }
+    diff.ct_eq(&0)
 }
 
 #[cfg(test)]
@@ -184,10 +189,13 @@ mod tests {
         let a: Vec<u8> = (0..=40).collect();
         for n in 0..a.len() {
             for i in 0..n {
-                let mut b = a[..n].to_vec();
-                assert!(bool::from(ct_eq(&a[..n], &b)));
-                b[i] ^= 1;
-                assert!(!bool::from(ct_eq(&a[..n], &b)), "n={n} i={i}");
+                // Every bit of every byte, in a whole word or the tail.
+                for bit in 0..8 {
+                    let mut b = a[..n].to_vec();
+                    assert!(bool::from(ct_eq(&a[..n], &b)));
+                    b[i] ^= 1 << bit;
+                    assert!(!bool::from(ct_eq(&a[..n], &b)), "n={n} i={i} bit={bit}");
+                }
             }
             assert!(!bool::from(ct_eq(&a[..n], &a[..n + 1])));
         }
